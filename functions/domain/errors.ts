@@ -1,0 +1,48 @@
+// Domain errors carry no HTTP status: functions/http/error-map.ts maps them to answers.
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends DomainError {
+  constructor(field: string, message: string) {
+    super('validation_failed', message, field);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string, id: string) {
+    super('not_found', `${what} '${id}' does not exist`);
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(code: string, message: string, field?: string) {
+    super(code, message, field);
+  }
+}
+
+/** A one-time link that can no longer be redeemed (used, expired, revoked, client gone). */
+export class GoneError extends DomainError {
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  constructor(message = 'missing or invalid bearer token') {
+    super('unauthorized', message);
+  }
+}
+
+export class PayloadTooLargeError extends DomainError {
+  constructor(message: string) {
+    super('payload_too_large', message);
+  }
+}
