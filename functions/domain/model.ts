@@ -1,0 +1,73 @@
+// The records the API answers with. Secrets (private and preshared keys) are never part of them.
+
+export interface Network {
+  id: string; // the network's name
+  name: string;
+  addressRange: string; // canonical IPv4 CIDR, e.g. "10.100.0.0/24"
+  addressRange6?: string; // canonical IPv6 CIDR, e.g. "fd00:100::/112"
+  defaultDns: string[];
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export type GatewayStatus = 'pending' | 'ready' | 'error';
+
+export interface SyncResult {
+  at: string;
+  generation: number;
+  outcome: 'applied' | 'failed' | 'sent';
+  message?: string;
+  commandId?: string;
+}
+
+export interface Gateway {
+  id: string; // generated, e.g. "gw-3k9x2m7q"
+  network: string;
+  instanceId: string;
+  endpoint: string; // host name, IPv4 or IPv6 (no brackets, no port)
+  listenPort: number;
+  interfaceName: string;
+  address: string; // the gateway's own overlay IPv4 address
+  address6?: string;
+  routedRanges: string[];
+  fullTunnel: boolean;
+  dns: string[];
+  mtu?: number;
+  persistentKeepalive?: number;
+  status: GatewayStatus;
+  statusReason?: string;
+  publicKey?: string; // reported by the init document; the private key never leaves the instance
+  desiredGeneration: number;
+  appliedGeneration: number;
+  lastSync?: SyncResult;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface Client {
+  id: string; // the client's name
+  name: string;
+  network: string;
+  gatewayId: string;
+  address: string;
+  address6?: string;
+  publicKey: string;
+  dns: string[];
+  enabled: boolean;
+  hasPrivateKey: boolean;
+  hasPresharedKey: boolean;
+  expiresAt?: string;
+  /** The gateway's desiredGeneration written together with this client's last change. */
+  generation: number;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** Kept apart from Client, in the secrets store; only the config-rendering path reads it. */
+export interface ClientSecrets {
+  privateKey?: string;
+  presharedKey?: string;
+}
