@@ -1,0 +1,60 @@
+// Which Lambda function serves which HTTP route. CDK builds the API from this table and the
+// local server dispatches with it, so the two cannot drift apart.
+
+export type FunctionName =
+  | 'networks'
+  | 'gateways'
+  | 'clients'
+  | 'client-downloads'
+  | 'download-page'
+  | 'public';
+
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string; // API Gateway syntax: /networks/{network}
+  fn: FunctionName;
+  /** Public routes skip the JWT authorizer. */
+  public?: boolean;
+}
+
+export const routes: readonly RouteSpec[] = [
+  { method: 'GET', path: '/health', fn: 'public', public: true },
+  { method: 'GET', path: '/openapi.json', fn: 'public', public: true },
+
+  { method: 'POST', path: '/networks', fn: 'networks' },
+  { method: 'GET', path: '/networks', fn: 'networks' },
+  { method: 'GET', path: '/networks/{network}', fn: 'networks' },
+  { method: 'PATCH', path: '/networks/{network}', fn: 'networks' },
+  { method: 'DELETE', path: '/networks/{network}', fn: 'networks' },
+
+  { method: 'POST', path: '/networks/{network}/gateways', fn: 'gateways' },
+  { method: 'GET', path: '/networks/{network}/gateways', fn: 'gateways' },
+  { method: 'GET', path: '/networks/{network}/gateways/{gatewayId}', fn: 'gateways' },
+  { method: 'PATCH', path: '/networks/{network}/gateways/{gatewayId}', fn: 'gateways' },
+  { method: 'DELETE', path: '/networks/{network}/gateways/{gatewayId}', fn: 'gateways' },
+  { method: 'POST', path: '/networks/{network}/gateways/{gatewayId}/sync', fn: 'gateways' },
+
+  { method: 'POST', path: '/networks/{network}/clients', fn: 'clients' },
+  { method: 'GET', path: '/networks/{network}/clients', fn: 'clients' },
+  { method: 'GET', path: '/networks/{network}/clients/{clientId}', fn: 'clients' },
+  { method: 'PATCH', path: '/networks/{network}/clients/{clientId}', fn: 'clients' },
+  { method: 'DELETE', path: '/networks/{network}/clients/{clientId}', fn: 'clients' },
+
+  { method: 'GET', path: '/networks/{network}/clients/{clientId}/config', fn: 'client-downloads' },
+  { method: 'POST', path: '/networks/{network}/clients/{clientId}/links', fn: 'client-downloads' },
+  { method: 'DELETE', path: '/networks/{network}/clients/{clientId}/links', fn: 'client-downloads' },
+
+  { method: 'GET', path: '/dl/{token}', fn: 'download-page', public: true },
+  { method: 'POST', path: '/dl/{token}', fn: 'download-page', public: true },
+];
+
+/** Entry files, relative to the repository root; each exports `handler`. */
+export const functionEntries: Record<FunctionName | 'gateway-sync', string> = {
+  networks: 'functions/api/networks.ts',
+  gateways: 'functions/api/gateways.ts',
+  clients: 'functions/api/clients.ts',
+  'client-downloads': 'functions/api/client-downloads.ts',
+  'download-page': 'functions/api/download-page.ts',
+  public: 'functions/api/public.ts',
+  'gateway-sync': 'functions/worker/gateway-sync.ts',
+};
