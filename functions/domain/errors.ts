@@ -46,3 +46,17 @@ export class PayloadTooLargeError extends DomainError {
     super('payload_too_large', message);
   }
 }
+
+/** A conditional write lost: the name is claimed by someone else. */
+export class NameTakenError extends ConflictError {
+  constructor(what: string, name: string) {
+    super('name_taken', `${what} name '${name}' is already taken in this network`, 'name');
+  }
+}
+
+/** A conditional write lost: one of the addresses is leased by someone else. */
+export class AddressTakenError extends ConflictError {
+  constructor(readonly leaseKey: string) {
+    super('address_taken', 'address is already in use in this network', 'address');
+  }
+}

@@ -1,0 +1,260 @@
+import {
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { GatewayStore, Page } from '../../app/ports.js';
+import { AddressTakenError, ConflictError, NotFoundError } from '../../domain/errors.js';
+import type { Gateway, SyncResult } from '../../domain/model.js';
+import { decodeCursorFor, encodePage } from './paging.js';
+import { cancellationReasons, isConditionFailure, keys, stripInternal } from './table.js';
+
+export class DynamoGatewayStore implements GatewayStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(gateway: Gateway, leaseKeys: string[]): Promise<void> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.network(gateway.network),
+                UpdateExpression: 'SET gatewayCount = gatewayCount + :one',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeValues: { ':one': 1 },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...gatewayItem(gateway), clientCount: 0 },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            ...leaseKeys.map((leaseKey) => ({
+              Put: {
+                TableName: this.tableName,
+                Item: { ...keys.lease(gateway.network, leaseKey), type: 'lease', owner: `gateway:${gateway.id}` },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            })),
+          ],
+        }),
+      );
+    } catch (err) {
+      const reasons = cancellationReasons(err);
+      if (!reasons) throw err;
+      if (reasons[0] === 'ConditionalCheckFailed') throw new NotFoundError('network', gateway.network);
+      if (reasons[1] === 'ConditionalCheckFailed') throw new ConflictError('id_taken', 'gateway id collision; retry');
+      const leaseIndex = reasons.slice(2).indexOf('ConditionalCheckFailed');
+      if (leaseIndex >= 0) throw new AddressTakenError(leaseKeys[leaseIndex]!);
+      throw err;
+    }
+  }
+
+  async get(network: string, id: string): Promise<Gateway | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.gateway(network, id), ConsistentRead: true }),
+    );
+    return out.Item ? toGateway(out.Item) : undefined;
+  }
+
+  async list(network: string, limit: number, cursor?: string): Promise<Page<Gateway>> {
+    const pk = keys.networkPk(network);
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
+        ExpressionAttributeValues: { ':p': pk, ':s': 'GW#' },
+        Limit: limit,
+        ExclusiveStartKey: decodeCursorFor(cursor, pk, 'GW#'),
+      }),
+    );
+    return encodePage((out.Items ?? []).map(toGateway), out.LastEvaluatedKey);
+  }
+
+  async listAll(limit: number, cursor?: string): Promise<Page<Gateway>> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :p',
+        ExpressionAttributeValues: { ':p': keys.gatewaysGsiPk },
+        Limit: limit,
+        ExclusiveStartKey: decodeCursorFor(cursor, keys.gatewaysGsiPk, 'NET#', 'gsi1pk'),
+      }),
+    );
+    return encodePage((out.Items ?? []).map(toGateway), out.LastEvaluatedKey);
+  }
+
+  async update(gateway: Gateway, expectedVersion: number, bumpGeneration: boolean): Promise<Gateway> {
+    const next: Gateway = {
+      ...gateway,
+      version: expectedVersion + 1,
+    };
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gateway(gateway.network, gateway.id),
+          UpdateExpression:
+            'SET endpoint = :endpoint, listenPort = :port, routedRanges = :routed, fullTunnel = :full, dns = :dns, ' +
+            'updatedAt = :now, version = :next' +
+            (gateway.mtu === undefined ? '' : ', mtu = :mtu') +
+            (gateway.persistentKeepalive === undefined ? '' : ', persistentKeepalive = :ka') +
+            (bumpGeneration ? ', desiredGeneration = desiredGeneration + :one' : '') +
+            (gateway.mtu === undefined || gateway.persistentKeepalive === undefined
+              ? ' REMOVE ' + [gateway.mtu === undefined ? 'mtu' : '', gateway.persistentKeepalive === undefined ? 'persistentKeepalive' : ''].filter(Boolean).join(', ')
+              : ''),
+          ConditionExpression: 'attribute_exists(pk) AND version = :v',
+          ExpressionAttributeValues: {
+            ':endpoint': gateway.endpoint,
+            ':port': gateway.listenPort,
+            ':routed': gateway.routedRanges,
+            ':full': gateway.fullTunnel,
+            ':dns': gateway.dns,
+            ':now': gateway.updatedAt,
+            ':next': next.version,
+            ':v': expectedVersion,
+            ...(gateway.mtu === undefined ? {} : { ':mtu': gateway.mtu }),
+            ...(gateway.persistentKeepalive === undefined ? {} : { ':ka': gateway.persistentKeepalive }),
+            ...(bumpGeneration ? { ':one': 1 } : {}),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toGateway(out.Attributes!);
+    } catch (err) {
+      if (isConditionFailure(err)) {
+        throw new ConflictError('version_conflict', `gateway '${gateway.id}' was changed meanwhile (expected version ${expectedVersion})`, 'version');
+      }
+      throw err;
+    }
+  }
+
+  async delete(network: string, id: string, leaseKeys: string[]): Promise<void> {
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: keys.gateway(network, id),
+                ConditionExpression: 'attribute_exists(pk) AND clientCount = :zero',
+                ExpressionAttributeValues: { ':zero': 0 },
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.network(network),
+                UpdateExpression: 'SET gatewayCount = gatewayCount - :one',
+                ExpressionAttributeValues: { ':one': 1 },
+              },
+            },
+            ...leaseKeys.map((leaseKey) => ({
+              Delete: { TableName: this.tableName, Key: keys.lease(network, leaseKey) },
+            })),
+          ],
+        }),
+      );
+    } catch (err) {
+      if (cancellationReasons(err)?.[0] === 'ConditionalCheckFailed') {
+        throw new ConflictError('gateway_not_empty', `gateway '${id}' still has clients; delete them first`);
+      }
+      throw err;
+    }
+  }
+
+  async recordSync(network: string, id: string, result: SyncResult, appliedGeneration?: number): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gateway(network, id),
+          UpdateExpression:
+            'SET lastSync = :r' + (appliedGeneration === undefined ? '' : ', appliedGeneration = :g'),
+          // appliedGeneration never moves backwards, whatever order results arrive in.
+          ConditionExpression:
+            'attribute_exists(pk)' + (appliedGeneration === undefined ? '' : ' AND appliedGeneration < :g'),
+          ExpressionAttributeValues: {
+            ':r': result,
+            ...(appliedGeneration === undefined ? {} : { ':g': appliedGeneration }),
+          },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  async recordInit(
+    network: string,
+    id: string,
+    outcome: { status: 'ready' | 'error'; publicKey?: string; reason?: string; at: string },
+  ): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.gateway(network, id),
+        UpdateExpression:
+          'SET #status = :s, updatedAt = :at, version = version + :one' +
+          (outcome.publicKey ? ', publicKey = :k' : '') +
+          (outcome.reason ? ', statusReason = :r' : ' REMOVE statusReason'),
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':s': outcome.status,
+          ':at': outcome.at,
+          ':one': 1,
+          ...(outcome.publicKey ? { ':k': outcome.publicKey } : {}),
+          ...(outcome.reason ? { ':r': outcome.reason } : {}),
+        },
+      }),
+    );
+  }
+
+  async requestResync(network: string, id: string, now: string): Promise<Gateway> {
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gateway(network, id),
+          UpdateExpression: 'SET desiredGeneration = desiredGeneration + :one, generationChangedAt = :now',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':one': 1, ':now': now },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toGateway(out.Attributes!);
+    } catch (err) {
+      if (isConditionFailure(err)) throw new NotFoundError('gateway', id);
+      throw err;
+    }
+  }
+}
+
+function gatewayItem(gateway: Gateway): Record<string, unknown> {
+  return {
+    ...keys.gateway(gateway.network, gateway.id),
+    type: 'gateway',
+    gsi1pk: keys.gatewaysGsiPk,
+    gsi1sk: `NET#${keys.gatewayGsiSk(gateway.network, gateway.id)}`,
+    ...gateway,
+  };
+}
+
+function toGateway(item: Record<string, unknown>): Gateway {
+  const { clientCount: _c, generationChangedAt: _g, ...rest } = stripInternal<
+    Gateway & { clientCount?: number; generationChangedAt?: string }
+  >(item);
+  return rest;
+}

@@ -1,0 +1,62 @@
+// Single-table layout; the access patterns are documented in docs/data-model.md.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export function createDocumentClient(opts: { region: string; endpoint?: string }): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    region: opts.region,
+    ...(opts.endpoint
+      ? { endpoint: opts.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+    maxAttempts: 3,
+  });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+export const keys = {
+  networksPk: 'NETWORKS',
+  network: (name: string) => ({ pk: 'NETWORKS', sk: `NET#${name}` }),
+  networkPk: (name: string) => `NET#${name}`,
+  gateway: (network: string, id: string) => ({ pk: `NET#${network}`, sk: `GW#${id}` }),
+  gatewaysGsiPk: 'GATEWAYS',
+  gatewayGsiSk: (network: string, id: string) => `${network}#${id}`,
+  client: (network: string, name: string) => ({ pk: `NET#${network}`, sk: `CLIENT#${name}` }),
+  clientsOfGatewayGsiPk: (network: string, gatewayId: string) => `GW#${network}#${gatewayId}`,
+  lease: (network: string, leaseKey: string) => ({ pk: `NET#${network}`, sk: leaseKey }),
+  secrets: (network: string, name: string) => ({ pk: `NET#${network}`, sk: `CLIENT#${name}` }),
+  link: (tokenHash: string) => ({ pk: `LINK#${tokenHash}`, sk: 'LINK' }),
+  linksOfClientGsiPk: (network: string, client: string) => `LINKS#${network}#${client}`,
+};
+
+/** Attributes that are keys or bookkeeping, never part of an API answer. */
+export const internalAttributes = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'ttl', 'type'] as const;
+
+export function stripInternal<T>(item: Record<string, unknown>): T {
+  const copy: Record<string, unknown> = { ...item };
+  for (const a of internalAttributes) delete copy[a];
+  return copy as T;
+}
+
+export function isConditionFailure(err: unknown): boolean {
+  return (err as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+/** Reasons per transaction item, in order; 'None' for items that did not fail. */
+export function cancellationReasons(err: unknown): string[] | undefined {
+  const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
+  if (e?.name !== 'TransactionCanceledException') return undefined;
+  return (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+}
+
+export function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
+  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+}
+
+export function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+  if (!cursor) return undefined;
+  const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('bad cursor');
+  return parsed as Record<string, unknown>;
+}

@@ -1,0 +1,65 @@
+// The small interfaces the use cases need; DynamoDB/S3/SSM adapters implement them.
+import type { Client, ClientSecrets, Gateway, Network, SyncResult } from '../domain/model.js';
+
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+export interface NetworkStore {
+  create(network: Network): Promise<void>;
+  get(name: string): Promise<Network | undefined>;
+  list(limit: number, cursor?: string): Promise<Page<Network>>;
+  updateDefaultDns(name: string, defaultDns: string[], expectedVersion: number, now: string): Promise<Network>;
+  delete(name: string): Promise<void>;
+}
+
+export interface GatewayStore {
+  /** Claims the gateway's overlay address(es) in the same transaction; throws AddressTakenError. */
+  create(gateway: Gateway, leaseKeys: string[]): Promise<void>;
+  get(network: string, id: string): Promise<Gateway | undefined>;
+  list(network: string, limit: number, cursor?: string): Promise<Page<Gateway>>;
+  listAll(limit: number, cursor?: string): Promise<Page<Gateway>>;
+  update(gateway: Gateway, expectedVersion: number, bumpGeneration: boolean): Promise<Gateway>;
+  delete(network: string, id: string, leaseKeys: string[]): Promise<void>;
+  /** Records a sync outcome; appliedGeneration only ever moves forward. */
+  recordSync(network: string, id: string, result: SyncResult, appliedGeneration?: number): Promise<void>;
+  recordInit(network: string, id: string, outcome: { status: 'ready' | 'error'; publicKey?: string; reason?: string; at: string }): Promise<void>;
+  requestResync(network: string, id: string, now: string): Promise<Gateway>;
+}
+
+export interface ClientChange {
+  client: Client;
+  /** Lease keys claimed with the client (create) or released (delete). */
+  leaseKeys: string[];
+}
+
+export interface ClientStore {
+  /**
+   * One transaction: the client (name unique), its address leases (unique), its secrets, and the
+   * gateway's desiredGeneration + 1. Throws NameTakenError / AddressTakenError / NotFoundError.
+   * Returns the gateway generation the change was written with.
+   */
+  create(change: ClientChange, secrets: ClientSecrets, now: string): Promise<number>;
+  get(network: string, name: string): Promise<Client | undefined>;
+  list(network: string, opts: { gatewayId?: string; limit: number; cursor?: string }): Promise<Page<Client>>;
+  /** Conditional on expectedVersion; bumps the gateway's generation when peerSetChanged. */
+  update(client: Client, expectedVersion: number, peerSetChanged: boolean, now: string): Promise<Client>;
+  /** Removes client, leases and secrets and bumps the gateway's generation, in one transaction. */
+  delete(change: ClientChange, expectedVersion: number, now: string): Promise<void>;
+  /** Lease keys already taken between two lease keys (inclusive), for the allocator. */
+  leasesBetween(network: string, fromKey: string, toKey: string): Promise<Set<string>>;
+  /** Every client of a gateway (all pages), for rendering its peer set. */
+  allOfGateway(network: string, gatewayId: string): Promise<Client[]>;
+}
+
+export interface SecretsReader {
+  get(network: string, client: string): Promise<ClientSecrets>;
+  getMany(network: string, clients: string[]): Promise<Map<string, ClientSecrets>>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export type Random = () => number;
