@@ -1,11 +1,9 @@
 // WireGuard keys: Curve25519 (x25519) key pairs and preshared keys, base64 of 32 bytes.
 import { randomBytes } from 'node:crypto';
 import { x25519 } from '@noble/curves/ed25519.js';
+import { WG_KEY } from './patterns.js';
 
 const KEY_BYTES = 32;
-// 43 base64 chars carry 258 bits; the last one must leave the 2 spare bits at zero
-// (A, E, I, …, 4, 8, c, …) or two different strings would decode to the same key.
-const CANONICAL_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
 export interface KeyPair {
   privateKey: string;
@@ -20,7 +18,7 @@ function decodeKey(text: string, what: string): Uint8Array {
 }
 
 export function isWireGuardKey(text: string): boolean {
-  return typeof text === 'string' && CANONICAL_KEY.test(text);
+  return typeof text === 'string' && WG_KEY.test(text);
 }
 
 export function generatePrivateKey(): string {
