@@ -1,0 +1,231 @@
+// What the control plane sends to a gateway (the parameters of the init and apply SSM documents)
+// and what it reads back from the command output. Pure: no AWS, no I/O.
+//
+// The parameter patterns below are the single source for both the documents' `allowedPattern`
+// (infra/ssm/documents.ts) and the check made here before anything is sent. The scripts assign
+// each parameter inside single quotes, so the one thing a pattern must never let through is a
+// quote; they also keep out everything else a shell or a config file could trip on.
+import { DomainError, ValidationError } from './errors.js';
+import type { Gateway, Network } from './model.js';
+import { isWireGuardKey } from './keys.js';
+
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const IPV4 = `${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}`;
+const IPV6 = '[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}';
+const CIDR4 = `${IPV4}/(3[0-2]|[12][0-9]|[0-9])`;
+const CIDR6 = `${IPV6}/(12[0-8]|1[01][0-9]|[1-9][0-9]|[0-9])`;
+const CIDR = `(${CIDR4}|${CIDR6})`;
+const CIDR_LIST = `${CIDR}(,${CIDR}){0,63}`;
+/** Characters of a URL that are safe inside single quotes and never special to a shell word. */
+const URL_CHARS = "[A-Za-z0-9._~%/+=&?:@,-]";
+
+/** Regex sources (JavaScript and Java-compatible: anchors, classes, groups, bounded repeats). */
+export const PARAMETER_PATTERNS = {
+  interfaceName: '^[a-zA-Z][a-zA-Z0-9_-]{0,14}$',
+  listenPort: '^([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$',
+  address: `^${CIDR4}$`,
+  address6: `^(${CIDR6})?$`,
+  networkRanges: `^(${CIDR_LIST})?$`,
+  clientRange: `^${CIDR_LIST}$`,
+  allowClientToClient: '^(true|false)$',
+  egressInterface: '^([a-zA-Z0-9][a-zA-Z0-9_.-]{0,14})?$',
+  stateDir: '^/[a-zA-Z0-9_/.-]{0,199}$',
+  generation: '^(0|[1-9][0-9]{0,14})$',
+  // https anywhere (signed S3 URLs); plain http only to this machine's loopback and file:// for
+  // local mode and tests.
+  peerSetUrl:
+    `^(https://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?/${URL_CHARS}{0,4000}` +
+    `|http://(127\\.0\\.0\\.1|localhost)(:[0-9]{1,5})?/${URL_CHARS}{0,4000}` +
+    '|file:///[A-Za-z0-9._/-]{1,1000})$',
+  peerSetSha256: '^[a-f0-9]{64}$',
+} as const;
+
+export type ParameterName = keyof typeof PARAMETER_PATTERNS;
+
+export interface ParameterSpec {
+  name: ParameterName;
+  description: string;
+  /** Present only for optional parameters. */
+  default?: string;
+}
+
+export const INIT_PARAMETERS: readonly ParameterSpec[] = [
+  { name: 'interfaceName', description: 'WireGuard interface name (also the config file base name).' },
+  { name: 'listenPort', description: 'UDP port WireGuard listens on.' },
+  { name: 'address', description: "The gateway's overlay IPv4 address with the network's prefix, e.g. 10.100.0.1/24." },
+  { name: 'address6', description: "The gateway's overlay IPv6 address with prefix, or empty.", default: '' },
+  {
+    name: 'networkRanges',
+    description: 'Comma-separated CIDRs behind the gateway that clients may reach (0.0.0.0/0 for a full tunnel); empty: only the gateway itself.',
+    default: '',
+  },
+  { name: 'clientRange', description: "The network's overlay range(s), comma separated: where client addresses come from." },
+  { name: 'allowClientToClient', description: 'Whether clients may reach each other through the gateway.', default: 'false' },
+  { name: 'egressInterface', description: 'Interface NAT goes out of; empty: the interface of the default route.', default: '' },
+  { name: 'stateDir', description: 'Folder for the key, config, peer set and applied generation.', default: '/etc/wireguard' },
+];
+
+export const APPLY_PARAMETERS: readonly ParameterSpec[] = [
+  { name: 'interfaceName', description: 'WireGuard interface name given to init.' },
+  { name: 'generation', description: 'Generation of the peer set; an older or equal one than applied is ignored.' },
+  { name: 'peerSetUrl', description: 'Where to fetch the peer set (a signed HTTPS URL).' },
+  { name: 'peerSetSha256', description: 'SHA-256 (hex) of the peer set; anything else is refused.' },
+  { name: 'stateDir', description: 'Folder given to init.', default: '/etc/wireguard' },
+];
+
+export type DocumentKind = 'init' | 'apply';
+export const DOCUMENT_PARAMETERS: Record<DocumentKind, readonly ParameterSpec[]> = {
+  init: INIT_PARAMETERS,
+  apply: APPLY_PARAMETERS,
+};
+
+/** The SSM SendCommand `Parameters` shape. */
+export type CommandParameters = Record<string, string[]>;
+
+const compiled = Object.fromEntries(
+  Object.entries(PARAMETER_PATTERNS).map(([k, v]) => [k, new RegExp(v)]),
+) as Record<ParameterName, RegExp>;
+
+export function isAllowedParameterValue(name: ParameterName, value: string): boolean {
+  return typeof value === 'string' && compiled[name].test(value);
+}
+
+function checked(name: ParameterName, value: string): string {
+  if (!isAllowedParameterValue(name, value)) {
+    throw new ValidationError(name, `${name} is not allowed by the gateway document's pattern`);
+  }
+  return value;
+}
+
+/**
+ * Checks a complete parameter set against a document's table, filling defaults, exactly as SSM
+ * would before running it; throws ValidationError naming the first offending parameter.
+ */
+export function validateCommandParameters(kind: DocumentKind, params: CommandParameters): Record<string, string> {
+  const specs = DOCUMENT_PARAMETERS[kind];
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(params)) {
+    if (!specs.some((s) => s.name === key)) throw new ValidationError(key, `${key} is not a parameter of the ${kind} document`);
+  }
+  for (const spec of specs) {
+    const values = params[spec.name];
+    if (values === undefined) {
+      if (spec.default === undefined) throw new ValidationError(spec.name, `${spec.name} is required`);
+      out[spec.name] = spec.default;
+      continue;
+    }
+    if (!Array.isArray(values) || values.length !== 1 || typeof values[0] !== 'string') {
+      throw new ValidationError(spec.name, `${spec.name} must be exactly one string`);
+    }
+    out[spec.name] = checked(spec.name, values[0]);
+  }
+  return out;
+}
+
+function toParameters(values: Record<string, string>): CommandParameters {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, [v]]));
+}
+
+const prefixOf = (cidr: string): string => cidr.slice(cidr.indexOf('/') + 1);
+const withPrefix = (address: string, range: string): string =>
+  address.includes('/') ? address : `${address}/${prefixOf(range)}`;
+
+export interface InitOptions {
+  allowClientToClient?: boolean;
+  egressInterface?: string;
+  stateDir?: string;
+}
+
+export function buildInitParameters(
+  gateway: Pick<Gateway, 'interfaceName' | 'listenPort' | 'address' | 'address6' | 'routedRanges' | 'fullTunnel'>,
+  network: Pick<Network, 'addressRange' | 'addressRange6'>,
+  options: InitOptions = {},
+): CommandParameters {
+  const has6 = Boolean(network.addressRange6);
+  const networkRanges = gateway.fullTunnel
+    ? has6 ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0']
+    : gateway.routedRanges;
+  const values: Record<string, string> = {
+    interfaceName: checked('interfaceName', gateway.interfaceName),
+    listenPort: checked('listenPort', String(gateway.listenPort)),
+    address: checked('address', withPrefix(gateway.address, network.addressRange)),
+    address6: checked(
+      'address6',
+      gateway.address6 && network.addressRange6 ? withPrefix(gateway.address6, network.addressRange6) : '',
+    ),
+    networkRanges: checked('networkRanges', networkRanges.join(',')),
+    clientRange: checked('clientRange', [network.addressRange, ...(has6 ? [network.addressRange6!] : [])].join(',')),
+    allowClientToClient: checked('allowClientToClient', options.allowClientToClient ? 'true' : 'false'),
+  };
+  if (options.egressInterface !== undefined) values.egressInterface = checked('egressInterface', options.egressInterface);
+  if (options.stateDir !== undefined) values.stateDir = checked('stateDir', options.stateDir);
+  return toParameters(values);
+}
+
+export interface ApplyInput {
+  interfaceName: string;
+  generation: number;
+  peerSetUrl: string;
+  peerSetSha256: string;
+  stateDir?: string;
+}
+
+export function buildApplyParameters(input: ApplyInput): CommandParameters {
+  if (!Number.isSafeInteger(input.generation) || input.generation < 0) {
+    throw new ValidationError('generation', 'generation must be a non-negative integer');
+  }
+  const values: Record<string, string> = {
+    interfaceName: checked('interfaceName', input.interfaceName),
+    generation: checked('generation', String(input.generation)),
+    peerSetUrl: checked('peerSetUrl', input.peerSetUrl),
+    peerSetSha256: checked('peerSetSha256', input.peerSetSha256),
+  };
+  if (input.stateDir !== undefined) values.stateDir = checked('stateDir', input.stateDir);
+  return toParameters(values);
+}
+
+/** A command's output that does not say what the document promises to say. */
+export class GatewayOutputError extends DomainError {
+  constructor(message: string) {
+    super('gateway_output_invalid', message);
+  }
+}
+
+export function parseInitOutput(stdout: string): { publicKey: string } {
+  const lines = stdout.split(/\r?\n/);
+  const keyLines = lines.filter((l) => l.startsWith('WG_INGRESS_PUBLIC_KEY='));
+  if (keyLines.length !== 1) throw new GatewayOutputError(`init printed ${keyLines.length} public key lines, expected 1`);
+  const publicKey = keyLines[0]!.slice('WG_INGRESS_PUBLIC_KEY='.length).trim();
+  if (!isWireGuardKey(publicKey)) throw new GatewayOutputError('init printed a public key that is not a WireGuard key');
+  if (!lines.some((l) => l.trim() === 'WG_INGRESS_INIT_OK')) throw new GatewayOutputError('init did not report success');
+  return { publicKey };
+}
+
+export type ApplyOutcome =
+  | { outcome: 'applied'; generation: number; peers: number }
+  | { outcome: 'skipped'; generation: number; appliedGeneration: number };
+
+export function parseApplyOutput(stdout: string): ApplyOutcome {
+  for (const line of stdout.split(/\r?\n/)) {
+    let m = /^WG_INGRESS_APPLIED generation=(\d+) peers=(\d+)\s*$/.exec(line);
+    if (m) return { outcome: 'applied', generation: Number(m[1]), peers: Number(m[2]) };
+    m = /^WG_INGRESS_APPLY_SKIPPED generation=(\d+) applied=(\d+)\s*$/.exec(line);
+    if (m) return { outcome: 'skipped', generation: Number(m[1]), appliedGeneration: Number(m[2]) };
+  }
+  throw new GatewayOutputError('apply did not report what it did');
+}
+
+export type CommandStatus = 'pending' | 'success' | 'failed' | 'timed_out';
+
+export interface CommandResult {
+  status: CommandStatus;
+  stdout?: string;
+  reason?: string;
+}
+
+/** How the control plane reaches gateways: SSM Run Command in AWS, the local runner otherwise. */
+export interface GatewayCommandSender {
+  sendInit(instanceId: string, params: CommandParameters): Promise<{ commandId: string }>;
+  sendApply(instanceId: string, params: CommandParameters): Promise<{ commandId: string }>;
+  getResult(commandId: string, instanceId: string): Promise<CommandResult>;
+}

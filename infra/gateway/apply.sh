@@ -1,0 +1,112 @@
+#!/bin/bash
+# wg-ingress gateway apply (body of the apply SSM Command document; the local runner runs the same text).
+# Every SSM parameter placeholder is matched by an allowedPattern that excludes quotes, so assigning it inside
+# single quotes is the only place it touches shell syntax; below this block only the variables are used.
+IFACE='{{ interfaceName }}'
+GENERATION='{{ generation }}'
+PEER_SET_URL='{{ peerSetUrl }}'
+PEER_SET_SHA256='{{ peerSetSha256 }}'
+STATE_DIR='{{ stateDir }}'
+
+# SSM may start the file with sh; everything below is bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -euo pipefail
+umask 077
+export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+export LC_ALL=C
+
+fail() { echo "WG_INGRESS_APPLY_FAILED generation=$GENERATION reason=$1" >&2; exit "${2:-1}"; }
+
+# The only lines a peer set may hold (functions/domain/peer-set.ts renders exactly these).
+KEY_RE='[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]='
+OCTET_RE='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+CIDR_RE="(${OCTET_RE}\.${OCTET_RE}\.${OCTET_RE}\.${OCTET_RE}/(3[0-2]|[12][0-9]|[0-9])|[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}/(12[0-8]|1[01][0-9]|[1-9][0-9]|[0-9]))"
+PEER_LINE_RE="^(\[Peer\]|PublicKey = ${KEY_RE}|PresharedKey = ${KEY_RE}|AllowedIPs = ${CIDR_RE}(, ${CIDR_RE})*|)$"
+
+[[ "$GENERATION" =~ ^[0-9]+$ ]] || fail bad_generation
+CONF="$STATE_DIR/$IFACE.conf"
+INTERFACE_FILE="$STATE_DIR/$IFACE.interface"
+PEERS_FILE="$STATE_DIR/$IFACE.peers"
+GENERATION_FILE="$STATE_DIR/$IFACE.generation"
+[ -s "$INTERFACE_FILE" ] || fail not_initialised
+
+# One init or apply at a time per interface.
+exec 9>"$STATE_DIR/$IFACE.lock"
+flock -w 300 9 || fail lock_timeout
+
+APPLIED=0
+if [ -f "$GENERATION_FILE" ]; then
+  APPLIED="$(tr -d '[:space:]' <"$GENERATION_FILE")"
+  [[ "$APPLIED" =~ ^[0-9]+$ ]] || APPLIED=0
+fi
+if (( 10#$GENERATION <= 10#$APPLIED )); then
+  echo "WG_INGRESS_APPLY_SKIPPED generation=$GENERATION applied=$APPLIED"
+  exit 0
+fi
+
+WORK="$(mktemp -d "$STATE_DIR/.apply-$IFACE.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+FETCHED="$WORK/peers"
+
+# --- fetch --------------------------------------------------------------------------------------
+case "$PEER_SET_URL" in
+  file://*)
+    cp -- "${PEER_SET_URL#file://}" "$FETCHED" 2>/dev/null || fail fetch_failed
+    ;;
+  *)
+    if command -v curl >/dev/null 2>&1; then
+      curl -fsS --proto '=https,http' --max-time 60 --retry 2 --max-filesize 67108864 -o "$FETCHED" "$PEER_SET_URL" >&2 || fail fetch_failed
+    elif command -v python3 >/dev/null 2>&1; then
+      python3 -c 'import shutil, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=60) as r, open(sys.argv[2], "wb") as f:
+    shutil.copyfileobj(r, f)' "$PEER_SET_URL" "$FETCHED" >&2 || fail fetch_failed
+    elif command -v wget >/dev/null 2>&1; then
+      wget -q -T 60 -O "$FETCHED" "$PEER_SET_URL" >&2 || fail fetch_failed
+    else
+      fail no_http_client
+    fi
+    ;;
+esac
+chmod 600 "$FETCHED"
+
+# --- verify: digest, then every line, then structure ---------------------------------------------
+ACTUAL_SHA256="$(sha256sum "$FETCHED" | cut -d' ' -f1)"
+[ "$ACTUAL_SHA256" = "$PEER_SET_SHA256" ] || fail digest_mismatch 3
+if grep -qvE "$PEER_LINE_RE" "$FETCHED"; then
+  fail "bad_line:$(grep -nvE "$PEER_LINE_RE" "$FETCHED" | head -1 | cut -d: -f1)" 4
+fi
+if [ -s "$FETCHED" ] && [ "$(tail -c1 "$FETCHED" | od -An -c | tr -d ' ')" != '\n' ]; then
+  fail no_final_newline 4
+fi
+PEERS="$(awk '
+  $0 == "[Peer]" { if (inpeer && !pk) bad = 1; inpeer = 1; pk = 0; psk = 0; ips = 0; n++; next }
+  $0 == "" { next }
+  !inpeer { bad = 1 }
+  $1 == "PublicKey" { if (pk || seen[$3]++) bad = 1; pk = 1 }
+  $1 == "PresharedKey" { if (psk) bad = 1; psk = 1 }
+  $1 == "AllowedIPs" { if (ips) bad = 1; ips = 1 }
+  END { if (inpeer && !pk) bad = 1; if (bad) print "bad"; else print n + 0 }
+' "$FETCHED")"
+[[ "$PEERS" =~ ^[0-9]+$ ]] || fail bad_structure 4
+
+# --- apply: same interface section, new peers; wg syncconf keeps unchanged peers' sessions ---------
+cat "$INTERFACE_FILE" "$FETCHED" >"$WORK/$IFACE.conf"
+if wg show "$IFACE" >/dev/null 2>&1; then
+  wg syncconf "$IFACE" <(wg-quick strip "$WORK/$IFACE.conf") || fail syncconf_failed
+else
+  # The interface is gone (e.g. the userspace daemon ended): bring it back with the new set.
+  if [ -z "${WG_QUICK_USERSPACE_IMPLEMENTATION:-}" ] && ! ip link add dev wgiprobe$$ type wireguard >/dev/null 2>&1; then
+    export WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go
+  else
+    ip link del dev wgiprobe$$ >/dev/null 2>&1 || true
+  fi
+  wg-quick up "$WORK/$IFACE.conf" >&2 || fail interface_up
+fi
+
+# --- persist for reboot, then record the generation (each step an atomic rename) ----------------------
+mv -f "$FETCHED" "$PEERS_FILE"
+mv -f "$WORK/$IFACE.conf" "$CONF"
+echo "$GENERATION" >"$WORK/generation"
+mv -f "$WORK/generation" "$GENERATION_FILE"
+
+echo "WG_INGRESS_APPLIED generation=$GENERATION peers=$PEERS"

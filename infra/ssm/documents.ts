@@ -1,0 +1,99 @@
+// The two SSM Command documents that run on gateways. Their scripts live in infra/gateway/*.sh and
+// are read at synth time, so the local runner and the documents execute the very same text; their
+// parameter patterns come from functions/domain/gateway-commands.ts, the same table the control
+// plane checks before sending.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  DOCUMENT_PARAMETERS,
+  PARAMETER_PATTERNS,
+  type DocumentKind,
+} from '../../functions/domain/gateway-commands.js';
+
+export { PARAMETER_PATTERNS, INIT_PARAMETERS, APPLY_PARAMETERS } from '../../functions/domain/gateway-commands.js';
+
+const SCRIPT_FILES: Record<DocumentKind, URL> = {
+  init: new URL('../gateway/init.sh', import.meta.url),
+  apply: new URL('../gateway/apply.sh', import.meta.url),
+};
+
+/** Path of a document's script on this machine. */
+export function scriptPath(kind: DocumentKind): string {
+  return fileURLToPath(SCRIPT_FILES[kind]);
+}
+
+/** The script text, with its `{{ parameter }}` placeholders still in it. */
+export function scriptText(kind: DocumentKind): string {
+  return readFileSync(SCRIPT_FILES[kind], 'utf8');
+}
+
+const EXECUTION_TIMEOUT_SECONDS: Record<DocumentKind, number> = { init: 900, apply: 300 };
+const DESCRIPTIONS: Record<DocumentKind, string> = {
+  init:
+    'wg-ingress: ensure WireGuard, create the gateway key on the instance, bring the interface up, ' +
+    'set forwarding and firewall (client to network only, no client to client unless allowed, NAT), ' +
+    'make it survive reboot, print the public key.',
+  apply:
+    'wg-ingress: fetch the desired peer set of a generation, verify its SHA-256 and every line, ' +
+    'apply it with wg syncconf, persist it for reboot and record the generation.',
+};
+
+export interface DocumentParameter {
+  type: 'String';
+  description: string;
+  allowedPattern: string;
+  default?: string;
+}
+
+export interface CommandDocument {
+  schemaVersion: '2.2';
+  description: string;
+  parameters: Record<string, DocumentParameter>;
+  mainSteps: {
+    action: 'aws:runShellScript';
+    name: string;
+    precondition: { StringEquals: ['platformType', 'Linux'] };
+    inputs: { timeoutSeconds: string; runCommand: string[] };
+  }[];
+}
+
+export function buildDocument(kind: DocumentKind): CommandDocument {
+  const parameters: Record<string, DocumentParameter> = {};
+  for (const spec of DOCUMENT_PARAMETERS[kind]) {
+    parameters[spec.name] = {
+      type: 'String',
+      description: spec.description,
+      allowedPattern: PARAMETER_PATTERNS[spec.name],
+      ...(spec.default !== undefined ? { default: spec.default } : {}),
+    };
+  }
+  const lines = scriptText(kind).replace(/\n$/, '').split('\n');
+  return {
+    schemaVersion: '2.2',
+    description: DESCRIPTIONS[kind],
+    parameters,
+    mainSteps: [
+      {
+        action: 'aws:runShellScript',
+        name: kind === 'init' ? 'initGateway' : 'applyPeerSet',
+        precondition: { StringEquals: ['platformType', 'Linux'] },
+        inputs: { timeoutSeconds: String(EXECUTION_TIMEOUT_SECONDS[kind]), runCommand: lines },
+      },
+    ],
+  };
+}
+
+export const initDocument = (): CommandDocument => buildDocument('init');
+export const applyDocument = (): CommandDocument => buildDocument('apply');
+
+/**
+ * The script as SSM would run it: every `{{ name }}` replaced by the parameter's value (or its
+ * default). Values must already be validated; this only substitutes.
+ */
+export function renderScript(kind: DocumentKind, values: Record<string, string>): string {
+  return scriptText(kind).replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (whole, name: string) => {
+    const v = values[name];
+    if (v === undefined) throw new Error(`no value for document parameter ${name}`);
+    return v;
+  });
+}
