@@ -123,7 +123,9 @@ export function renderClientConfig(input: RenderClientConfigInput): string {
   peer.push(`Endpoint = ${host.includes(':') ? `[${host}]` : host}:${port}`);
 
   if (gateway.persistentKeepalive !== undefined) {
-    peer.push(`PersistentKeepalive = ${integer('gateway.persistentKeepalive', gateway.persistentKeepalive, 1, 65535)}`);
+    const seconds = integer('gateway.persistentKeepalive', gateway.persistentKeepalive, 0, 65535);
+    // 0 is wg's own spelling of "off": the same as leaving the line out.
+    if (seconds > 0) peer.push(`PersistentKeepalive = ${seconds}`);
   }
 
   return `${iface.join('\n')}\n\n${peer.join('\n')}\n`;

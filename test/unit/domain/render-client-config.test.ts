@@ -70,6 +70,12 @@ describe('renderClientConfig', () => {
     assert.doesNotMatch(renderClientConfig(variant('dns-none')), /DNS/);
   });
 
+  it('leaves out a keepalive of 0, which means off', () => {
+    const input = variant('generated-key');
+    const text = renderClientConfig({ ...input, gateway: { ...input.gateway, persistentKeepalive: 0 } });
+    assert.doesNotMatch(text, /PersistentKeepalive/);
+  });
+
   it('never leaks a key it was not given', () => {
     const text = renderClientConfig(variant('generated-key'));
     assert.ok(!text.includes(KEYS.preshared));
