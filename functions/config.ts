@@ -11,6 +11,8 @@ const ConfigSchema = z.object({
   /** jwt: API Gateway's authorizer has checked the caller; token: local mode's admin token. */
   AUTH_MODE: z.enum(['jwt', 'token']).default('jwt'),
   ADMIN_TOKEN: z.string().min(32).optional(),
+  /** The hosted frontend's origin, for CORS. */
+  CORS_ORIGIN: z.string().default('*'),
   PUBLIC_BASE_URL: z.string().url().default('http://localhost:8080'),
   INIT_DOCUMENT_NAME: z.string().default('wg-ingress-init'),
   APPLY_DOCUMENT_NAME: z.string().default('wg-ingress-apply'),

@@ -1,0 +1,19 @@
+import { createClient, deleteClient, getClient, listClients, updateClient } from '../app/clients.js';
+import { stores } from '../deps.js';
+import { httpHandler, route } from '../http/http-handler.js';
+import { created, noContent, ok } from '../http/responses.js';
+
+const deps = stores();
+
+export const handler = httpHandler([
+  route('POST /networks/{network}/clients', async ({ path, body }) => created(await createClient(deps, path.network, body))),
+  route('GET /networks/{network}/clients', async ({ path, query }) => ok(await listClients(deps, path.network, query))),
+  route('GET /networks/{network}/clients/{clientId}', async ({ path }) => ok(await getClient(deps, path.network, path.clientId))),
+  route('PATCH /networks/{network}/clients/{clientId}', async ({ path, body }) =>
+    ok(await updateClient(deps, path.network, path.clientId, body)),
+  ),
+  route('DELETE /networks/{network}/clients/{clientId}', async ({ path }) => {
+    await deleteClient(deps, path.network, path.clientId);
+    return noContent();
+  }),
+]);

@@ -1,0 +1,49 @@
+import { parseRange } from '../domain/address-pool.js';
+import { ConflictError, NotFoundError } from '../domain/errors.js';
+import type { Network } from '../domain/model.js';
+import type { CreateNetworkBody, ListQuery, UpdateNetworkBody } from '../domain/schemas.js';
+import type { Clock, NetworkStore, Page } from './ports.js';
+
+export interface NetworkDeps {
+  networks: NetworkStore;
+  clock: Clock;
+}
+
+export async function createNetwork(deps: NetworkDeps, body: CreateNetworkBody): Promise<Network> {
+  const now = deps.clock.now().toISOString();
+  const network: Network = {
+    id: body.name,
+    name: body.name,
+    addressRange: parseRange(body.addressRange, 4, 'addressRange').text,
+    ...(body.addressRange6 ? { addressRange6: parseRange(body.addressRange6, 6, 'addressRange6').text } : {}),
+    defaultDns: body.defaultDns ?? [],
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+  await deps.networks.create(network);
+  return network;
+}
+
+export async function getNetwork(deps: NetworkDeps, name: string): Promise<Network> {
+  const network = await deps.networks.get(name);
+  if (!network) throw new NotFoundError('network', name);
+  return network;
+}
+
+export function listNetworks(deps: NetworkDeps, query: ListQuery): Promise<Page<Network>> {
+  return deps.networks.list(query.limit, query.cursor);
+}
+
+export async function updateNetwork(deps: NetworkDeps, name: string, body: UpdateNetworkBody): Promise<Network> {
+  const current = await getNetwork(deps, name);
+  if (body.version !== undefined && body.version !== current.version) {
+    throw new ConflictError('version_conflict', `network '${name}' is at version ${current.version}, not ${body.version}`, 'version');
+  }
+  return deps.networks.updateDefaultDns(name, body.defaultDns, current.version, deps.clock.now().toISOString());
+}
+
+export async function deleteNetwork(deps: NetworkDeps, name: string): Promise<void> {
+  await getNetwork(deps, name);
+  await deps.networks.delete(name);
+}

@@ -1,0 +1,35 @@
+// The one table from domain errors to HTTP answers. Anything not in it is a 500 with no internals.
+import {
+  ConflictError,
+  DomainError,
+  GoneError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnauthorizedError,
+  ValidationError,
+} from '../domain/errors.js';
+import { log } from './log.js';
+import { errorResponse, type HttpResponse } from './responses.js';
+
+const STATUS: [new (...args: never[]) => DomainError, number][] = [
+  [ValidationError, 400],
+  [UnauthorizedError, 401],
+  [NotFoundError, 404],
+  [ConflictError, 409],
+  [GoneError, 410],
+  [PayloadTooLargeError, 413],
+];
+
+export function toErrorResponse(err: unknown, routeKey: string): HttpResponse {
+  if (err instanceof DomainError) {
+    const entry = STATUS.find(([type]) => err instanceof type);
+    if (entry) return errorResponse(entry[1], err.code, err.message, err.field);
+  }
+  // middy's own HTTP errors (malformed JSON, wrong content type) are the caller's fault.
+  const status = (err as { statusCode?: number })?.statusCode;
+  if (status === 415 || status === 422) {
+    return errorResponse(400, 'invalid_json', 'request body must be a JSON object sent with content-type application/json', 'body');
+  }
+  log('error', { routeKey, error: (err as Error)?.name ?? 'unknown', message: (err as Error)?.message });
+  return errorResponse(500, 'internal', 'internal error');
+}

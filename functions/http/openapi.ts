@@ -1,0 +1,82 @@
+// Builds the OpenAPI 3.1 document from the route table and the zod schemas the handlers use.
+import { z } from 'zod';
+import { apiSpec, type RouteApiSpec } from '../api/api-spec.js';
+import { routes } from '../api/route-table.js';
+import { PathParams } from '../domain/schemas.js';
+
+const jsonSchema = (schema: z.ZodType) =>
+  z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+
+const ErrorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' } },
+    },
+  },
+};
+
+export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const spec: RouteApiSpec = apiSpec[`${r.method} ${r.path}` as keyof typeof apiSpec];
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => {
+      const name = m[1] as keyof typeof PathParams;
+      const { $schema: _s, ...schema } = jsonSchema(PathParams[name]);
+      return { name, in: 'path', required: true, schema };
+    });
+    if (spec.query) {
+      const q = jsonSchema(spec.query) as { properties?: Record<string, unknown>; required?: string[] };
+      for (const [name, schema] of Object.entries(q.properties ?? {})) {
+        params.push({ name: name as keyof typeof PathParams, in: 'query', required: false, schema: schema as Record<string, unknown> });
+      }
+    }
+    const errors: Record<string, unknown> = {};
+    for (const [status, description] of [
+      ['400', 'validation failed: error.field names the field, error.message the rule'],
+      ...(r.public ? [] : [['401', 'missing or invalid bearer token']]),
+      ['404', 'not found'],
+      ['409', 'conflict'],
+      ...(r.path.startsWith('/dl/') ? [['410', 'link used, expired, revoked, or client disabled or deleted']] : []),
+      ['500', 'internal error'],
+    ] as [string, string][]) {
+      errors[status] = { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    }
+    const operation: Record<string, unknown> = {
+      summary: spec.summary,
+      operationId: `${r.method.toLowerCase()}${r.path.replace(/[{}]/g, '').replace(/\/(\w)/g, (_m, c: string) => c.toUpperCase()).replace(/[^a-zA-Z0-9]/g, '')}`,
+      ...(r.public ? { security: [] } : {}),
+      ...(params.length ? { parameters: params } : {}),
+      ...(spec.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: stripDialect(jsonSchema(spec.body)) } } } }
+        : {}),
+      responses: {
+        [String(spec.success.status)]: {
+          description: spec.success.description,
+          ...(spec.success.status === 204 ? {} : { content: { [spec.success.contentType ?? 'application/json']: {} } }),
+        },
+        ...errors,
+      },
+    };
+    (paths[r.path] ??= {})[r.method.toLowerCase()] = operation;
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'wg-ingress', version: '1', description: 'Control plane for WireGuard ingress gateways and their external clients' },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: { Error: ErrorSchema },
+    },
+    paths,
+  };
+}
+
+function stripDialect(schema: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _s, ...rest } = schema;
+  return rest;
+}
