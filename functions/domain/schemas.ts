@@ -7,7 +7,7 @@ import { DomainError } from './errors.js';
 import { isWireGuardKey } from './keys.js';
 import { ALLOWED_PATTERN, INSTANCE_ID, NAME, hasControlOrQuote, validateEndpoint } from './patterns.js';
 
-const MAX_DNS = 4;
+const MAX_DNS = 3; // the QR code of the largest config must still fit (test/unit/domain/fixtures.ts LIMITS)
 const MAX_ROUTED_RANGES = 16;
 export const LINK_TTL_SECONDS = { min: 300, max: 7 * 24 * 3600, default: 24 * 3600 } as const;
 
