@@ -1,0 +1,120 @@
+// Starts the local stack (DynamoDB Local, S3 server, the real handlers behind the local HTTP
+// server) for one test file, and records every answer and log line so a suite can check that no
+// secret ever left the system.
+import { after, before } from 'node:test';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { localClient } from '../../infra/local/dynamodb.js';
+import { startLocalStack, type LocalStack } from '../../infra/local/local-stack.js';
+
+export interface ApiAnswer<T = any> {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: T;
+}
+
+const answers: string[] = [];
+const logLines: string[] = [];
+const tokens = new Set<string>();
+const seenSecrets = new Set<string>();
+
+function captureLogs(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const original = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    (stream as unknown as { write: unknown }).write = (chunk: unknown, ...rest: unknown[]) => {
+      logLines.push(String(chunk));
+      // Handler log lines are JSON; keep test output readable by not echoing request logs.
+      if (typeof chunk === 'string' && chunk.startsWith('{"level":"info"')) return true;
+      return original(chunk, ...rest);
+    };
+  }
+}
+
+export interface TestApi {
+  stack: LocalStack;
+  call<T = any>(method: string, path: string, body?: unknown, opts?: { token?: string | null; headers?: Record<string, string>; raw?: string }): Promise<ApiAnswer<T>>;
+  /** Remember a link token so the leak check looks for it. */
+  rememberToken(token: string): void;
+  /** Every private/preshared key in the secrets table now or at an earlier snapshot, and every remembered token. */
+  secrets(): Promise<string[]>;
+  /** Remember the secrets that exist now, before a test deletes them. */
+  snapshotSecrets(): Promise<void>;
+  logs(): string[];
+  answers(): string[];
+}
+
+export function useLocalApi(): TestApi {
+  let stack: LocalStack | undefined;
+  before(async () => {
+    captureLogs();
+    stack = await startLocalStack({ port: 0 });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+  const api: TestApi = {
+    get stack() {
+      if (!stack) throw new Error('local stack not started');
+      return stack;
+    },
+    async call(method, path, body, opts = {}) {
+      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+      const token = opts.token === undefined ? api.stack.adminToken : opts.token;
+      if (token) headers.authorization = `Bearer ${token}`;
+      let payload: string | undefined = opts.raw;
+      if (body !== undefined) {
+        payload = JSON.stringify(body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(`${api.stack.url}${path}`, { method, headers, body: payload });
+      const text = await res.text();
+      answers.push(text);
+      let json: any;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      return { status: res.status, headers: res.headers, text, json };
+    },
+    rememberToken(token) {
+      tokens.add(token);
+    },
+    async secrets() {
+      const client = localClient(api.stack.dynamoEndpoint);
+      const found: string[] = [...tokens, ...seenSecrets];
+      let start: Record<string, any> | undefined;
+      do {
+        const out = await client.send(new ScanCommand({ TableName: api.stack.secretsTableName, ExclusiveStartKey: start }));
+        for (const raw of out.Items ?? []) {
+          const item = unmarshall(raw);
+          if (item.privateKey) found.push(item.privateKey);
+          if (item.presharedKey) found.push(item.presharedKey);
+        }
+        start = out.LastEvaluatedKey;
+      } while (start);
+      client.destroy();
+      for (const f of found) if (!tokens.has(f)) seenSecrets.add(f);
+      return [...new Set(found)];
+    },
+    async snapshotSecrets() {
+      await api.secrets();
+    },
+    logs: () => [...logLines],
+    answers: () => [...answers],
+  };
+  return api;
+}
+
+/** Fails when any secret occurs in any recorded answer or log line. */
+export async function assertNoSecretLeaked(api: TestApi): Promise<number> {
+  const secrets = await api.secrets();
+  const haystacks = [...api.answers(), ...api.logs()];
+  for (const secret of secrets) {
+    for (const h of haystacks) {
+      if (h.includes(secret)) throw new Error(`a secret (${secret.slice(0, 4)}…) leaked into: ${h.slice(0, 200)}`);
+    }
+  }
+  return secrets.length;
+}
