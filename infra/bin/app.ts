@@ -1,0 +1,33 @@
+// `npx cdk synth|deploy`: the stack, configured from cdk.json's context (override with -c key=value).
+// Environment-agnostic on purpose: synth needs no AWS credentials and makes no lookups.
+import { App, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { WgIngressStack } from '../lib/stack.js';
+import { defaultGatewayTag } from '../lib/wg-ingress.js';
+
+const app = new App();
+const context = (key: string): string | undefined => {
+  const v: unknown = app.node.tryGetContext(`wg-ingress:${key}`);
+  return v === undefined || v === null || v === '' ? undefined : String(v);
+};
+const flag = (key: string) => context(key) === 'true';
+const removalPolicy = (key: string) => (context(key) === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN);
+
+new WgIngressStack(app, context('stackName') ?? 'WgIngress', {
+  description: 'wg-ingress: control plane for WireGuard ingress gateways and their external clients',
+  userPoolId: context('userPoolId'),
+  userPoolClientId: context('userPoolClientId'),
+  wgIngress: {
+    frontendOrigin: context('frontendOrigin') ?? 'http://localhost:5173',
+    gatewayTag: {
+      key: context('gatewayTagKey') ?? defaultGatewayTag.key,
+      value: context('gatewayTagValue') ?? defaultGatewayTag.value,
+    },
+    dataRemovalPolicy: removalPolicy('dataRemovalPolicy'),
+    removalPolicy: removalPolicy('removalPolicy'),
+    exampleGateway: flag('exampleGateway'),
+  },
+});
+
+// A finding fails the synth, so `cdk synth` in CI holds the same bar as test/infra.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -1,0 +1,54 @@
+// The esbuild options every Lambda bundle is built with. house-function.ts hands them to
+// NodejsFunction and test/bench/bundles.ts hands them to esbuild directly, so the benchmark
+// measures exactly what gets deployed.
+import type { BuildOptions } from 'esbuild';
+
+/** Node.js major of the Lambda runtime (DESIGN.md §5: Node 22 on arm64). */
+export const lambdaNodeTarget = 'node22';
+
+/**
+ * ESM output has no `require`; CommonJS dependencies that `require('node:…')` a builtin
+ * (qrcode, parts of the AWS SDK) would throw "Dynamic require of … is not supported" without it.
+ */
+export const esmRequireBanner =
+  "import { createRequire as __wgIngressCreateRequire } from 'node:module';" +
+  'const require = __wgIngressCreateRequire(import.meta.url);';
+
+/**
+ * Nothing is external: the AWS SDK v3 is bundled rather than taken from the runtime, because a
+ * minified, tree-shaken bundle initialises faster than the runtime's copy (measured, see
+ * layers/README.md) and pins the SDK version we test against.
+ */
+export const externalModules: string[] = [];
+
+/** `module` first so esbuild takes the SDK's ES builds, which tree-shake far better. */
+export const mainFields = ['module', 'main'];
+
+export const houseBundling = {
+  format: 'esm' as const,
+  target: lambdaNodeTarget,
+  platform: 'node' as const,
+  minify: true,
+  sourceMap: true,
+  banner: esmRequireBanner,
+  mainFields,
+  externalModules,
+};
+
+/** The same options in esbuild's own API shape (for the bench and for ad-hoc builds). */
+export function esbuildOptions(entry: string, outfile: string): BuildOptions {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: houseBundling.format,
+    target: houseBundling.target,
+    platform: houseBundling.platform,
+    minify: houseBundling.minify,
+    sourcemap: houseBundling.sourceMap,
+    banner: { js: houseBundling.banner },
+    mainFields: houseBundling.mainFields,
+    external: houseBundling.externalModules,
+    logLevel: 'silent',
+  };
+}

@@ -1,0 +1,162 @@
+// Every Lambda of the control plane goes through this one construct, so runtime, architecture,
+// bundling, logging and tracing are decided once.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { houseBundling } from './bundling-options.js';
+
+export interface HouseFunctionProps {
+  /** Entry file, relative to `projectRoot`; it exports `handler`. */
+  readonly entry: string;
+  /** Folder esbuild runs in and entries are resolved against. */
+  readonly projectRoot: string;
+  readonly description?: string;
+  readonly memorySizeMiB?: number;
+  readonly timeout?: Duration;
+  readonly environment?: Record<string, string>;
+  readonly logRetention?: logs.RetentionDays;
+  /** What happens to the log group when the function is removed. */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+export type TableAccess = 'read' | 'readWrite';
+
+const tableReadActions = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DescribeTable',
+];
+const tableWriteActions = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+const keyDecryptActions = ['kms:Decrypt', 'kms:DescribeKey'];
+const keyEncryptActions = ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
+
+export class HouseFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: HouseFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+
+    // An own role instead of AWSLambdaBasicExecutionRole: that managed policy may write to every
+    // log group of the account, this one only to the function's own.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of ${id}`,
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    this.fn = new NodejsFunction(this, 'Fn', {
+      entry: join(props.projectRoot, props.entry),
+      projectRoot: props.projectRoot,
+      depsLockFilePath: lockFileIn(props.projectRoot),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySizeMiB ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      description: props.description,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      environment: {
+        // Stack traces point into the TypeScript sources; the cost is measured in layers/README.md.
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: houseBundling.target,
+        minify: houseBundling.minify,
+        sourceMap: houseBundling.sourceMap,
+        banner: houseBundling.banner,
+        mainFields: houseBundling.mainFields,
+        externalModules: houseBundling.externalModules,
+      },
+    });
+  }
+
+  addEnvironment(name: string, value: string): this {
+    this.fn.addEnvironment(name, value);
+    return this;
+  }
+
+  /** Grants exactly the item-level DynamoDB actions this code uses, and names the table in `envName`. */
+  useTable(table: dynamodb.ITable, envName: string, access: TableAccess, opts: { indexes?: string[] } = {}): this {
+    const resources = [table.tableArn, ...(opts.indexes ?? []).map((i) => `${table.tableArn}/index/${i}`)];
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: access === 'read' ? tableReadActions : [...tableReadActions, ...tableWriteActions],
+        resources,
+      }),
+    );
+    if (table.encryptionKey) this.useKey(table.encryptionKey, access);
+    this.fn.addEnvironment(envName, table.tableName);
+    return this;
+  }
+
+  /**
+   * Grants object reads and/or writes under the given key prefixes only (`downloads/`), and
+   * names the bucket in `envName`. Signed URLs carry this role's rights, so a prefix that is
+   * handed out as a GET link needs `read` here.
+   */
+  useBucket(bucket: s3.IBucket, envName: string, prefixes: { read?: string[]; write?: string[] }): this {
+    const objects = (list: string[]) => list.map((p) => bucket.arnForObjects(`${p}*`));
+    if (prefixes.read?.length) {
+      this.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objects(prefixes.read) }));
+    }
+    if (prefixes.write?.length) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:DeleteObject'], resources: objects(prefixes.write) }),
+      );
+    }
+    if (bucket.encryptionKey) this.useKey(bucket.encryptionKey, prefixes.write?.length ? 'readWrite' : 'read');
+    this.fn.addEnvironment(envName, bucket.bucketName);
+    return this;
+  }
+
+  private useKey(key: kms.IKey, access: TableAccess): void {
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: access === 'read' ? keyDecryptActions : [...keyDecryptActions, ...keyEncryptActions],
+        resources: [key.keyArn],
+      }),
+    );
+  }
+}
+
+function lockFileIn(projectRoot: string): string {
+  // NodejsFunction wants a lock file under projectRoot even though nothing is installed at
+  // bundling time (no `nodeModules`); an embedding app installed from a registry may have none.
+  for (const name of ['package-lock.json', 'package.json']) {
+    const p = join(projectRoot, name);
+    if (existsSync(p)) return p;
+  }
+  throw new Error(`no package-lock.json or package.json in ${projectRoot}`);
+}

@@ -1,0 +1,99 @@
+// cdk-nag AwsSolutions findings accepted on purpose, each on the narrowest construct and with
+// the reason. Applied by the WgIngress construct itself, so an app that embeds it and runs
+// cdk-nag sees the same. (cdk-nag 3 reads CDK's own Validations acknowledgements.)
+import { Stack, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import type { IConstruct } from 'constructs';
+import { routes } from '../../functions/api/route-table.js';
+import { bucketPrefixes } from './stateful.js';
+import { functionNeeds, type AnyFunctionName } from './stateless.js';
+import type { WgIngress } from './wg-ingress.js';
+
+function acknowledge(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id: `AwsSolutions-${id}`, reason });
+}
+
+export function acknowledgeNagFindings(wg: WgIngress): void {
+  const { api } = wg.api;
+
+  for (const [name, f] of Object.entries(wg.api.functions) as [AnyFunctionName, (typeof wg.api.functions)[AnyFunctionName]][]) {
+    const needs = functionNeeds[name];
+    acknowledge(
+      f.fn,
+      'L1',
+      'Node.js 22 is the runtime this project is built and tested for (DESIGN.md §5, Lambda on Node 22 arm64); moving to a newer runtime is a deliberate, tested change, not an automatic one.',
+    );
+    const wildcardUsers = ['X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords)'];
+    if (needs.documents?.length) wildcardUsers.push('ssm:GetCommandInvocation');
+    if (name === 'gateway-sync') wildcardUsers.push('dynamodb:ListStreams (added by the stream event source)');
+    acknowledge(
+      f.role,
+      'IAM5[Resource::*]',
+      `${wildcardUsers.join(', ')} support no resource-level permissions, so IAM requires Resource "*" for them; nothing else in this policy uses "*".`,
+    );
+    if (needs.documents?.length) {
+      acknowledge(
+        f.role,
+        `IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]`,
+        `Gateway instances are registered at run time, so their ids cannot be listed here; ssm:SendCommand on instances is limited by the condition ssm:resourceTag/${wg.gatewayTag.key}=${wg.gatewayTag.value}, and on documents to this stack's init/apply documents.`,
+      );
+    }
+    const bucketId = Stack.of(wg).getLogicalId(wg.data.bucket.node.defaultChild as never);
+    for (const prefix of new Set([...(needs.bucket?.read ?? []), ...(needs.bucket?.write ?? [])])) {
+      const why =
+        prefix === bucketPrefixes.downloads.prefix
+          ? 'renders configs and QR codes under it and signs short-lived GET URLs for them'
+          : 'writes each gateway\'s desired peer set under it and signs the GET URL the apply document fetches';
+      acknowledge(
+        f.role,
+        `IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+        `Object keys are generated per client/gateway at run time; access is limited to the ${prefix} prefix, which this function ${why}.`,
+      );
+    }
+  }
+
+  const publicRouteKeys = new Set(routes.filter((r) => r.public).map((r) => `${r.method} ${r.path}`));
+  for (const child of api.node.findAll()) {
+    if (child instanceof apigw.CfnRoute && publicRouteKeys.has(child.routeKey)) {
+      acknowledge(
+        child,
+        'APIG4',
+        `${child.routeKey} is public by design (DESIGN.md §3): health and the OpenAPI document carry no data, and /dl/{token} is authorised by the 256-bit one-time token itself, since the end user has no account.`,
+      );
+    }
+  }
+
+  if (wg.api.userPool instanceof cognito.UserPool) {
+    acknowledge(
+      wg.api.userPool,
+      'COG8',
+      'The pool holds a handful of admins with self sign-up disabled and TOTP MFA required; the Plus tier\'s threat protection is billed per user and can be enabled by importing an own pool (wg-ingress:userPoolId).',
+    );
+  }
+
+  acknowledge(
+    wg.api.syncFailures,
+    'SQS3',
+    'This queue is itself the on-failure destination of the gateway-sync stream mapping; it holds batch metadata for inspection, and a DLQ behind a DLQ would add nothing.',
+  );
+
+  if (wg.exampleGateway) {
+    const gw = wg.exampleGateway;
+    acknowledge(
+      gw.securityGroup,
+      'EC23',
+      `WireGuard clients connect from anywhere, so UDP ${gw.listenPort} is open to 0.0.0.0/0; it is the only inbound port, and WireGuard answers nothing to packets that are not authenticated with a configured peer key.`,
+    );
+    acknowledge(
+      gw.role,
+      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for an SSM managed instance (Run Command is how gateways are configured); a hand-copied policy would drift from what the agent needs.',
+    );
+    acknowledge(
+      gw.instance,
+      'EC29',
+      'The example gateway is disposable (a context flag, for trying the stack out); termination protection would only block `cdk destroy`, and the gateway key is re-created by the init document.',
+    );
+  }
+}

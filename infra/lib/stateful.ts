@@ -1,0 +1,113 @@
+// The resources that hold data: the main table, the secrets table, the bucket and their keys.
+// Kept apart from functions and API so they can carry their own removal policy and protection.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+/** Object key prefixes and how long their objects live. */
+export const bucketPrefixes = {
+  /** Rendered client configs and QR PNGs, fetched through signed URLs minutes long. */
+  downloads: { prefix: 'downloads/', expiresAfterDays: 1 },
+  /** Desired peer set per gateway and generation, fetched by the apply document. */
+  peerSets: { prefix: 'peer-sets/', expiresAfterDays: 7 },
+} as const;
+
+export const mainTableGsi = 'gsi1';
+
+export interface WgIngressDataProps {
+  /**
+   * RETAIN (default) keeps tables, bucket and keys when the stack is deleted and turns on the
+   * tables' deletion protection; DESTROY is for throwaway environments (the bucket must be empty).
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /** How long server access logs of the bucket are kept. */
+  readonly accessLogRetentionDays?: number;
+}
+
+export class WgIngressData extends Construct {
+  readonly table: dynamodb.Table;
+  readonly secretsTable: dynamodb.Table;
+  readonly bucket: s3.Bucket;
+  readonly accessLogBucket: s3.Bucket;
+  readonly dataKey: kms.Key;
+  readonly secretsKey: kms.Key;
+
+  constructor(scope: Construct, id: string, props: WgIngressDataProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const protect = removalPolicy !== RemovalPolicy.DESTROY;
+
+    this.dataKey = new kms.Key(this, 'DataKey', {
+      description: 'wg-ingress: main table and bucket',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    // A key of its own for private and preshared keys: a grant on the data key never reaches them.
+    this.secretsKey = new kms.Key(this, 'SecretsKey', {
+      description: 'wg-ingress: client private and preshared keys',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.dataKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // The gateway-sync worker needs old and new images to see a desiredGeneration change.
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+      timeToLiveAttribute: 'ttl',
+      deletionProtection: protect,
+      removalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: mainTableGsi,
+      partitionKey: { name: 'gsi1pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'gsi1sk', type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+
+    this.secretsTable = new dynamodb.Table(this, 'SecretsTable', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.secretsKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: protect,
+      removalPolicy,
+    });
+
+    // Access log delivery cannot write to an SSE-KMS bucket, hence S3-managed keys here.
+    this.accessLogBucket = new s3.Bucket(this, 'AccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(props.accessLogRetentionDays ?? 90) }],
+      removalPolicy,
+    });
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.dataKey,
+      // One KMS call per bucket and hour instead of one per object.
+      bucketKeyEnabled: true,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogBucket,
+      serverAccessLogsPrefix: 'bucket/',
+      lifecycleRules: Object.values(bucketPrefixes).map(({ prefix, expiresAfterDays }) => ({
+        id: `expire-${prefix.replace(/\/$/, '')}`,
+        prefix,
+        expiration: Duration.days(expiresAfterDays),
+      })),
+      removalPolicy,
+    });
+  }
+}

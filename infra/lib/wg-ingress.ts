@@ -1,0 +1,104 @@
+// The whole control plane as one construct: this repository's app is one user of it, an infra
+// team's own CDK app can be another.
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Fn, RemovalPolicy } from 'aws-cdk-lib';
+import type * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { applyDocument, initDocument } from '../ssm/documents.js';
+import { ExampleGateway } from './example-gateway.js';
+import { acknowledgeNagFindings } from './nag-acknowledgements.js';
+import { WgIngressData } from './stateful.js';
+import { WgIngressApi, type GatewayTag } from './stateless.js';
+
+/** Same defaults as functions/config.ts, so local mode and AWS agree. */
+export const defaultGatewayTag: GatewayTag = { key: 'wg-ingress:gateway', value: 'true' };
+
+export interface WgIngressProps {
+  /** Origin of the hosted admin frontend (scheme, host, optional port), allowed by CORS. */
+  readonly frontendOrigin: string;
+  /** An existing Cognito user pool of admins; without it one is created (MFA required). */
+  readonly userPool?: cognito.IUserPool;
+  /** An existing app client of that pool for the frontend; without it one is created. */
+  readonly userPoolClient?: cognito.IUserPoolClient;
+  /** The tag that marks instances SSM may send gateway commands to. */
+  readonly gatewayTag?: GatewayTag;
+  /** Tables, bucket and keys: RETAIN (default, with deletion protection) or DESTROY. */
+  readonly dataRemovalPolicy?: RemovalPolicy;
+  /** Log groups and a created user pool: RETAIN (default) or DESTROY. */
+  readonly removalPolicy?: RemovalPolicy;
+  /** API stage throttling; default 50 requests/s, bursts of 100. */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly logRetention?: logs.RetentionDays;
+  /** Adds a t4g.nano Amazon Linux 2023 gateway in its own VPC, tagged and ready to register. */
+  readonly exampleGateway?: boolean;
+  /**
+   * Folder the function entries (functions/api/route-table.ts) are relative to; defaults to this
+   * repository's root.
+   */
+  readonly functionsRoot?: string;
+  /** Add the CfnOutputs (API URL, user pool, bucket, table, next step). Default true. */
+  readonly outputs?: boolean;
+}
+
+export const repositoryRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+export class WgIngress extends Construct {
+  readonly data: WgIngressData;
+  readonly api: WgIngressApi;
+  readonly exampleGateway?: ExampleGateway;
+  readonly gatewayTag: GatewayTag;
+  /** Base URL of the HTTP API (no trailing slash). */
+  readonly apiUrl: string;
+
+  constructor(scope: Construct, id: string, props: WgIngressProps) {
+    super(scope, id);
+    const gatewayTag = props.gatewayTag ?? defaultGatewayTag;
+    this.gatewayTag = gatewayTag;
+
+    this.data = new WgIngressData(this, 'Data', { removalPolicy: props.dataRemovalPolicy });
+    this.api = new WgIngressApi(this, 'Api', {
+      data: this.data,
+      functionsRoot: props.functionsRoot ?? repositoryRoot,
+      documents: { init: initDocument(), apply: applyDocument() },
+      frontendOrigin: props.frontendOrigin,
+      gatewayTag,
+      userPool: props.userPool,
+      userPoolClient: props.userPoolClient,
+      throttle: props.throttle,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.apiUrl = this.api.api.apiEndpoint;
+
+    if (props.exampleGateway) {
+      this.exampleGateway = new ExampleGateway(this, 'ExampleGateway', { gatewayTag });
+    }
+
+    if (props.outputs ?? true) this.addOutputs();
+    acknowledgeNagFindings(this);
+  }
+
+  private addOutputs(): void {
+    const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    out('ApiUrl', this.apiUrl, 'Base URL of the HTTP API');
+    out('UserPoolId', this.api.userPool.userPoolId, 'Cognito user pool of the admins');
+    out('UserPoolClientId', this.api.userPoolClient.userPoolClientId, 'App client id for the frontend');
+    out('BucketName', this.data.bucket.bucketName, 'Bucket for rendered configs and peer sets');
+    out('TableName', this.data.table.tableName, 'Main DynamoDB table');
+    out(
+      'NextStep',
+      Fn.join('', [
+        'aws cognito-idp admin-create-user --user-pool-id ',
+        this.api.userPool.userPoolId,
+        ' --username you@example.com --user-attributes Name=email,Value=you@example.com Name=email_verified,Value=true',
+      ]),
+      'Invite the first admin (Cognito mails a temporary password), then sign in through the frontend',
+    );
+    out(
+      'GatewayTag',
+      `${this.gatewayTag.key}=${this.gatewayTag.value}`,
+      'Tag every instance that may serve as an ingress gateway with this key=value',
+    );
+  }
+}

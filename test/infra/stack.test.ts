@@ -1,0 +1,462 @@
+// Asserts on the synthesized template of the stack `npx cdk deploy` creates, and runs cdk-nag's
+// AwsSolutions pack over it. Bundling is real (local esbuild), so this also proves every function
+// entry in functions/api/route-table.ts builds.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { functionEntries, routes } from '../../functions/api/route-table.js';
+import { WgIngressStack, type WgIngressStackProps } from '../../infra/lib/stack.js';
+import { repositoryRoot } from '../../infra/lib/wg-ingress.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Json;
+}
+
+const cdkContext = JSON.parse(readFileSync(join(repositoryRoot, 'cdk.json'), 'utf8')).context as Json;
+const gatewayTag = { key: 'wg-ingress:gateway', value: 'true' };
+
+function makeStack(id: string, extra: Partial<WgIngressStackProps['wgIngress']> = {}, props: Partial<WgIngressStackProps> = {}) {
+  const app = new App({ context: cdkContext });
+  const stack = new WgIngressStack(app, id, {
+    ...props,
+    wgIngress: {
+      frontendOrigin: 'https://admin.example.com',
+      gatewayTag,
+      // Set only while developing against stub entries, before every function exists.
+      functionsRoot: process.env.WG_INGRESS_FUNCTIONS_ROOT,
+      ...extra,
+    },
+  });
+  return { app, stack };
+}
+
+const asArray = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+function statements(template: Template): Statement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    (p) => (p as Json).Properties.PolicyDocument.Statement as Statement[],
+  );
+}
+
+/** Policy statements of the function whose logical id starts with `prefix` (e.g. WgIngressApiGatewaySync). */
+function policyOf(template: Template, fnPathPart: string): Statement[] {
+  const policies = template.findResources('AWS::IAM::Policy');
+  const ids = Object.keys(policies).filter((id) => id.includes(`Api${fnPathPart}Role`));
+  assert.equal(ids.length, 1, `one policy for ${fnPathPart}, found ${ids.join(', ')}`);
+  return (policies[ids[0]!] as Json).Properties.PolicyDocument.Statement as Statement[];
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+
+describe('WgIngress stack', () => {
+  let stack: Stack;
+  let template: Template;
+  let synthMs: number;
+
+  before(() => {
+    const t0 = Date.now();
+    ({ stack } = makeStack('WgIngressTest'));
+    template = Template.fromStack(stack);
+    synthMs = Date.now() - t0;
+  });
+
+  it('builds and synthesizes every function with local esbuild in well under a minute', () => {
+    assert.ok(synthMs < 60_000, `synth took ${synthMs} ms`);
+    const fns = template.findResources('AWS::Lambda::Function');
+    assert.equal(Object.keys(fns).length, Object.keys(functionEntries).length);
+  });
+
+  it('puts the JWT authorizer on every non-public route and none on the public ones', () => {
+    const cfnRoutes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => (r as Json).Properties);
+    assert.equal(cfnRoutes.length, routes.length);
+    const authorizers = template.findResources('AWS::ApiGatewayV2::Authorizer');
+    const [authorizerId] = Object.keys(authorizers);
+    assert.equal(Object.keys(authorizers).length, 1);
+    for (const route of routes) {
+      const cfn = cfnRoutes.find((r) => r.RouteKey === `${route.method} ${route.path}`);
+      assert.ok(cfn, `route ${route.method} ${route.path} exists`);
+      if (route.public) {
+        assert.ok(!cfn.AuthorizerId, `${cfn.RouteKey} has no authorizer`);
+        assert.ok(cfn.AuthorizationType === undefined || cfn.AuthorizationType === 'NONE', cfn.RouteKey);
+      } else {
+        assert.equal(cfn.AuthorizationType, 'JWT', cfn.RouteKey);
+        assert.deepEqual(cfn.AuthorizerId, { Ref: authorizerId }, cfn.RouteKey);
+      }
+    }
+  });
+
+  it('checks JWTs issued by the user pool for the frontend client', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: {
+        Audience: [{ Ref: Match.stringLikeRegexp('UserPoolFrontendClient') }],
+        Issuer: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ Ref: Match.stringLikeRegexp('UserPool') }])]) }),
+      },
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      MfaConfiguration: 'ON',
+    });
+  });
+
+  it('allows CORS from the frontend origin only and throttles the stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://admin.example.com'] }),
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 }),
+      AccessLogSettings: Match.objectLike({ Format: Match.not(Match.stringLikeRegexp('context\\.path')) }),
+    });
+  });
+
+  it('never allows ssm:SendCommand on a "*" resource, only on the two documents and tagged instances', () => {
+    const send = statements(template).filter((s) => asArray(s.Action).includes('ssm:SendCommand'));
+    assert.ok(send.length >= 2, 'some function may send commands');
+    const documents = Object.keys(template.findResources('AWS::SSM::Document'));
+    assert.equal(documents.length, 2);
+    for (const s of send) {
+      for (const r of asArray(s.Resource)) {
+        assert.notEqual(r, '*');
+        const text = json(r);
+        if (text.includes(':instance/')) {
+          assert.deepEqual(s.Condition, {
+            StringEquals: { [`ssm:resourceTag/${gatewayTag.key}`]: gatewayTag.value },
+          });
+        } else {
+          assert.ok(documents.some((d) => text.includes(`"Ref":"${d}"`)), `document resource ${text}`);
+          assert.ok(text.includes(':document/'), text);
+        }
+      }
+      // Any statement that reaches instances carries the tag condition.
+      if (asArray(s.Resource).some((r) => json(r).includes(':instance/'))) assert.ok(s.Condition);
+    }
+    // Only actions without resource-level permissions are allowed on "*"; GetCommandInvocation is
+    // the only SSM one.
+    for (const s of statements(template).filter((st) => json(st.Resource) === '"*"')) {
+      for (const a of asArray(s.Action)) {
+        assert.ok(
+          ['ssm:GetCommandInvocation', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams'].includes(a),
+          a,
+        );
+      }
+    }
+  });
+
+  it('gives only the gateway functions any SSM permission', () => {
+    const ssmUsers = Object.entries(template.findResources('AWS::IAM::Policy'))
+      .filter(([, p]) => json(p).includes('ssm:'))
+      .map(([id]) => id);
+    assert.equal(ssmUsers.length, 2);
+    assert.ok(ssmUsers.some((id) => id.includes('ApiGatewaysRole')));
+    assert.ok(ssmUsers.some((id) => id.includes('ApiGatewaySyncRole')));
+  });
+
+  it('keeps the secrets table to the config-rendering functions, read-only where they only render', () => {
+    const secretsTable = Object.keys(template.findResources('AWS::DynamoDB::Table')).find((id) => id.includes('SecretsTable'))!;
+    const users = Object.entries(template.findResources('AWS::IAM::Policy'))
+      .filter(([, p]) => json(p).includes(`"${secretsTable}"`))
+      .map(([id]) => id.replace(/^WgIngressApi/, '').replace(/Role.*$/, ''))
+      .sort();
+    assert.deepEqual(users, ['ClientDownloads', 'Clients', 'DownloadPage', 'GatewaySync']);
+    for (const reader of ['ClientDownloads', 'DownloadPage', 'GatewaySync']) {
+      const onSecrets = policyOf(template, reader).filter((s) => json(s.Resource).includes(`"${secretsTable}"`));
+      const actions = onSecrets.flatMap((s) => asArray(s.Action));
+      assert.ok(!actions.some((a) => /Put|Update|Delete|Write/.test(a)), `${reader} only reads secrets: ${actions}`);
+    }
+  });
+
+  it('grants S3 object access only under the prefixes each function uses', () => {
+    const expected: Record<string, string[]> = {
+      ClientDownloads: ['downloads/*'],
+      DownloadPage: ['downloads/*'],
+      GatewaySync: ['peer-sets/*'],
+      Networks: [],
+      Gateways: [],
+      Clients: [],
+      Public: [],
+    };
+    for (const [fn, prefixes] of Object.entries(expected)) {
+      const s3Statements = policyOf(template, fn).filter((s) => asArray(s.Action).some((a) => a.startsWith('s3:')));
+      const resources = s3Statements.flatMap((s) => asArray(s.Resource)).map(json);
+      for (const r of resources) assert.ok(prefixes.some((p) => r.includes(`/${p}`)), `${fn}: ${r}`);
+      assert.equal(resources.length > 0, prefixes.length > 0, fn);
+      assert.ok(!s3Statements.flatMap((s) => asArray(s.Action)).some((a) => a.includes('*')), fn);
+    }
+  });
+
+  it('blocks all public access to the bucket and denies requests without TLS', () => {
+    const buckets = template.findResources('AWS::S3::Bucket');
+    assert.equal(Object.keys(buckets).length, 2, 'data bucket and its access-log bucket');
+    for (const b of Object.values(buckets)) {
+      assert.deepEqual((b as Json).Properties.PublicAccessBlockConfiguration, {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+    }
+    const policies = Object.values(template.findResources('AWS::S3::BucketPolicy'));
+    assert.equal(policies.length, 2);
+    for (const p of policies) {
+      const deny = ((p as Json).Properties.PolicyDocument.Statement as Statement[]).find(
+        (s) => s.Effect === 'Deny' && json(s.Condition) === json({ Bool: { 'aws:SecureTransport': 'false' } }),
+      );
+      assert.ok(deny, 'TLS-only deny statement');
+      assert.equal(json(deny.Action), '"s3:*"');
+    }
+  });
+
+  it('encrypts the data bucket with the customer-managed key, logs access, expires downloads and peer sets', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          {
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() },
+            BucketKeyEnabled: true,
+          },
+        ],
+      },
+      LoggingConfiguration: Match.objectLike({ DestinationBucketName: Match.anyValue() }),
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ Prefix: 'downloads/', ExpirationInDays: 1, Status: 'Enabled' }),
+          Match.objectLike({ Prefix: 'peer-sets/', ExpirationInDays: 7, Status: 'Enabled' }),
+        ]),
+      },
+    });
+  });
+
+  it('gives the main table PITR, a new-and-old-images stream, TTL, the GSI and KMS encryption', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() },
+      DeletionProtectionEnabled: true,
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'gsi1',
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+
+  it('keeps secrets in their own table under their own rotating key, with no stream', () => {
+    const tables = template.findResources('AWS::DynamoDB::Table');
+    const [secretsId, secrets] = Object.entries(tables).find(([id]) => id.includes('SecretsTable'))!;
+    const [, main] = Object.entries(tables).find(([id]) => id !== secretsId)!;
+    const p = (secrets as Json).Properties;
+    assert.equal(p.StreamSpecification, undefined);
+    assert.equal(p.GlobalSecondaryIndexes, undefined);
+    assert.deepEqual(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+    assert.equal(p.DeletionProtectionEnabled, true);
+    assert.equal(p.SSESpecification.SSEType, 'KMS');
+    assert.notDeepEqual(p.SSESpecification.KMSMasterKeyId, (main as Json).Properties.SSESpecification.KMSMasterKeyId);
+    const keys = Object.values(template.findResources('AWS::KMS::Key'));
+    assert.equal(keys.length, 2);
+    for (const k of keys) assert.equal((k as Json).Properties.EnableKeyRotation, true);
+    for (const r of Object.values({ ...tables, ...template.findResources('AWS::KMS::Key') })) {
+      assert.equal((r as Json).DeletionPolicy, 'Retain');
+    }
+  });
+
+  it('runs every function on Node.js 22 arm64 with tracing, its own log group and the configuration names', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => (f as Json).Properties);
+    for (const f of fns) {
+      assert.equal(f.Runtime, 'nodejs22.x');
+      assert.deepEqual(f.Architectures, ['arm64']);
+      assert.deepEqual(f.TracingConfig, { Mode: 'Active' });
+      assert.equal(f.Handler, 'index.handler');
+      assert.ok(f.LoggingConfig?.LogGroup, 'explicit log group');
+      const env = Object.keys(f.Environment.Variables);
+      for (const name of [
+        'TABLE_NAME',
+        'SECRETS_TABLE_NAME',
+        'BUCKET_NAME',
+        'INIT_DOCUMENT_NAME',
+        'APPLY_DOCUMENT_NAME',
+        'GATEWAY_TAG_KEY',
+        'GATEWAY_TAG_VALUE',
+        'PUBLIC_BASE_URL',
+        'AUTH_MODE',
+      ]) {
+        assert.ok(env.includes(name), `${f.Description}: ${name}`);
+      }
+      assert.equal(f.Environment.Variables.AUTH_MODE, 'jwt');
+    }
+    for (const lg of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      assert.ok((lg as Json).Properties.RetentionInDays > 0);
+    }
+  });
+
+  it('wakes gateway-sync from the stream for gateway items only, with batching and failure handling', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'LATEST',
+      MaximumBatchingWindowInSeconds: Match.anyValue(),
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: Match.anyValue(),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewaySyncFailures'), 'Arn'] } } },
+      FilterCriteria: { Filters: [{ Pattern: Match.stringLikeRegexp('"sk":\\{"S":\\[\\{"prefix":"GW#"\\}\\]\\}') }] },
+    });
+    const [esm] = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map((r) => (r as Json).Properties);
+    assert.ok(esm.MaximumBatchingWindowInSeconds >= 1 && esm.MaximumBatchingWindowInSeconds <= 2);
+    assert.ok(esm.MaximumRetryAttempts > 0);
+    assert.match(json(esm.FunctionName), /GatewaySync/);
+  });
+
+  it('also runs gateway-sync every minute', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewaySync'), 'Arn'] } })],
+    });
+  });
+
+  it('creates both SSM documents as schema 2.2 Command documents', () => {
+    const docs = Object.values(template.findResources('AWS::SSM::Document')).map((d) => (d as Json).Properties);
+    assert.equal(docs.length, 2);
+    for (const d of docs) {
+      assert.equal(d.DocumentType, 'Command');
+      assert.equal(d.Content.schemaVersion, '2.2');
+    }
+  });
+
+  it('outputs the API URL, user pool and client ids, bucket, table and the next step', () => {
+    const outputs = Object.keys(template.findOutputs('*'));
+    for (const name of ['ApiUrl', 'UserPoolId', 'UserPoolClientId', 'BucketName', 'TableName', 'NextStep']) {
+      assert.ok(outputs.some((o) => new RegExp(`^WgIngress${name}[0-9A-F]{8}$`).test(o)), `${name} in ${outputs}`);
+    }
+    const next = Object.entries(template.findOutputs('*')).find(([o]) => o.startsWith('WgIngressNextStep'))![1] as Json;
+    assert.match(json(next.Value), /admin-create-user --user-pool-id/);
+  });
+
+  it('has no unacknowledged cdk-nag AwsSolutions finding', () => {
+    const report = new AwsSolutionsChecks(stack, { verbose: true }).validateScope(stack);
+    const findings = report.violations.map(
+      (v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
+    assert.deepEqual(findings, []);
+    assert.equal(report.success, true);
+  });
+
+  it('gives every cdk-nag acknowledgement a specific reason', () => {
+    const acks = acknowledgementsUnder(stack);
+    assert.ok(acks.length > 0);
+    for (const { path, id, reason } of acks) {
+      assert.match(id, /AwsSolutions-/, path);
+      assert.ok(reason.length >= 80, `${path} ${id}: reason too short: ${reason}`);
+      assert.doesNotMatch(reason, /\b(todo|tbd|fixme|not needed|n\/a)\b/i, `${path} ${id}`);
+    }
+  });
+});
+
+describe('cdk-nag in these tests', () => {
+  it('does report a finding it has not been told about (the check is live)', () => {
+    const app = new App({ context: cdkContext });
+    const stack = new Stack(app, 'NagControl');
+    new s3.Bucket(stack, 'Plain');
+    const report = new AwsSolutionsChecks(stack).validateScope(stack);
+    const rules = report.violations.map((v) => v.ruleName);
+    assert.ok(rules.includes('AwsSolutions-S1'), rules.join(', '));
+    assert.ok(rules.includes('AwsSolutions-S10'), rules.join(', '));
+  });
+
+  it('fails the synth of an app with an unacknowledged finding, as `cdk synth` does', () => {
+    const app = new App({ context: cdkContext });
+    const stack = new Stack(app, 'NagSynthControl');
+    new s3.Bucket(stack, 'Plain');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    assert.throws(() => app.synth(), /Validation failed/);
+  });
+});
+
+describe('WgIngress variants', () => {
+  it('adds a tagged t4g.nano Amazon Linux 2023 arm64 gateway with IMDSv2, only the WireGuard port and an Elastic IP', () => {
+    const { stack } = makeStack('WgIngressExampleGateway', { exampleGateway: true });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::EC2::Instance', {
+      InstanceType: 't4g.nano',
+      ImageId: { Ref: Match.stringLikeRegexp('al2023.*arm64') },
+      Tags: Match.arrayWith([{ Key: gatewayTag.key, Value: gatewayTag.value }]),
+      BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
+    });
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: { MetadataOptions: { HttpTokens: 'required' } },
+    });
+    const sgs = Object.values(template.findResources('AWS::EC2::SecurityGroup')).map((s) => (s as Json).Properties);
+    assert.equal(sgs.length, 1);
+    assert.deepEqual(sgs[0].SecurityGroupIngress, [
+      { CidrIp: '0.0.0.0/0', Description: 'WireGuard', FromPort: 51820, IpProtocol: 'udp', ToPort: 51820 },
+    ]);
+    template.resourceCountIs('AWS::EC2::EIP', 1);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      ManagedPolicyArns: [{ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('AmazonSSMManagedInstanceCore')])] }],
+    });
+    const report = new AwsSolutionsChecks(stack).validateScope(stack);
+    assert.deepEqual(report.violations.map((v) => v.ruleName), []);
+  });
+
+  it('adds no instance without the flag', () => {
+    const { stack } = makeStack('WgIngressNoGateway');
+    Template.fromStack(stack).resourceCountIs('AWS::EC2::Instance', 0);
+  });
+
+  it('uses an imported user pool instead of creating one', () => {
+    const { stack } = makeStack('WgIngressImportedPool', {}, { userPoolId: 'eu-west-1_AbCdEf123' });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::Cognito::UserPool', 0);
+    template.resourceCountIs('AWS::Cognito::UserPoolClient', 1);
+    const [authorizer] = Object.values(template.findResources('AWS::ApiGatewayV2::Authorizer')) as Json[];
+    assert.match(json(authorizer!.Properties.JwtConfiguration.Issuer), /eu-west-1_AbCdEf123/);
+    const report = new AwsSolutionsChecks(stack).validateScope(stack);
+    assert.deepEqual(report.violations.map((v) => v.ruleName), []);
+  });
+
+  it('can let the data go with the stack for throwaway environments', () => {
+    const { stack } = makeStack('WgIngressDestroy', { dataRemovalPolicy: RemovalPolicy.DESTROY });
+    const tables = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table')) as Json[];
+    assert.equal(tables.length, 2);
+    for (const t of tables) {
+      assert.equal(t.DeletionPolicy, 'Delete');
+      assert.equal(t.Properties.DeletionProtectionEnabled, false);
+    }
+  });
+});
+
+function acknowledgementsUnder(root: IConstruct): { path: string; id: string; reason: string }[] {
+  const out: { path: string; id: string; reason: string }[] = [];
+  for (const c of root.node.findAll()) {
+    for (const entry of c.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+        out.push({ path: c.node.path, id, reason });
+      }
+    }
+  }
+  return out;
+}
