@@ -28,7 +28,7 @@ export function toErrorResponse(err: unknown, routeKey: string): HttpResponse {
   // middy's own HTTP errors (malformed JSON, wrong content type) are the caller's fault.
   const status = (err as { statusCode?: number })?.statusCode;
   if (status === 415 || status === 422) {
-    return errorResponse(400, 'invalid_json', 'request body must be a JSON object sent with content-type application/json', 'body');
+    return errorResponse(400, 'validation_failed', 'request body must be a JSON object sent with content-type application/json', 'body');
   }
   log('error', { routeKey, error: (err as Error)?.name ?? 'unknown', message: (err as Error)?.message });
   return errorResponse(500, 'internal', 'internal error');
