@@ -30,7 +30,7 @@ PEERS_FILE="$STATE_DIR/$IFACE.peers"
 GENERATION_FILE="$STATE_DIR/$IFACE.generation"
 [ -s "$INTERFACE_FILE" ] || fail not_initialised
 
-# One init or apply at a time per interface.
+# One init or apply at a time per interface (daemon starters get `9>&-`, see init).
 exec 9>"$STATE_DIR/$IFACE.lock"
 flock -w 300 9 || fail lock_timeout
 
@@ -100,7 +100,7 @@ else
   else
     ip link del dev wgiprobe$$ >/dev/null 2>&1 || true
   fi
-  wg-quick up "$WORK/$IFACE.conf" >&2 || fail interface_up
+  wg-quick up "$WORK/$IFACE.conf" >&2 9>&- || fail interface_up
 fi
 
 # --- persist for reboot, then record the generation (each step an atomic rename) ----------------------

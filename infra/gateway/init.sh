@@ -26,7 +26,8 @@ case "$STATE_DIR" in /*) ;; *) fail bad_state_dir ;; esac
 mkdir -p "$STATE_DIR"
 chmod 700 "$STATE_DIR"
 
-# One init or apply at a time per interface.
+# One init or apply at a time per interface. Whatever starts a daemon (wg-quick up starting
+# wireguard-go) gets `9>&-`: a daemon keeping the descriptor would hold the lock for good.
 exec 9>"$STATE_DIR/$IFACE.lock"
 flock -w 300 9 || fail lock_timeout
 
@@ -192,12 +193,12 @@ if ip link show dev "$IFACE" >/dev/null 2>&1 && wg show "$IFACE" >/dev/null 2>&1
     "$FIREWALL" up || fail firewall
   else
     log "address changed: restarting $IFACE"
-    wg-quick down "$CONF" >&2 || ip link del dev "$IFACE" || true
-    wg-quick up "$CONF" >&2 || fail interface_up
+    wg-quick down "$CONF" >&2 9>&- || ip link del dev "$IFACE" || true
+    wg-quick up "$CONF" >&2 9>&- || fail interface_up
   fi
 else
   ip link del dev "$IFACE" >/dev/null 2>&1 || true
-  wg-quick up "$CONF" >&2 || fail interface_up
+  wg-quick up "$CONF" >&2 9>&- || fail interface_up
 fi
 
 # --- survive a reboot -----------------------------------------------------------------------------

@@ -1,0 +1,413 @@
+// The init and apply documents' scripts, run by the local runner inside network namespaces, with
+// real WireGuard (wireguard-go) tunnels:
+//
+//   client A ns ──veth 198.18.1.0/30──┐
+//                                     gateway ns ──veth 192.0.2.0/24── host ns (behind the gateway)
+//   client B ns ──veth 198.18.2.0/30──┘   overlay 10.99.0.0/24: gateway .1, A .2, B .3
+//
+// Peer sets are handed over as file:// paths, and once through an HTTP server on this process's
+// loopback (the runner fetches http(s) peer sets outside the namespace, which has its own loopback).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import {
+  buildApplyParameters,
+  buildInitParameters,
+  parseApplyOutput,
+  parseInitOutput,
+  type CommandResult,
+} from '../../functions/domain/gateway-commands.js';
+import { peerSetDigest, renderPeerSet, type PeerSetEntry } from '../../functions/domain/peer-set.js';
+import { canRunForReal, LocalGatewayRunner } from '../../infra/local/gateway-runner.js';
+
+const capable = canRunForReal();
+const skip = capable.ok
+  ? false
+  : process.env.CI
+    ? false // in CI this suite must run: let it fail loudly instead
+    : `needs ${capable.missing.join(', ')}`;
+
+const sfx = randomBytes(3).toString('hex');
+const NS = { gw: `wgi-gw-${sfx}`, host: `wgi-host-${sfx}`, a: `wgi-ca-${sfx}`, b: `wgi-cb-${sfx}` };
+const IF = { gw: `wgig${sfx}`, a: `wgia${sfx}`, b: `wgib${sfx}` };
+const VETH = { gwHost: `vgh${sfx}`, host: `vhg${sfx}`, gwA: `vga${sfx}`, a: `vag${sfx}`, gwB: `vgb${sfx}`, b: `vbg${sfx}` };
+const INSTANCE = 'i-0e2e0000000000001';
+const PORT = 51820;
+const HOST_IP = '192.0.2.10';
+const GW_LAN_IP = '192.0.2.1';
+const A_IP = '10.99.0.2';
+const B_IP = '10.99.0.3';
+
+function run(cmd: string, args: string[], input?: string): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', input, env: { ...process.env, WG_QUICK_USERSPACE_IMPLEMENTATION: 'wireguard-go' } });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+const tryRun = (cmd: string, args: string[]): void => {
+  spawnSync(cmd, args, { stdio: 'ignore' });
+};
+const inNs = (ns: string, cmd: string, ...args: string[]): string => run('ip', ['netns', 'exec', ns, cmd, ...args]);
+const succeeds = (ns: string, cmd: string, ...args: string[]): boolean =>
+  spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: 'ignore', timeout: 15_000 }).status === 0;
+/** For "cannot reach" checks: inside namespaces an answer takes well under a millisecond. */
+const pings = (ns: string, ip: string): boolean => succeeds(ns, 'ping', '-n', '-q', '-c', '2', '-i', '0.2', '-W', '1', ip);
+/**
+ * Positive reachability. A peer that lost its session on the gateway (removed and re-added, or the
+ * interface restarted) only starts a new handshake after WireGuard's keepalive + rekey timeouts
+ * (~15 s) without answers, so this waits up to 25 s.
+ */
+function reaches(ns: string, ip: string, timeoutMs = 25_000): boolean {
+  const until = Date.now() + timeoutMs;
+  do {
+    if (succeeds(ns, 'ping', '-n', '-q', '-c', '1', '-W', '1', ip)) return true;
+  } while (Date.now() < until);
+  return false;
+}
+/** Opens a TCP connection with bash's /dev/tcp, sends a line, returns the answer ('' when refused/timed out). */
+function tcpExchange(ns: string, ip: string, port: number, timeoutSeconds = 2): string {
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', ns, 'timeout', String(timeoutSeconds), 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port} && echo hello >&3 && read -r line <&3 && echo "$line"`],
+    { encoding: 'utf8', timeout: 10_000 },
+  );
+  return r.status === 0 ? r.stdout.trim() : '';
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'wgi-e2e-gw-'));
+const stateDir = join(workDir, 'state');
+const children: ChildProcess[] = [];
+let runner: LocalGatewayRunner;
+let httpServer: Server | undefined;
+
+/** A TCP server in a namespace that answers each line with "<line> from <peer address>". */
+async function tcpServer(ns: string, ip: string, port: number): Promise<void> {
+  const code = `require('net').createServer((s) => { s.setEncoding('utf8'); s.on('data', (d) => s.end(d.trim() + ' from ' + s.remoteAddress + '\\n')); }).listen(${port}, '${ip}', () => console.log('listening'));`;
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  await new Promise<void>((res, rej) => {
+    child.stdout!.once('data', () => res());
+    child.once('exit', (c) => rej(new Error(`tcp server in ${ns} exited ${c}`)));
+  });
+}
+
+function keyPair(): { privateKey: string; publicKey: string } {
+  const privateKey = run('wg', ['genkey']).trim();
+  return { privateKey, publicKey: run('wg', ['pubkey'], privateKey + '\n').trim() };
+}
+const clientA = { ...keyPair(), presharedKey: run('wg', ['genpsk']).trim() };
+const clientB = keyPair();
+const peerA: PeerSetEntry = { publicKey: clientA.publicKey, presharedKey: clientA.presharedKey, allowedIps: [`${A_IP}/32`] };
+const peerB: PeerSetEntry = { publicKey: clientB.publicKey, allowedIps: [`${B_IP}/32`] };
+
+let gatewayPublicKey = '';
+
+async function finish(commandId: string): Promise<CommandResult> {
+  const result = await runner.wait(commandId, INSTANCE, 60_000);
+  if (result.status !== 'success') {
+    const d = runner.details(commandId);
+    result.reason = `${result.reason ?? ''}\nstdout: ${d?.stdout ?? ''}\nstderr: ${d?.stderr ?? ''}`;
+  }
+  return result;
+}
+
+function initParams() {
+  return buildInitParameters(
+    { interfaceName: IF.gw, listenPort: PORT, address: '10.99.0.1', routedRanges: ['192.0.2.0/24'], fullTunnel: false },
+    { addressRange: '10.99.0.0/24' },
+    { egressInterface: VETH.gwHost, stateDir },
+  );
+}
+
+async function init(): Promise<CommandResult> {
+  return finish((await runner.sendInit(INSTANCE, initParams())).commandId);
+}
+
+let peerSetCounter = 0;
+/** Writes a peer set file; `digestOf` lets a test send a digest of other bytes. */
+function peerSetFile(text: string): string {
+  const file = join(workDir, `peers-${peerSetCounter++}.txt`);
+  writeFileSync(file, text, { mode: 0o600 });
+  return file;
+}
+async function apply(generation: number, text: string, opts: { digest?: string; url?: string } = {}): Promise<CommandResult> {
+  const url = opts.url ?? `file://${peerSetFile(text)}`;
+  const params = buildApplyParameters({
+    interfaceName: IF.gw,
+    generation,
+    peerSetUrl: url,
+    peerSetSha256: opts.digest ?? peerSetDigest(text),
+    stateDir,
+  });
+  return finish((await runner.sendApply(INSTANCE, params)).commandId);
+}
+
+const gatewayPeers = (): string[] => inNs(NS.gw, 'wg', 'show', IF.gw, 'peers').split('\n').filter(Boolean).sort();
+const appliedGeneration = (): string => readFileSync(join(stateDir, `${IF.gw}.generation`), 'utf8').trim();
+function handshakeOf(publicKey: string): number {
+  const line = inNs(NS.gw, 'wg', 'show', IF.gw, 'latest-handshakes').split('\n').find((l) => l.startsWith(publicKey));
+  return Number(line?.split('\t')[1] ?? 0);
+}
+function ownRules(): { forward: string[]; nat: string[]; jumps: number } {
+  const filter = inNs(NS.gw, 'iptables', '-S').split('\n');
+  const nat = inNs(NS.gw, 'iptables', '-t', 'nat', '-S').split('\n');
+  return {
+    forward: filter.filter((l) => l.startsWith(`-A WGI-FWD-${IF.gw} `)),
+    nat: nat.filter((l) => l.startsWith(`-A WGI-NAT-${IF.gw} `)),
+    jumps:
+      filter.filter((l) => l === `-A FORWARD -j WGI-FWD-${IF.gw}`).length +
+      nat.filter((l) => l === `-A POSTROUTING -j WGI-NAT-${IF.gw}`).length,
+  };
+}
+
+function clientUp(ns: string, ifname: string, key: { privateKey: string; presharedKey?: string }, address: string, endpoint: string): void {
+  const file = join(workDir, `${ifname}.conf`);
+  writeFileSync(
+    file,
+    [
+      '[Interface]',
+      `PrivateKey = ${key.privateKey}`,
+      `Address = ${address}/32`,
+      '',
+      '[Peer]',
+      `PublicKey = ${gatewayPublicKey}`,
+      ...(key.presharedKey ? [`PresharedKey = ${key.presharedKey}`] : []),
+      `Endpoint = ${endpoint}:${PORT}`,
+      'AllowedIPs = 10.99.0.0/24, 192.0.2.0/24',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  inNs(ns, 'wg-quick', 'up', file);
+}
+
+function cleanup(): void {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  // Deleting a wireguard-go interface ends its daemon; a deleted namespace alone would not.
+  const ifaces: [string, string][] = [[NS.gw, IF.gw], [NS.a, IF.a], [NS.b, IF.b]];
+  for (const [ns, ifname] of ifaces) tryRun('ip', ['netns', 'exec', ns, 'ip', 'link', 'del', ifname]);
+  for (const ns of Object.values(NS)) tryRun('ip', ['netns', 'del', ns]);
+  for (const ifname of Object.values(IF)) {
+    const pids = spawnSync('pgrep', ['-x', '-f', `wireguard-go ${ifname}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    for (const pid of pids) tryRun('kill', [pid]);
+    rmSync(`/var/run/wireguard/${ifname}.sock`, { force: true });
+  }
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+// A run stopped from outside (Ctrl-C, a CI timeout) still removes what it made.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
+
+describe('gateway documents in network namespaces', { skip, concurrency: false }, () => {
+  before(async () => {
+    const startedAt = Date.now();
+    for (const ns of Object.values(NS)) run('ip', ['netns', 'add', ns]);
+    for (const ns of Object.values(NS)) inNs(ns, 'ip', 'link', 'set', 'lo', 'up');
+    const link = (a: string, nsA: string, ipA: string, b: string, nsB: string, ipB: string): void => {
+      run('ip', ['link', 'add', a, 'netns', nsA, 'type', 'veth', 'peer', 'name', b, 'netns', nsB]);
+      inNs(nsA, 'ip', 'addr', 'add', ipA, 'dev', a);
+      inNs(nsB, 'ip', 'addr', 'add', ipB, 'dev', b);
+      inNs(nsA, 'ip', 'link', 'set', a, 'up');
+      inNs(nsB, 'ip', 'link', 'set', b, 'up');
+    };
+    link(VETH.gwHost, NS.gw, `${GW_LAN_IP}/24`, VETH.host, NS.host, `${HOST_IP}/24`);
+    link(VETH.gwA, NS.gw, '198.18.1.1/30', VETH.a, NS.a, '198.18.1.2/30');
+    link(VETH.gwB, NS.gw, '198.18.2.1/30', VETH.b, NS.b, '198.18.2.2/30');
+    // The host knows the way to the client range, so only the firewall can stop its flows.
+    inNs(NS.host, 'ip', 'route', 'add', '10.99.0.0/24', 'via', GW_LAN_IP);
+    runner = new LocalGatewayRunner({ dataDir: join(workDir, 'runner'), mode: 'netns', namespaces: { [INSTANCE]: NS.gw } });
+    await tcpServer(NS.host, HOST_IP, 8080);
+    const r = await init();
+    assert.equal(r.status, 'success', r.reason);
+    gatewayPublicKey = parseInitOutput(r.stdout!).publicKey;
+    const applied = await apply(1, renderPeerSet([peerA, peerB]));
+    assert.equal(applied.status, 'success', applied.reason);
+    clientUp(NS.a, IF.a, clientA, A_IP, '198.18.1.1');
+    clientUp(NS.b, IF.b, clientB, B_IP, '198.18.2.1');
+    await tcpServer(NS.a, A_IP, 8081);
+    await tcpServer(NS.b, B_IP, 8082);
+    console.log(`# topology, init, first apply and clients up in ${Date.now() - startedAt} ms`);
+  });
+
+  after(async () => {
+    await runner?.close();
+    httpServer?.close();
+    cleanup();
+  });
+
+  it('init reports the key of a mode-600 key file and brings the interface up with it', () => {
+    const keyFile = join(stateDir, `${IF.gw}.key`);
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    assert.equal(run('wg', ['pubkey'], readFileSync(keyFile, 'utf8')).trim(), gatewayPublicKey);
+    assert.equal(inNs(NS.gw, 'wg', 'show', IF.gw, 'public-key').trim(), gatewayPublicKey);
+    assert.equal(inNs(NS.gw, 'wg', 'show', IF.gw, 'listen-port').trim(), String(PORT));
+    assert.equal(inNs(NS.gw, 'sysctl', '-n', 'net.ipv4.ip_forward').trim(), '1');
+  });
+
+  it('a client reaches the host behind the gateway: ping and TCP (NATed to the gateway)', () => {
+    assert.ok(reaches(NS.a, HOST_IP), 'client A pings the host');
+    assert.equal(tcpExchange(NS.a, HOST_IP, 8080), `hello from ${GW_LAN_IP}`);
+    assert.ok(reaches(NS.b, HOST_IP), 'client B pings the host');
+  });
+
+  it('the host cannot open a connection to a client although it has a route: the firewall stops it', () => {
+    assert.equal(tcpExchange(NS.host, A_IP, 8081), '');
+    assert.ok(!pings(NS.host, A_IP));
+    // Control: the same flow with an ACCEPT placed before our chain goes through, so routing and the
+    // client's own tunnel are fine and it is the gateway's rule that refuses it.
+    const hole = ['FORWARD', '-s', HOST_IP, '-d', A_IP, '-j', 'ACCEPT'];
+    inNs(NS.gw, 'iptables', '-I', ...hole);
+    try {
+      assert.equal(tcpExchange(NS.host, A_IP, 8081), `hello from ${HOST_IP}`);
+    } finally {
+      inNs(NS.gw, 'iptables', '-D', ...hole);
+    }
+    assert.equal(tcpExchange(NS.host, A_IP, 8081), '');
+  });
+
+  it('clients cannot reach each other through the gateway', () => {
+    assert.ok(!pings(NS.a, B_IP));
+    assert.ok(!pings(NS.b, A_IP));
+    assert.equal(tcpExchange(NS.a, B_IP, 8082), '');
+    assert.ok(reaches(NS.a, HOST_IP), 'while both still reach the network');
+  });
+
+  it('keeps preshared keys and private keys out of group/world-readable files', () => {
+    for (const name of readdirSync(stateDir)) {
+      const file = join(stateDir, name);
+      if (!statSync(file).isFile()) continue;
+      const mode = statSync(file).mode & 0o777;
+      if (readFileSync(file, 'utf8').includes(clientA.presharedKey) || name.endsWith('.key') || name.endsWith('.conf')) {
+        assert.equal(mode & 0o077, 0, `${name} is mode ${mode.toString(8)}`);
+      }
+    }
+    assert.ok(readFileSync(join(stateDir, `${IF.gw}.conf`), 'utf8').includes(clientA.presharedKey), 'persisted for reboot');
+  });
+
+  it('init run again is idempotent: same key, same rules, no duplicates, peers kept', async () => {
+    const before = ownRules();
+    assert.equal(before.jumps, 2);
+    const peersBefore = gatewayPeers();
+    const r = await init();
+    assert.equal(r.status, 'success', r.reason);
+    assert.equal(parseInitOutput(r.stdout!).publicKey, gatewayPublicKey);
+    assert.equal(r.stdout!.split('\n').filter((l) => l.startsWith('WG_INGRESS_PUBLIC_KEY=')).length, 1);
+    assert.deepEqual(ownRules(), before);
+    assert.deepEqual(gatewayPeers(), peersBefore);
+    assert.ok(reaches(NS.a, HOST_IP));
+  });
+
+  it('ignores an apply of an older or equal generation', async () => {
+    const peers = gatewayPeers();
+    for (const generation of [1, 0]) {
+      const r = await apply(generation, renderPeerSet([]));
+      assert.equal(r.status, 'success', r.reason);
+      assert.deepEqual(parseApplyOutput(r.stdout!), { outcome: 'skipped', generation, appliedGeneration: 1 });
+    }
+    assert.deepEqual(gatewayPeers(), peers);
+    assert.equal(appliedGeneration(), '1');
+  });
+
+  it('refuses a peer set whose digest does not match, and changes nothing', async () => {
+    const peers = gatewayPeers();
+    const r = await apply(5, renderPeerSet([peerA]), { digest: peerSetDigest(renderPeerSet([peerA, peerB])) });
+    assert.equal(r.status, 'failed');
+    assert.match(r.reason!, /digest_mismatch/);
+    assert.deepEqual(gatewayPeers(), peers);
+    assert.equal(appliedGeneration(), '1');
+    assert.ok(reaches(NS.b, HOST_IP));
+  });
+
+  it('refuses a peer set with any line outside the format, and changes nothing', async () => {
+    const peers = gatewayPeers();
+    const good = renderPeerSet([peerA]);
+    const hostile = [
+      good + 'PostUp = touch /tmp/pwned\n',
+      good.replace('[Peer]\n', '[Interface]\nListenPort = 1\n[Peer]\n'),
+      good.replace(`AllowedIPs = ${A_IP}/32`, `AllowedIPs = ${A_IP}/32 `),
+      good.replace(`AllowedIPs = ${A_IP}/32`, 'AllowedIPs = 0.0.0.0/0; echo hi'),
+      good.replace(/\n/g, '\r\n'),
+      good + 'Endpoint = 198.18.9.9:1\n',
+      good + '[Peer]\nAllowedIPs = 10.99.0.9/32\n', // a peer without a key
+      good + good, // the same key twice
+      good.trimEnd(), // no final newline
+    ];
+    for (const text of hostile) {
+      const r = await apply(6, text);
+      assert.equal(r.status, 'failed', JSON.stringify(text));
+      assert.match(r.reason!, /bad_line|bad_structure|no_final_newline/, JSON.stringify(text));
+    }
+    assert.deepEqual(gatewayPeers(), peers);
+    assert.equal(appliedGeneration(), '1');
+  });
+
+  it('removing a peer stops its traffic and keeps the other peer’s session', async () => {
+    assert.ok(reaches(NS.a, HOST_IP));
+    const handshakeA = handshakeOf(clientA.publicKey);
+    assert.ok(handshakeA > 0, 'A has a session');
+    // This time over HTTP on this process's loopback; the runner fetches it outside the namespace.
+    const text = renderPeerSet([peerA]);
+    httpServer = createServer((req, res) => {
+      if (req.url === '/peers/7') res.end(text);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((res) => httpServer!.listen(0, '127.0.0.1', res));
+    const { port } = httpServer.address() as AddressInfo;
+    const r = await apply(7, text, { url: `http://127.0.0.1:${port}/peers/7` });
+    assert.equal(r.status, 'success', r.reason);
+    assert.deepEqual(parseApplyOutput(r.stdout!), { outcome: 'applied', generation: 7, peers: 1 });
+    assert.deepEqual(gatewayPeers(), [clientA.publicKey]);
+    assert.equal(appliedGeneration(), '7');
+    assert.ok(!pings(NS.b, HOST_IP), 'B no longer gets through');
+    assert.ok(reaches(NS.a, HOST_IP, 3000), 'A still does, at once');
+    assert.equal(handshakeOf(clientA.publicKey), handshakeA, 'without a new handshake');
+    assert.equal(readFileSync(join(stateDir, `${IF.gw}.peers`), 'utf8'), text, 'persisted for reboot');
+  });
+
+  it('adding the peer back lets it through again', async () => {
+    const r = await apply(8, renderPeerSet([peerA, peerB]));
+    assert.equal(r.status, 'success', r.reason);
+    assert.deepEqual(parseApplyOutput(r.stdout!), { outcome: 'applied', generation: 8, peers: 2 });
+    assert.ok(reaches(NS.b, HOST_IP));
+  });
+
+  it('a restarted interface (wg-quick up from the persisted file) has the same peers', () => {
+    const conf = join(stateDir, `${IF.gw}.conf`);
+    inNs(NS.gw, 'wg-quick', 'down', conf);
+    assert.equal(ownRules().jumps, 0, 'PostDown removed the rules');
+    inNs(NS.gw, 'wg-quick', 'up', conf);
+    assert.deepEqual(gatewayPeers(), [clientA.publicKey, clientB.publicKey].sort());
+    assert.equal(ownRules().jumps, 2, 'PostUp restored the rules');
+    assert.ok(reaches(NS.a, HOST_IP));
+    assert.ok(!pings(NS.a, B_IP));
+  });
+
+  it('stays pending while the runner is offline and runs when it is back', async () => {
+    runner.setOnline(false);
+    const params = buildApplyParameters({
+      interfaceName: IF.gw,
+      generation: 9,
+      peerSetUrl: `file://${peerSetFile(renderPeerSet([peerA, peerB]))}`,
+      peerSetSha256: peerSetDigest(renderPeerSet([peerA, peerB])),
+      stateDir,
+    });
+    const { commandId } = await runner.sendApply(INSTANCE, params);
+    await new Promise((res) => setTimeout(res, 300));
+    assert.equal((await runner.getResult(commandId, INSTANCE)).status, 'pending');
+    runner.setOnline(true);
+    const r = await finish(commandId);
+    assert.equal(r.status, 'success', r.reason);
+    assert.equal(appliedGeneration(), '9');
+  });
+});
+
