@@ -141,7 +141,8 @@ export async function deleteGateway(deps: GatewayDeps, network: string, id: stri
 }
 
 export async function requestResync(deps: Pick<GatewayDeps, 'gateways' | 'clock'>, network: string, id: string): Promise<Gateway> {
-  await getGateway(deps, network, id);
-  return deps.gateways.requestResync(network, id, deps.clock.now().toISOString());
+  const gateway = await getGateway(deps, network, id);
+  // A gateway whose init failed runs init again; a ready one keeps serving while it resyncs.
+  return deps.gateways.requestResync(network, id, deps.clock.now().toISOString(), gateway.status !== 'ready');
 }
 

@@ -25,7 +25,9 @@ export interface GatewayStore {
   /** Records a sync outcome; appliedGeneration only ever moves forward. */
   recordSync(network: string, id: string, result: SyncResult, appliedGeneration?: number): Promise<void>;
   recordInit(network: string, id: string, outcome: { status: 'ready' | 'error'; publicKey?: string; reason?: string; at: string }): Promise<void>;
-  requestResync(network: string, id: string, now: string): Promise<Gateway>;
+  markInitSent(network: string, id: string, command: { commandId: string; at: string }): Promise<void>;
+  /** Bumps desiredGeneration; an errored gateway goes back to pending so init runs again. */
+  requestResync(network: string, id: string, now: string, reinit: boolean): Promise<Gateway>;
 }
 
 export interface ClientChange {

@@ -19,6 +19,10 @@ export interface SyncResult {
   outcome: 'applied' | 'failed' | 'sent';
   message?: string;
   commandId?: string;
+  /** Applies sent in the current burst of changes (spaces them out). */
+  burst?: number;
+  /** Failed applies in a row (backs off the retries). */
+  failures?: number;
 }
 
 export interface Gateway {
@@ -41,6 +45,8 @@ export interface Gateway {
   desiredGeneration: number;
   appliedGeneration: number;
   lastSync?: SyncResult;
+  /** The init command in flight while the gateway is pending. */
+  initCommand?: { commandId: string; at: string };
   createdAt: string;
   updatedAt: string;
   version: number;

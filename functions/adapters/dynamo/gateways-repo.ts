@@ -95,38 +95,46 @@ export class DynamoGatewayStore implements GatewayStore {
   }
 
   async update(gateway: Gateway, expectedVersion: number, bumpGeneration: boolean): Promise<Gateway> {
-    const next: Gateway = {
-      ...gateway,
-      version: expectedVersion + 1,
+    const set = [
+      'endpoint = :endpoint',
+      'listenPort = :port',
+      'routedRanges = :routed',
+      'fullTunnel = :full',
+      'dns = :dns',
+      '#status = :status',
+      'updatedAt = :now',
+      'version = :next',
+    ];
+    const remove: string[] = [];
+    const values: Record<string, unknown> = {
+      ':endpoint': gateway.endpoint,
+      ':port': gateway.listenPort,
+      ':routed': gateway.routedRanges,
+      ':full': gateway.fullTunnel,
+      ':dns': gateway.dns,
+      ':status': gateway.status,
+      ':now': gateway.updatedAt,
+      ':next': expectedVersion + 1,
+      ':v': expectedVersion,
     };
+    if (gateway.mtu === undefined) remove.push('mtu');
+    else (set.push('mtu = :mtu'), (values[':mtu'] = gateway.mtu));
+    if (gateway.persistentKeepalive === undefined) remove.push('persistentKeepalive');
+    else (set.push('persistentKeepalive = :ka'), (values[':ka'] = gateway.persistentKeepalive));
+    if (bumpGeneration) {
+      set.push('desiredGeneration = desiredGeneration + :one');
+      values[':one'] = 1;
+      remove.push('initCommand');
+    }
     try {
       const out = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.gateway(gateway.network, gateway.id),
-          UpdateExpression:
-            'SET endpoint = :endpoint, listenPort = :port, routedRanges = :routed, fullTunnel = :full, dns = :dns, ' +
-            'updatedAt = :now, version = :next' +
-            (gateway.mtu === undefined ? '' : ', mtu = :mtu') +
-            (gateway.persistentKeepalive === undefined ? '' : ', persistentKeepalive = :ka') +
-            (bumpGeneration ? ', desiredGeneration = desiredGeneration + :one' : '') +
-            (gateway.mtu === undefined || gateway.persistentKeepalive === undefined
-              ? ' REMOVE ' + [gateway.mtu === undefined ? 'mtu' : '', gateway.persistentKeepalive === undefined ? 'persistentKeepalive' : ''].filter(Boolean).join(', ')
-              : ''),
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
           ConditionExpression: 'attribute_exists(pk) AND version = :v',
-          ExpressionAttributeValues: {
-            ':endpoint': gateway.endpoint,
-            ':port': gateway.listenPort,
-            ':routed': gateway.routedRanges,
-            ':full': gateway.fullTunnel,
-            ':dns': gateway.dns,
-            ':now': gateway.updatedAt,
-            ':next': next.version,
-            ':v': expectedVersion,
-            ...(gateway.mtu === undefined ? {} : { ':mtu': gateway.mtu }),
-            ...(gateway.persistentKeepalive === undefined ? {} : { ':ka': gateway.persistentKeepalive }),
-            ...(bumpGeneration ? { ':one': 1 } : {}),
-          },
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -208,7 +216,7 @@ export class DynamoGatewayStore implements GatewayStore {
         UpdateExpression:
           'SET #status = :s, updatedAt = :at, version = version + :one' +
           (outcome.publicKey ? ', publicKey = :k' : '') +
-          (outcome.reason ? ', statusReason = :r' : ' REMOVE statusReason'),
+          (outcome.reason ? ', statusReason = :r REMOVE initCommand' : ' REMOVE statusReason, initCommand'),
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
@@ -222,15 +230,33 @@ export class DynamoGatewayStore implements GatewayStore {
     );
   }
 
-  async requestResync(network: string, id: string, now: string): Promise<Gateway> {
+  async markInitSent(network: string, id: string, command: { commandId: string; at: string }): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.gateway(network, id),
+        UpdateExpression: 'SET initCommand = :c',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':c': command },
+      }),
+    );
+  }
+
+  async requestResync(network: string, id: string, now: string, reinit: boolean): Promise<Gateway> {
     try {
       const out = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.gateway(network, id),
-          UpdateExpression: 'SET desiredGeneration = desiredGeneration + :one, generationChangedAt = :now',
+          // A forced resync also clears a failed or lost command and, for an errored gateway,
+          // runs init again.
+          UpdateExpression:
+            'SET desiredGeneration = desiredGeneration + :one, generationChangedAt = :now' +
+            (reinit ? ', #status = :pending' : '') +
+            ' REMOVE lastSync, initCommand',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':one': 1, ':now': now },
+          ...(reinit ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+          ExpressionAttributeValues: { ':one': 1, ':now': now, ...(reinit ? { ':pending': 'pending' } : {}) },
           ReturnValues: 'ALL_NEW',
         }),
       );

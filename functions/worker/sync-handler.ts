@@ -1,0 +1,95 @@
+// The gateway-sync worker: woken by the table's stream (gateway items whose desired state moved)
+// and by a schedule that catches whatever was missed. The same code runs in Lambda and locally.
+import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent, StreamRecord } from 'aws-lambda';
+import { syncGateway, type SyncDeps, type SyncOutcome } from '../app/gateway-sync.js';
+import type { Gateway } from '../domain/model.js';
+import { log } from '../http/log.js';
+
+export interface SweepEvent {
+  source: 'aws.events' | 'local.schedule';
+}
+
+export interface SyncHandlerOptions {
+  /** Time one invocation may spend waiting for commands and pacing applies. */
+  budgetMs: number;
+}
+
+type Image = StreamRecord['NewImage'];
+
+const str = (image: Image, name: string): string | undefined => (image?.[name] as AttributeValue | undefined)?.S;
+const num = (image: Image, name: string): number | undefined => {
+  const n = (image?.[name] as AttributeValue | undefined)?.N;
+  return n === undefined ? undefined : Number(n);
+};
+
+/** Whether a stream record asks for work: a new gateway, a moved generation, or a re-init. */
+export function wantsSync(record: DynamoDBRecord): { network: string; gatewayId: string } | undefined {
+  const keys = record.dynamodb?.Keys;
+  const sk = (keys?.sk as AttributeValue | undefined)?.S;
+  const pk = (keys?.pk as AttributeValue | undefined)?.S;
+  if (!sk?.startsWith('GW#') || !pk?.startsWith('NET#')) return undefined;
+  if (record.eventName === 'REMOVE') return undefined;
+  const next = record.dynamodb?.NewImage;
+  const prev = record.dynamodb?.OldImage;
+  const moved =
+    record.eventName === 'INSERT' ||
+    num(next, 'desiredGeneration') !== num(prev, 'desiredGeneration') ||
+    (str(next, 'status') === 'pending' && str(prev, 'status') !== 'pending');
+  return moved ? { network: pk.slice(4), gatewayId: sk.slice(3) } : undefined;
+}
+
+export function needsWork(g: Gateway): boolean {
+  return (
+    g.status === 'pending' ||
+    (g.status === 'ready' && (g.appliedGeneration < g.desiredGeneration || g.lastSync?.outcome === 'sent'))
+  );
+}
+
+export function createSyncHandler(getDeps: () => SyncDeps, options: SyncHandlerOptions) {
+  return async (event: DynamoDBStreamEvent | SweepEvent): Promise<{ batchItemFailures: { itemIdentifier: string }[] } | void> => {
+    const deps = getDeps();
+    if ('Records' in event) {
+      const targets = new Map<string, { network: string; gatewayId: string; sequence: string[] }>();
+      for (const record of event.Records) {
+        const target = wantsSync(record);
+        if (!target) continue;
+        const key = `${target.network}/${target.gatewayId}`;
+        const entry = targets.get(key) ?? { ...target, sequence: [] };
+        entry.sequence.push(record.dynamodb?.SequenceNumber ?? '');
+        targets.set(key, entry);
+      }
+      const failures: { itemIdentifier: string }[] = [];
+      const share = options.budgetMs / Math.max(1, targets.size);
+      for (const t of targets.values()) {
+        try {
+          report(t.network, t.gatewayId, await syncGateway(deps, t.network, t.gatewayId, share));
+        } catch (err) {
+          log('error', { worker: 'gateway-sync', network: t.network, gatewayId: t.gatewayId, error: (err as Error).name, message: (err as Error).message });
+          failures.push(...t.sequence.filter(Boolean).map((itemIdentifier) => ({ itemIdentifier })));
+        }
+      }
+      return { batchItemFailures: failures };
+    }
+
+    // Scheduled sweep: every gateway that is not where it should be.
+    let cursor: string | undefined;
+    const todo: Gateway[] = [];
+    do {
+      const page = await deps.gateways.listAll(100, cursor);
+      todo.push(...page.items.filter(needsWork));
+      cursor = page.nextCursor;
+    } while (cursor);
+    const share = options.budgetMs / Math.max(1, todo.length);
+    for (const g of todo) {
+      try {
+        report(g.network, g.id, await syncGateway(deps, g.network, g.id, share));
+      } catch (err) {
+        log('error', { worker: 'gateway-sync', network: g.network, gatewayId: g.id, error: (err as Error).name, message: (err as Error).message });
+      }
+    }
+  };
+}
+
+function report(network: string, gatewayId: string, outcome: SyncOutcome): void {
+  log('info', { worker: 'gateway-sync', network, gatewayId, ...outcome });
+}
