@@ -145,6 +145,8 @@ export function buildInitParameters(
   const networkRanges = gateway.fullTunnel
     ? has6 ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0']
     : gateway.routedRanges;
+  // The ranges first: the addresses borrow their prefix length from them.
+  const clientRange = checked('clientRange', [network.addressRange, ...(has6 ? [network.addressRange6!] : [])].join(','));
   const values: Record<string, string> = {
     interfaceName: checked('interfaceName', gateway.interfaceName),
     listenPort: checked('listenPort', String(gateway.listenPort)),
@@ -154,7 +156,7 @@ export function buildInitParameters(
       gateway.address6 && network.addressRange6 ? withPrefix(gateway.address6, network.addressRange6) : '',
     ),
     networkRanges: checked('networkRanges', networkRanges.join(',')),
-    clientRange: checked('clientRange', [network.addressRange, ...(has6 ? [network.addressRange6!] : [])].join(',')),
+    clientRange,
     allowClientToClient: checked('allowClientToClient', options.allowClientToClient ? 'true' : 'false'),
   };
   if (options.egressInterface !== undefined) values.egressInterface = checked('egressInterface', options.egressInterface);
@@ -171,7 +173,7 @@ export interface ApplyInput {
 }
 
 export function buildApplyParameters(input: ApplyInput): CommandParameters {
-  if (!Number.isSafeInteger(input.generation) || input.generation < 0) {
+  if (typeof input.generation === 'number' && (!Number.isSafeInteger(input.generation) || input.generation < 0)) {
     throw new ValidationError('generation', 'generation must be a non-negative integer');
   }
   const values: Record<string, string> = {
