@@ -116,6 +116,19 @@ async function dispatch(routes: Map<string, RouteDef>, event: APIGatewayProxyEve
   return def.handle({ body, query, path, headers, event });
 }
 
+type HttpMiddleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, Context>;
+
+/** middy's JSON parser, skipped for requests without a body (a GET that still says content-type: json). */
+function jsonBodyWhenPresent(): HttpMiddleware {
+  const parser = httpJsonBodyParser({ disableContentTypeError: true }) as HttpMiddleware;
+  return {
+    before: (request) => {
+      if (request.event.body === undefined || request.event.body === '') return;
+      return parser.before?.(request);
+    },
+  };
+}
+
 export function httpHandler(routeDefs: RouteDef[]) {
   const routes = new Map(routeDefs.map((r) => [r.routeKey, r]));
   const core = async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyResultV2> => {
@@ -139,14 +152,7 @@ export function httpHandler(routeDefs: RouteDef[]) {
         if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(`request body is larger than ${MAX_BODY_BYTES} bytes`);
       },
     })
-    .use(
-      httpJsonBodyParser({ disableContentTypeError: true }) as middy.MiddlewareObj<
-        APIGatewayProxyEventV2,
-        APIGatewayProxyResultV2,
-        Error,
-        Context
-      >,
-    )
+    .use(jsonBodyWhenPresent())
     .use(httpSecurityHeaders())
     .use(httpCors({ origin: config().CORS_ORIGIN, headers: 'authorization,content-type', methods: 'GET,POST,PATCH,DELETE' }))
     .use({
