@@ -60,3 +60,14 @@ export class AddressTakenError extends ConflictError {
     super('address_taken', 'address is already in use in this network', 'address');
   }
 }
+
+/**
+ * A one-time link token that was never issued (or whose record DynamoDB's TTL has removed).
+ * The message names nothing: the token is a secret and the caller already has it.
+ */
+export class UnknownLinkError extends NotFoundError {
+  constructor() {
+    super('link', '-');
+    this.message = 'this link is not valid';
+  }
+}
