@@ -2,9 +2,10 @@
 // AwsSolutions pack over it. Bundling is real (local esbuild), so this also proves every function
 // entry in functions/api/route-table.ts builds.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,6 +13,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { functionEntries, routes } from '../../functions/api/route-table.js';
 import { WgIngressStack, type WgIngressStackProps } from '../../infra/lib/stack.js';
+import { lambdaLikeEnv, measureInitMs } from '../bench/bundles.js';
 import { repositoryRoot } from '../../infra/lib/wg-ingress.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -25,8 +27,13 @@ interface Statement {
 const cdkContext = JSON.parse(readFileSync(join(repositoryRoot, 'cdk.json'), 'utf8')).context as Json;
 const gatewayTag = { key: 'wg-ingress:gateway', value: 'true' };
 
+// One assembly folder for every app here: CDK's asset cache is keyed by it, so the variants
+// reuse the bundles of the first stack instead of running esbuild seven times again.
+const outdir = mkdtempSync(join(tmpdir(), 'wg-ingress-infra-test-'));
+after(() => rmSync(outdir, { recursive: true, force: true }));
+
 function makeStack(id: string, extra: Partial<WgIngressStackProps['wgIngress']> = {}, props: Partial<WgIngressStackProps> = {}) {
-  const app = new App({ context: cdkContext });
+  const app = new App({ context: cdkContext, outdir });
   const stack = new WgIngressStack(app, id, {
     ...props,
     wgIngress: {
@@ -74,6 +81,19 @@ describe('WgIngress stack', () => {
     assert.ok(synthMs < 60_000, `synth took ${synthMs} ms`);
     const fns = template.findResources('AWS::Lambda::Function');
     assert.equal(Object.keys(fns).length, Object.keys(functionEntries).length);
+  });
+
+  it('deploys bundles that load in a fresh Node process with none of the left-out SDK modules resolvable', () => {
+    (stack.node.root as App).synth();
+    const bundles = readdirSync(outdir)
+      .filter((d) => d.startsWith('asset.') && existsSync(join(outdir, d, 'index.mjs')))
+      .map((d) => join(outdir, d, 'index.mjs'));
+    assert.equal(bundles.length, Object.keys(functionEntries).length);
+    for (const bundle of bundles) {
+      // The assembly lives in the OS temp folder: no node_modules above it to fall back on.
+      const initMs = measureInitMs(bundle, lambdaLikeEnv, 1, false);
+      assert.ok(Number.isFinite(initMs), bundle);
+    }
   });
 
   it('puts the JWT authorizer on every non-public route and none on the public ones', () => {
