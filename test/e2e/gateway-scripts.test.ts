@@ -26,6 +26,22 @@ import {
 import { peerSetDigest, renderPeerSet, type PeerSetEntry } from '../../functions/domain/peer-set.js';
 import { canRunForReal, LocalGatewayRunner } from '../../infra/local/gateway-runner.js';
 
+// As root on Debian/Ubuntu, install what is missing (wireguard-tools, wireguard-go, iptables, ping).
+function ensureTools(): void {
+  const first = canRunForReal();
+  const missing = first.missing.filter((m) => m !== 'root');
+  const needsPing = spawnSync('sh', ['-c', 'command -v ping'], { stdio: 'ignore' }).status !== 0;
+  if (first.missing.includes('root') || (missing.length === 0 && !needsPing)) return;
+  if (spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0) return;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const pkgs = ['wireguard-tools', 'wireguard-go', 'iptables', 'iproute2', 'iputils-ping', 'util-linux'];
+  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
+  if (install().status !== 0) {
+    spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
+    install();
+  }
+}
+ensureTools();
 const capable = canRunForReal();
 const skip = capable.ok
   ? false
