@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { formatAddress, leaseKey, parseAddress, parseRange, usableBounds, type AddressRange } from '../domain/address-pool.js';
-import { AddressTakenError, ConflictError, NotFoundError } from '../domain/errors.js';
+import { AddressTakenError, ConflictError, GenerationBehindError, NotFoundError } from '../domain/errors.js';
+import { generationStamp } from '../domain/generation.js';
 import type { Gateway } from '../domain/model.js';
 import { validateEndpoint } from '../domain/patterns.js';
 import type { CreateGatewayBody, ListQuery, UpdateGatewayBody } from '../domain/schemas.js';
@@ -108,27 +109,40 @@ export async function listGateways(deps: GatewayDeps, network: string, query: Li
 }
 
 export async function updateGateway(deps: GatewayDeps, network: string, id: string, body: UpdateGatewayBody): Promise<Gateway> {
-  const current = await getGateway(deps, network, id);
-  if (body.version !== undefined && body.version !== current.version) {
-    throw new ConflictError('version_conflict', `gateway '${id}' is at version ${current.version}, not ${body.version}`, 'version');
+  for (let attempt = 1; ; attempt++) {
+    const current = await getGateway(deps, network, id);
+    if (body.version !== undefined && body.version !== current.version) {
+      throw new ConflictError('version_conflict', `gateway '${id}' is at version ${current.version}, not ${body.version}`, 'version');
+    }
+    const now = deps.clock.now();
+    const next: Gateway = {
+      ...current,
+      endpoint: body.endpoint !== undefined ? validateEndpoint(body.endpoint) : current.endpoint,
+      listenPort: body.listenPort ?? current.listenPort,
+      routedRanges: body.routedRanges ? body.routedRanges.map(parseRangeText) : current.routedRanges,
+      fullTunnel: body.fullTunnel ?? current.fullTunnel,
+      dns: body.dns ?? current.dns,
+      updatedAt: now.toISOString(),
+    };
+    if (body.mtu === null) delete next.mtu;
+    else if (body.mtu !== undefined) next.mtu = body.mtu;
+    if (body.persistentKeepalive === null) delete next.persistentKeepalive;
+    else if (body.persistentKeepalive !== undefined) next.persistentKeepalive = body.persistentKeepalive;
+    // A new listen port or forwarded ranges change the gateway's own setup: init runs again.
+    const reinit =
+      next.listenPort !== current.listenPort ||
+      next.routedRanges.join() !== current.routedRanges.join() ||
+      next.fullTunnel !== current.fullTunnel;
+    if (reinit) next.status = 'pending';
+    try {
+      return await deps.gateways.update(next, current.version, reinit ? generationStamp(now.getTime(), current.desiredGeneration) : undefined);
+    } catch (err) {
+      // Without an explicit version the caller wants its change applied: re-read and retry.
+      const lost = err instanceof ConflictError && err.code === 'version_conflict' && body.version === undefined;
+      if (!lost || attempt >= 10) throw err;
+      await backoff(attempt, deps.random);
+    }
   }
-  const next: Gateway = {
-    ...current,
-    endpoint: body.endpoint !== undefined ? validateEndpoint(body.endpoint) : current.endpoint,
-    listenPort: body.listenPort ?? current.listenPort,
-    routedRanges: body.routedRanges ? body.routedRanges.map(parseRangeText) : current.routedRanges,
-    fullTunnel: body.fullTunnel ?? current.fullTunnel,
-    dns: body.dns ?? current.dns,
-    updatedAt: deps.clock.now().toISOString(),
-  };
-  if (body.mtu === null) delete next.mtu;
-  else if (body.mtu !== undefined) next.mtu = body.mtu;
-  if (body.persistentKeepalive === null) delete next.persistentKeepalive;
-  else if (body.persistentKeepalive !== undefined) next.persistentKeepalive = body.persistentKeepalive;
-  // A new listen port or forwarded ranges change the gateway's own setup: init runs again.
-  const reinit = next.listenPort !== current.listenPort || next.routedRanges.join() !== current.routedRanges.join();
-  if (reinit) next.status = 'pending';
-  return deps.gateways.update(next, current.version, reinit);
 }
 
 export async function deleteGateway(deps: GatewayDeps, network: string, id: string): Promise<void> {
@@ -142,7 +156,14 @@ export async function deleteGateway(deps: GatewayDeps, network: string, id: stri
 
 export async function requestResync(deps: Pick<GatewayDeps, 'gateways' | 'clock'>, network: string, id: string): Promise<Gateway> {
   const gateway = await getGateway(deps, network, id);
-  // A gateway whose init failed runs init again; a ready one keeps serving while it resyncs.
-  return deps.gateways.requestResync(network, id, deps.clock.now().toISOString(), gateway.status !== 'ready');
+  let floor = gateway.desiredGeneration;
+  for (;;) {
+    try {
+      // A gateway whose init failed runs init again; a ready one keeps serving while it resyncs.
+      return await deps.gateways.requestResync(network, id, generationStamp(deps.clock.now().getTime(), floor), gateway.status !== 'ready');
+    } catch (err) {
+      if (!(err instanceof GenerationBehindError)) throw err;
+      floor = err.current;
+    }
+  }
 }
-

@@ -20,14 +20,15 @@ export interface GatewayStore {
   get(network: string, id: string): Promise<Gateway | undefined>;
   list(network: string, limit: number, cursor?: string): Promise<Page<Gateway>>;
   listAll(limit: number, cursor?: string): Promise<Page<Gateway>>;
-  update(gateway: Gateway, expectedVersion: number, bumpGeneration: boolean): Promise<Gateway>;
+  /** generation: the new desiredGeneration stamp, when the change needs the gateway to resync. */
+  update(gateway: Gateway, expectedVersion: number, generation?: number): Promise<Gateway>;
   delete(network: string, id: string, leaseKeys: string[]): Promise<void>;
   /** Records a sync outcome; appliedGeneration only ever moves forward. */
   recordSync(network: string, id: string, result: SyncResult, appliedGeneration?: number): Promise<void>;
   recordInit(network: string, id: string, outcome: { status: 'ready' | 'error'; publicKey?: string; reason?: string; at: string }): Promise<void>;
   markInitSent(network: string, id: string, command: { commandId: string; at: string }): Promise<void>;
   /** Bumps desiredGeneration; an errored gateway goes back to pending so init runs again. */
-  requestResync(network: string, id: string, now: string, reinit: boolean): Promise<Gateway>;
+  requestResync(network: string, id: string, generation: number, reinit: boolean): Promise<Gateway>;
 }
 
 export interface ClientChange {
@@ -36,19 +37,27 @@ export interface ClientChange {
   leaseKeys: string[];
 }
 
+/** The network ranges a create relied on; the transaction checks they still hold. */
+export interface NetworkGuard {
+  name: string;
+  addressRange: string;
+  addressRange6?: string;
+}
+
 export interface ClientStore {
   /**
-   * One transaction: the client (name unique), its address leases (unique), its secrets, and the
-   * gateway's desiredGeneration + 1. Throws NameTakenError / AddressTakenError / NotFoundError.
-   * Returns the gateway generation the change was written with.
+   * One transaction: the client (name unique), its address leases (unique), its secrets, a check
+   * that the network still has the ranges used, and the gateway's desiredGeneration set to
+   * client.generation. Throws NameTakenError / AddressTakenError / NotFoundError (gateway) /
+   * GenerationBehindError / NetworkChangedError.
    */
-  create(change: ClientChange, secrets: ClientSecrets, now: string): Promise<number>;
+  create(change: ClientChange, secrets: ClientSecrets, network: NetworkGuard): Promise<void>;
   get(network: string, name: string): Promise<Client | undefined>;
   list(network: string, opts: { gatewayId?: string; limit: number; cursor?: string }): Promise<Page<Client>>;
-  /** Conditional on expectedVersion; bumps the gateway's generation when peerSetChanged. */
-  update(client: Client, expectedVersion: number, peerSetChanged: boolean, now: string): Promise<Client>;
-  /** Removes client, leases and secrets and bumps the gateway's generation, in one transaction. */
-  delete(change: ClientChange, expectedVersion: number, now: string): Promise<void>;
+  /** Conditional on expectedVersion; sets the gateway's generation to client.generation when peerSetChanged. */
+  update(client: Client, expectedVersion: number, peerSetChanged: boolean): Promise<Client>;
+  /** Removes client, leases and secrets and moves the gateway's generation, in one transaction. */
+  delete(change: ClientChange, expectedVersion: number, generation: number): Promise<void>;
   /** Lease keys already taken between two lease keys (inclusive), for the allocator. */
   leasesBetween(network: string, fromKey: string, toKey: string): Promise<Set<string>>;
   /** Every client of a gateway (all pages), for rendering its peer set. */

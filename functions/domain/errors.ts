@@ -71,3 +71,13 @@ export class UnknownLinkError extends NotFoundError {
     this.message = 'this link is not valid';
   }
 }
+
+/** The gateway already holds a generation at least as large as the one a change tried to write. */
+export class GenerationBehindError extends Error {
+  constructor(readonly current: number) {
+    super(`gateway generation is already ${current}`);
+  }
+}
+
+/** The network a cached range came from was deleted or re-created meanwhile. */
+export class NetworkChangedError extends Error {}

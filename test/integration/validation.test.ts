@@ -7,7 +7,8 @@ import { localClient } from '../../infra/local/dynamodb.js';
 import { generateKeyPair } from '../../functions/domain/keys.js';
 import { useLocalApi } from '../support/local-api.js';
 
-const api = useLocalApi();
+// No sync worker: it writes the gateway's sync state on its own, which would blur "nothing written".
+const api = useLocalApi({ worker: false });
 
 async function snapshot(): Promise<string> {
   const client = localClient(api.stack.dynamoEndpoint);

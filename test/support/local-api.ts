@@ -5,7 +5,7 @@ import { after, before } from 'node:test';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { localClient } from '../../infra/local/dynamodb.js';
-import { startLocalStack, type LocalStack } from '../../infra/local/local-stack.js';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../infra/local/local-stack.js';
 
 export interface ApiAnswer<T = any> {
   status: number;
@@ -44,11 +44,11 @@ export interface TestApi {
   answers(): string[];
 }
 
-export function useLocalApi(): TestApi {
+export function useLocalApi(options: LocalStackOptions = {}): TestApi {
   let stack: LocalStack | undefined;
   before(async () => {
     captureLogs();
-    stack = await startLocalStack({ port: 0 });
+    stack = await startLocalStack({ port: 0, ...options });
   });
   after(async () => {
     await stack?.stop();

@@ -4,11 +4,18 @@ import {
   TransactWriteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { ClientChange, ClientStore, Page } from '../../app/ports.js';
-import { AddressTakenError, ConflictError, NameTakenError, NotFoundError } from '../../domain/errors.js';
+import type { ClientChange, ClientStore, NetworkGuard, Page } from '../../app/ports.js';
+import {
+  AddressTakenError,
+  ConflictError,
+  GenerationBehindError,
+  NameTakenError,
+  NetworkChangedError,
+  NotFoundError,
+} from '../../domain/errors.js';
 import type { Client, ClientSecrets } from '../../domain/model.js';
 import { decodeCursorFor, encodePage } from './paging.js';
-import { cancellationReasons, keys, stripInternal } from './table.js';
+import { cancellationDetails, keys, stripInternal, type CancellationDetail } from './table.js';
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
@@ -19,7 +26,7 @@ export class DynamoClientStore implements ClientStore {
     private readonly secretsTableName: string,
   ) {}
 
-  async create({ client, leaseKeys }: ClientChange, secrets: ClientSecrets, now: string): Promise<number> {
+  async create({ client, leaseKeys }: ClientChange, secrets: ClientSecrets, network: NetworkGuard): Promise<void> {
     const items: TransactItem[] = [
       {
         Put: {
@@ -35,7 +42,8 @@ export class DynamoClientStore implements ClientStore {
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       })),
-      this.bumpGateway(client.network, client.gatewayId, now, 1),
+      this.moveGateway(client.network, client.gatewayId, client.generation, 1),
+      networkCheck(this.tableName, network),
     ];
     if (secrets.privateKey || secrets.presharedKey) {
       items.push({
@@ -48,17 +56,15 @@ export class DynamoClientStore implements ClientStore {
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
-      const reasons = cancellationReasons(err);
+      const reasons = cancellationDetails(err);
       if (!reasons) throw err;
-      if (reasons[0] === 'ConditionalCheckFailed') throw new NameTakenError('client', client.name);
-      const leaseIndex = reasons.slice(1, 1 + leaseKeys.length).indexOf('ConditionalCheckFailed');
+      if (reasons[0]?.code === 'ConditionalCheckFailed') throw new NameTakenError('client', client.name);
+      const leaseIndex = reasons.slice(1, 1 + leaseKeys.length).findIndex((r) => r.code === 'ConditionalCheckFailed');
       if (leaseIndex >= 0) throw new AddressTakenError(leaseKeys[leaseIndex]!);
-      if (reasons[1 + leaseKeys.length] === 'ConditionalCheckFailed') {
-        throw new NotFoundError('gateway', client.gatewayId);
-      }
+      throwIfGatewayFailed(reasons[1 + leaseKeys.length], client.gatewayId);
+      if (reasons[2 + leaseKeys.length]?.code === 'ConditionalCheckFailed') throw new NetworkChangedError();
       throw err; // TransactionConflict and throttling are retried by the caller
     }
-    return client.generation;
   }
 
   async get(network: string, name: string): Promise<Client | undefined> {
@@ -85,7 +91,7 @@ export class DynamoClientStore implements ClientStore {
     return encodePage((out.Items ?? []).map((i) => stripInternal<Client>(i)), out.LastEvaluatedKey);
   }
 
-  async update(client: Client, expectedVersion: number, peerSetChanged: boolean, now: string): Promise<Client> {
+  async update(client: Client, expectedVersion: number, peerSetChanged: boolean): Promise<Client> {
     const items: TransactItem[] = [
       {
         Put: {
@@ -96,24 +102,25 @@ export class DynamoClientStore implements ClientStore {
         },
       },
     ];
-    if (peerSetChanged) items.push(this.bumpGateway(client.network, client.gatewayId, now, 0));
+    if (peerSetChanged) items.push(this.moveGateway(client.network, client.gatewayId, client.generation, 0));
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
-      const reasons = cancellationReasons(err);
-      if (reasons?.[0] === 'ConditionalCheckFailed') {
+      const reasons = cancellationDetails(err);
+      if (reasons?.[0]?.code === 'ConditionalCheckFailed') {
         throw new ConflictError(
           'version_conflict',
           `client '${client.name}' was changed meanwhile (expected version ${expectedVersion})`,
           'version',
         );
       }
+      if (reasons) throwIfGatewayFailed(reasons[1], client.gatewayId);
       throw err;
     }
     return client;
   }
 
-  async delete({ client, leaseKeys }: ClientChange, expectedVersion: number, now: string): Promise<void> {
+  async delete({ client, leaseKeys }: ClientChange, expectedVersion: number, generation: number): Promise<void> {
     const items: TransactItem[] = [
       {
         Delete: {
@@ -123,18 +130,20 @@ export class DynamoClientStore implements ClientStore {
           ExpressionAttributeValues: { ':v': expectedVersion },
         },
       },
+      this.moveGateway(client.network, client.gatewayId, generation, -1),
+      { Delete: { TableName: this.secretsTableName, Key: keys.secrets(client.network, client.name) } },
       ...leaseKeys.map((leaseKey) => ({
         Delete: { TableName: this.tableName, Key: keys.lease(client.network, leaseKey) },
       })),
-      { Delete: { TableName: this.secretsTableName, Key: keys.secrets(client.network, client.name) } },
-      this.bumpGateway(client.network, client.gatewayId, now, -1),
     ];
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
-      if (cancellationReasons(err)?.[0] === 'ConditionalCheckFailed') {
+      const reasons = cancellationDetails(err);
+      if (reasons?.[0]?.code === 'ConditionalCheckFailed') {
         throw new ConflictError('version_conflict', `client '${client.name}' was changed meanwhile`, 'version');
       }
+      if (reasons) throwIfGatewayFailed(reasons[1], client.gatewayId);
       throw err;
     }
   }
@@ -181,18 +190,41 @@ export class DynamoClientStore implements ClientStore {
     return clients;
   }
 
-  private bumpGateway(network: string, gatewayId: string, now: string, clientDelta: number): TransactItem {
+  /** The gateway's generation moves to `generation`, only forwards (see domain/generation.ts). */
+  private moveGateway(network: string, gatewayId: string, generation: number, clientDelta: number): TransactItem {
     return {
       Update: {
         TableName: this.tableName,
         Key: keys.gateway(network, gatewayId),
-        UpdateExpression:
-          'SET desiredGeneration = desiredGeneration + :one, clientCount = clientCount + :delta, generationChangedAt = :now',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':one': 1, ':delta': clientDelta, ':now': now },
+        UpdateExpression: 'SET desiredGeneration = :g, clientCount = clientCount + :delta',
+        ConditionExpression: 'attribute_exists(pk) AND desiredGeneration < :g',
+        ExpressionAttributeValues: { ':g': generation, ':delta': clientDelta },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     };
   }
+}
+
+function networkCheck(tableName: string, network: NetworkGuard): TransactItem {
+  return {
+    ConditionCheck: {
+      TableName: tableName,
+      Key: keys.network(network.name),
+      ConditionExpression: network.addressRange6
+        ? 'addressRange = :r4 AND addressRange6 = :r6'
+        : 'addressRange = :r4 AND attribute_not_exists(addressRange6)',
+      ExpressionAttributeValues: { ':r4': network.addressRange, ...(network.addressRange6 ? { ':r6': network.addressRange6 } : {}) },
+    },
+  };
+}
+
+function throwIfGatewayFailed(reason: CancellationDetail | undefined, gatewayId: string): void {
+  if (reason?.code !== 'ConditionalCheckFailed') return;
+  // Errors are not unmarshalled by the document client: the old item comes as attribute values.
+  const raw = reason.item?.desiredGeneration as number | { N?: string } | undefined;
+  const current = typeof raw === 'number' ? raw : raw?.N !== undefined ? Number(raw.N) : undefined;
+  if (current !== undefined) throw new GenerationBehindError(current);
+  throw new NotFoundError('gateway', gatewayId);
 }
 
 function clientItem(client: Client): Record<string, unknown> {

@@ -6,7 +6,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { GatewayStore, Page } from '../../app/ports.js';
-import { AddressTakenError, ConflictError, NotFoundError } from '../../domain/errors.js';
+import { AddressTakenError, ConflictError, GenerationBehindError, NotFoundError } from '../../domain/errors.js';
 import type { Gateway, SyncResult } from '../../domain/model.js';
 import { decodeCursorFor, encodePage } from './paging.js';
 import { cancellationReasons, isConditionFailure, keys, stripInternal } from './table.js';
@@ -94,7 +94,7 @@ export class DynamoGatewayStore implements GatewayStore {
     return encodePage((out.Items ?? []).map(toGateway), out.LastEvaluatedKey);
   }
 
-  async update(gateway: Gateway, expectedVersion: number, bumpGeneration: boolean): Promise<Gateway> {
+  async update(gateway: Gateway, expectedVersion: number, generation?: number): Promise<Gateway> {
     const set = [
       'endpoint = :endpoint',
       'listenPort = :port',
@@ -121,9 +121,9 @@ export class DynamoGatewayStore implements GatewayStore {
     else (set.push('mtu = :mtu'), (values[':mtu'] = gateway.mtu));
     if (gateway.persistentKeepalive === undefined) remove.push('persistentKeepalive');
     else (set.push('persistentKeepalive = :ka'), (values[':ka'] = gateway.persistentKeepalive));
-    if (bumpGeneration) {
-      set.push('desiredGeneration = desiredGeneration + :one');
-      values[':one'] = 1;
+    if (generation !== undefined) {
+      set.push('desiredGeneration = :g');
+      values[':g'] = generation;
       remove.push('initCommand');
     }
     try {
@@ -132,7 +132,7 @@ export class DynamoGatewayStore implements GatewayStore {
           TableName: this.tableName,
           Key: keys.gateway(gateway.network, gateway.id),
           UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_exists(pk) AND version = :v',
+          ConditionExpression: 'attribute_exists(pk) AND version = :v' + (generation !== undefined ? ' AND desiredGeneration < :g' : ''),
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -242,27 +242,31 @@ export class DynamoGatewayStore implements GatewayStore {
     );
   }
 
-  async requestResync(network: string, id: string, now: string, reinit: boolean): Promise<Gateway> {
+  async requestResync(network: string, id: string, generation: number, reinit: boolean): Promise<Gateway> {
     try {
       const out = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.gateway(network, id),
-          // A forced resync also clears a failed or lost command and, for an errored gateway,
-          // runs init again.
-          UpdateExpression:
-            'SET desiredGeneration = desiredGeneration + :one, generationChangedAt = :now' +
-            (reinit ? ', #status = :pending' : '') +
-            ' REMOVE lastSync, initCommand',
-          ConditionExpression: 'attribute_exists(pk)',
+          // A forced resync also forgets a failed or lost command and, for a gateway whose init
+          // failed, runs init again.
+          UpdateExpression: 'SET desiredGeneration = :g' + (reinit ? ', #status = :pending' : '') + ' REMOVE lastSync, initCommand',
+          ConditionExpression: 'attribute_exists(pk) AND desiredGeneration < :g',
           ...(reinit ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
-          ExpressionAttributeValues: { ':one': 1, ':now': now, ...(reinit ? { ':pending': 'pending' } : {}) },
+          ExpressionAttributeValues: { ':g': generation, ...(reinit ? { ':pending': 'pending' } : {}) },
           ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return toGateway(out.Attributes!);
     } catch (err) {
-      if (isConditionFailure(err)) throw new NotFoundError('gateway', id);
+      if (isConditionFailure(err)) {
+        const old = (err as { Item?: Record<string, unknown> }).Item;
+        const raw = old?.desiredGeneration as number | { N?: string } | undefined;
+        const current = typeof raw === 'number' ? raw : raw?.N !== undefined ? Number(raw.N) : undefined;
+        if (current !== undefined) throw new GenerationBehindError(current);
+        throw new NotFoundError('gateway', id);
+      }
       throw err;
     }
   }
@@ -279,8 +283,6 @@ function gatewayItem(gateway: Gateway): Record<string, unknown> {
 }
 
 function toGateway(item: Record<string, unknown>): Gateway {
-  const { clientCount: _c, generationChangedAt: _g, ...rest } = stripInternal<
-    Gateway & { clientCount?: number; generationChangedAt?: string }
-  >(item);
+  const { clientCount: _c, ...rest } = stripInternal<Gateway & { clientCount?: number }>(item);
   return rest;
 }

@@ -50,6 +50,22 @@ export function cancellationReasons(err: unknown): string[] | undefined {
   return (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
 }
 
+export interface CancellationDetail {
+  code: string;
+  /** The item as it was, for items sent with ReturnValuesOnConditionCheckFailure: ALL_OLD. */
+  item?: Record<string, unknown>;
+}
+
+/** Per transaction item, in order, why it failed (with the old item where asked for). */
+export function cancellationDetails(err: unknown): CancellationDetail[] | undefined {
+  const e = err as { name?: string; CancellationReasons?: { Code?: string; Item?: Record<string, unknown> }[] };
+  if (e?.name !== 'TransactionCanceledException') return undefined;
+  return (e.CancellationReasons ?? []).map((r) => ({
+    code: r.Code ?? 'None',
+    ...(r.Item ? { item: r.Item } : {}),
+  }));
+}
+
 export function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
   return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 }
