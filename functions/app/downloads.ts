@@ -157,13 +157,13 @@ export async function redeemLink(deps: DownloadDeps, token: string): Promise<Pag
     // The condition failed but the record reads as open: the clocks disagree by a hair; still "expired".
     throw new GoneError('link_expired', 'this link has expired');
   }
-  const link = outcome.link;
-  // A disabled or deleted client keeps the link spent: the admin withdrew the access it was for.
-  const client = await usableClient(deps, link, now);
   try {
+    const client = await usableClient(deps, outcome.link, now);
     const parts = await loadRenderable(deps, client);
     return await publish(deps, parts, PAGE_URL_SECONDS);
   } catch (err) {
+    // A disabled or deleted client keeps the link spent: the admin withdrew the access it was for.
+    if (err instanceof GoneError) throw err;
     // Not the user's fault (gateway not ready yet, S3 or DynamoDB trouble): give the link back.
     await deps.links.release(tokenHash, spendId).catch(() => undefined);
     throw err;
