@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { burstInterval, peerEntries, retryDelay, syncGateway, type SyncDeps } from '../../../functions/app/gateway-sync.js';
+import type { GatewayStore } from '../../../functions/app/ports.js';
+import type { CommandParameters, CommandResult, GatewayCommandSender } from '../../../functions/domain/gateway-commands.js';
+import { generationStamp } from '../../../functions/domain/generation.js';
+import { generateKeyPair } from '../../../functions/domain/keys.js';
+import type { Client, Gateway, SyncResult } from '../../../functions/domain/model.js';
+import { parsePeerSet, peerSetDigest } from '../../../functions/domain/peer-set.js';
+
+const gatewayKey = generateKeyPair().publicKey;
+
+function client(name: string, extra: Partial<Client> = {}): Client {
+  return {
+    id: name, name, network: 'n', gatewayId: 'gw-aaaaaaaaaa', address: `10.0.0.${name.length + 10}`, publicKey: generateKeyPair().publicKey,
+    dns: [], enabled: true, hasPrivateKey: true, hasPresharedKey: false, generation: 1, createdAt: '', updatedAt: '', version: 1, ...extra,
+  };
+}
+
+/** A gateway store in memory, with the same forward-only rule for appliedGeneration. */
+function memoryGateways(initial: Gateway): GatewayStore & { current: Gateway } {
+  const store = {
+    current: { ...initial },
+    async get() { return { ...store.current }; },
+    async recordSync(_n: string, _id: string, result: SyncResult, applied?: number) {
+      if (applied !== undefined && applied <= store.current.appliedGeneration) return;
+      store.current = { ...store.current, lastSync: result, ...(applied !== undefined ? { appliedGeneration: applied } : {}) };
+    },
+    async recordInit(_n: string, _id: string, o: { status: 'ready' | 'error'; publicKey?: string; reason?: string }) {
+      const { initCommand: _c, ...rest } = store.current;
+      store.current = { ...rest, status: o.status, ...(o.publicKey ? { publicKey: o.publicKey } : {}), ...(o.reason ? { statusReason: o.reason } : {}) };
+    },
+    async markInitSent(_n: string, _id: string, command: { commandId: string; at: string }) {
+      store.current = { ...store.current, initCommand: command };
+    },
+  };
+  return store as unknown as GatewayStore & { current: Gateway };
+}
+
+/** Records what was sent; answers as the gateway's documents would. */
+function fakeGateway(behaviour: { failApplies?: number } = {}) {
+  const sent: { kind: 'init' | 'apply'; params: CommandParameters }[] = [];
+  const results = new Map<string, CommandResult>();
+  let failures = behaviour.failApplies ?? 0;
+  const sender: GatewayCommandSender = {
+    async sendInit(_i, params) {
+      sent.push({ kind: 'init', params });
+      const id = `c${sent.length}`;
+      results.set(id, { status: 'success', stdout: `WG_INGRESS_PUBLIC_KEY=${gatewayKey}\nWG_INGRESS_INIT_OK\n` });
+      return { commandId: id };
+    },
+    async sendApply(_i, params) {
+      sent.push({ kind: 'apply', params });
+      const id = `c${sent.length}`;
+      if (failures > 0) {
+        failures--;
+        results.set(id, { status: 'failed', reason: 'Failed: exit code 1' });
+      } else {
+        results.set(id, { status: 'success', stdout: `WG_INGRESS_APPLIED generation=${params.generation![0]} peers=2\n` });
+      }
+      return { commandId: id };
+    },
+    async getResult(id) {
+      return results.get(id) ?? { status: 'pending' };
+    },
+  };
+  return { sender, sent };
+}
+
+function deps(gateways: GatewayStore, sender: GatewayCommandSender, clients: Client[], clock: { t: number }): SyncDeps & { objects: { stored: Map<string, string> } } {
+  const stored = new Map<string, string>();
+  return {
+    networks: { get: async () => ({ id: 'n', name: 'n', addressRange: '10.0.0.0/24', defaultDns: [], createdAt: '', updatedAt: '', version: 1 }) },
+    gateways,
+    clients: { allOfGateway: async () => clients },
+    secrets: { get: async () => ({}), getMany: async (_n, names) => new Map(names.map((c) => [c, { presharedKey: generateKeyPair().publicKey }])) },
+    objects: {
+      stored,
+      putObject: async (key: string, body: string | Uint8Array) => void stored.set(key, String(body)),
+      getObject: async () => undefined,
+      deleteObject: async () => undefined,
+      signedGetUrl: async (key: string) => `https://bucket.example.com/${key}?X-Amz-Signature=abc`,
+    },
+    commands: sender,
+    clock: { now: () => new Date(clock.t) },
+    pollIntervalMs: 1,
+    sleep: async (ms) => void (clock.t += ms),
+  } as SyncDeps & { objects: { stored: Map<string, string> } };
+}
+
+const pendingGateway = (): Gateway => ({
+  id: 'gw-aaaaaaaaaa', network: 'n', instanceId: 'i-0123456789abcdef0', endpoint: '192.0.2.1', listenPort: 51820,
+  interfaceName: 'wgi-aaaaaaaaaa', address: '10.0.0.1', routedRanges: [], fullTunnel: false, dns: [], status: 'pending',
+  desiredGeneration: 0, appliedGeneration: 0, createdAt: '', updatedAt: '', version: 1,
+});
+
+describe('syncGateway', () => {
+  it('runs init, records the reported public key, then applies the enabled peers at the current generation', async () => {
+    const clock = { t: Date.parse('2026-11-26T00:00:00Z') };
+    const g = memoryGateways({ ...pendingGateway(), desiredGeneration: generationStamp(clock.t) });
+    const { sender, sent } = fakeGateway();
+    const peers = [client('a'), client('bb', { enabled: false }), client('ccc', { hasPresharedKey: true }), client('dddd', { expiresAt: '2020-01-01T00:00:00Z' })];
+    const d = deps(g, sender, peers, clock);
+    const outcome = await syncGateway(d, 'n', 'gw-aaaaaaaaaa', 10_000);
+    assert.equal(outcome.state, 'in-sync');
+    assert.deepEqual(sent.map((s) => s.kind), ['init', 'apply']);
+    assert.equal(g.current.status, 'ready');
+    assert.equal(g.current.publicKey, gatewayKey);
+    assert.equal(g.current.appliedGeneration, g.current.desiredGeneration);
+    const [text] = [...d.objects.stored.values()];
+    const parsed = parsePeerSet(text!);
+    assert.deepEqual(parsed.map((p) => p.publicKey).sort(), [peers[0]!.publicKey, peers[2]!.publicKey].sort(), 'disabled and expired clients are left out');
+    assert.ok(parsed.find((p) => p.publicKey === peers[2]!.publicKey)?.presharedKey, 'the preshared key travels with its peer');
+    assert.equal(sent[1]!.params.peerSetSha256![0], peerSetDigest(text!));
+  });
+
+  it('does nothing for a gateway that is in sync', async () => {
+    const clock = { t: 1_000_000 };
+    const g = memoryGateways({ ...pendingGateway(), status: 'ready', publicKey: gatewayKey, desiredGeneration: 5, appliedGeneration: 5 });
+    const { sender, sent } = fakeGateway();
+    assert.equal((await syncGateway(deps(g, sender, [], clock), 'n', 'gw-aaaaaaaaaa', 1000)).state, 'in-sync');
+    assert.equal(sent.length, 0);
+  });
+
+  it('records a failed apply and retries it after the backoff, not before', async () => {
+    const clock = { t: 1_000_000 };
+    const g = memoryGateways({ ...pendingGateway(), status: 'ready', publicKey: gatewayKey, desiredGeneration: 7 });
+    const { sender, sent } = fakeGateway({ failApplies: 1 });
+    const d = deps(g, sender, [client('a')], clock);
+    const first = await syncGateway(d, 'n', 'gw-aaaaaaaaaa', 1000);
+    assert.equal(first.state, 'waiting');
+    assert.equal(g.current.lastSync?.outcome, 'failed');
+    assert.equal(g.current.lastSync?.failures, 1);
+    assert.match(g.current.lastSync?.message ?? '', /exit code 1/);
+    assert.equal(sent.length, 1);
+    const second = await syncGateway(d, 'n', 'gw-aaaaaaaaaa', retryDelay(1) + 1000);
+    assert.equal(second.state, 'in-sync');
+    assert.equal(sent.length, 2);
+    assert.equal(g.current.appliedGeneration, 7);
+  });
+
+  it('marks the gateway error with the reason when init fails', async () => {
+    const clock = { t: 1_000_000 };
+    const g = memoryGateways(pendingGateway());
+    const sender: GatewayCommandSender = {
+      sendInit: async () => ({ commandId: 'x' }),
+      sendApply: async () => ({ commandId: 'y' }),
+      getResult: async () => ({ status: 'failed', reason: 'Undeliverable: instance not managed' }),
+    };
+    const outcome = await syncGateway(deps(g, sender, [], clock), 'n', 'gw-aaaaaaaaaa', 1000);
+    assert.equal(outcome.state, 'error');
+    assert.equal(g.current.status, 'error');
+    assert.match(g.current.statusReason ?? '', /Undeliverable/);
+  });
+});
+
+describe('pacing', () => {
+  it('sends the first change at once and spaces a burst out with doubling pauses up to 16 s', () => {
+    assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map(burstInterval), [0, 500, 1000, 2000, 4000, 8000, 16000, 16000]);
+  });
+  it('backs off failed applies from 5 s to at most 5 minutes', () => {
+    assert.deepEqual([1, 2, 3, 10].map(retryDelay), [5000, 10000, 20000, 300000]);
+  });
+  it('leaves disabled and expired clients out of the peer set', () => {
+    const now = new Date('2026-06-01T00:00:00Z');
+    const entries = peerEntries(
+      [client('a', { address6: 'fd00::5' }), client('b', { enabled: false }), client('c', { expiresAt: '2026-05-31T23:59:59Z' }), client('d', { expiresAt: '2026-06-01T00:00:01Z' })],
+      new Map(),
+      now,
+    );
+    assert.deepEqual(entries.map((e) => e.allowedIps), [['10.0.0.11/32', 'fd00::5/128'], ['10.0.0.11/32']]);
+  });
+});
+
+describe('generation stamps', () => {
+  it('grow with the clock and always exceed the floor', () => {
+    assert.equal(generationStamp(1000), 100_000);
+    assert.equal(generationStamp(1000, 100_000), 100_001);
+    assert.equal(generationStamp(1000, 5), 100_000);
+    assert.ok(String(generationStamp(Date.parse('2286-01-01T00:00:00Z'))).length <= 15, 'fits the documents GENERATION pattern');
+  });
+});
