@@ -33,7 +33,8 @@ const outdir = mkdtempSync(join(tmpdir(), 'wg-ingress-infra-test-'));
 after(() => rmSync(outdir, { recursive: true, force: true }));
 
 function makeStack(id: string, extra: Partial<WgIngressStackProps['wgIngress']> = {}, props: Partial<WgIngressStackProps> = {}) {
-  const app = new App({ context: cdkContext, outdir });
+  // CloudFormation schema validation is left to `cdk synth` (it costs more than all of these tests).
+  const app = new App({ context: cdkContext, outdir, builtinCloudFormationValidation: false });
   const stack = new WgIngressStack(app, id, {
     ...props,
     wgIngress: {
