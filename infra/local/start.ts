@@ -1,5 +1,7 @@
 // `npm start`: the product on this machine with embedded defaults.
 //   PORT (default 8080) · WG_INGRESS_DATA_DIR (default ./.local-data) · WG_INGRESS_IN_MEMORY=1
+//   WG_INGRESS_GATEWAY_NAMESPACES="i-0123456789abcdef0=gwns,…": run the gateway documents for real
+//   (root, wireguard-go) in those network namespaces; without it they are recorded, not run.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -23,10 +25,36 @@ function adminToken(): string {
   return token;
 }
 
-const stack = await startLocalStack({ port, dataDir, adminToken: adminToken(), host: process.env.HOST ?? '127.0.0.1' });
+function namespaces(): Record<string, string> | undefined {
+  const spec = process.env.WG_INGRESS_GATEWAY_NAMESPACES?.trim();
+  if (!spec) return undefined;
+  const pairs = spec.split(',').map((p) => p.trim().split('='));
+  for (const pair of pairs) {
+    if (pair.length !== 2 || !/^i-[0-9a-f]{8,17}$/.test(pair[0]!) || !/^[A-Za-z0-9_.-]{1,64}$/.test(pair[1]!)) {
+      console.error('WG_INGRESS_GATEWAY_NAMESPACES must look like i-0123456789abcdef0=namespace,…');
+      process.exit(2);
+    }
+  }
+  return Object.fromEntries(pairs as [string, string][]);
+}
+
+const gatewayNamespaces = namespaces();
+const stack = await startLocalStack({
+  port,
+  dataDir,
+  adminToken: adminToken(),
+  host: process.env.HOST ?? '127.0.0.1',
+  gatewayMode: gatewayNamespaces ? 'netns' : 'record',
+  namespaces: gatewayNamespaces,
+});
 console.log(`wg-ingress local API: ${stack.url}`);
 console.log(`Admin token: ${stack.adminToken}`);
 console.log(dataDir ? `Data folder: ${dataDir}` : 'Data: in memory (gone when this stops)');
+console.log(
+  gatewayNamespaces
+    ? `Gateways run for real in namespaces: ${Object.entries(gatewayNamespaces).map(([i, n]) => `${i}→${n}`).join(', ')}`
+    : 'Gateway documents are recorded, not run (see WG_INGRESS_GATEWAY_NAMESPACES in the README)',
+);
 console.log('Press Ctrl-C to stop.');
 
 let stopping = false;
