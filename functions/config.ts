@@ -1,5 +1,5 @@
 // Configuration is read once, validated, and fails at start rather than in the middle of a request.
-import { z } from 'zod';
+import * as z from 'zod';
 
 const optionalUrl = z.string().url().optional();
 

@@ -1,6 +1,6 @@
 // What each route takes and answers. Handlers validate with these schemas and /openapi.json is
 // generated from them, so the documentation cannot drift from the checks.
-import type { z } from 'zod';
+import type * as z from 'zod';
 import {
   CreateClientBody,
   CreateGatewayBody,

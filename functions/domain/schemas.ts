@@ -1,7 +1,7 @@
 // Every input the API takes, as zod schemas. The OpenAPI document is generated from these, so the
 // checks that JSON Schema can express live in the schema and the rest in refinements whose
 // messages name the rule.
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseRange, parseRoutedRange, tryParseAddress } from './address-pool.js';
 import { DomainError } from './errors.js';
 import { isWireGuardKey } from './keys.js';

@@ -1,5 +1,5 @@
 // Builds the OpenAPI 3.1 document from the route table and the zod schemas the handlers use.
-import { z } from 'zod';
+import * as z from 'zod';
 import { apiSpec, type RouteApiSpec } from '../api/api-spec.js';
 import { routes } from '../api/route-table.js';
 import { PathParams } from '../domain/schemas.js';
