@@ -132,7 +132,11 @@ export async function createLink(
 
 export async function revokeLinks(deps: DownloadDeps, network: string, clientName: string): Promise<number> {
   if (!(await deps.clients.get(network, clientName))) throw new NotFoundError('client', clientName);
-  return deps.links.revokeAll(network, clientName, deps.clock.now().toISOString());
+  const now = deps.clock.now().toISOString();
+  // The mark covers a link created just before this call that the index query below cannot see
+  // yet (gsi1 is only eventually consistent); the query makes each link say "revoked" by itself.
+  await deps.clients.markLinksRevoked(network, clientName, now);
+  return deps.links.revokeAll(network, clientName, now);
 }
 
 /** For the landing page: whether the link could be redeemed now. Reads only; spends nothing. */
@@ -180,6 +184,9 @@ function refuseClosedLink(link: LinkRecord | undefined, now: Date): asserts link
 async function usableClient(deps: DownloadDeps, link: LinkRecord, now: Date): Promise<Client> {
   const client = await deps.clients.get(link.network, link.client);
   if (!client || client.createdAt !== link.clientCreatedAt) throw new GoneError('client_deleted', 'the client this link was made for has been deleted');
+  if (client.linksRevokedAt !== undefined && link.createdAt <= client.linksRevokedAt) {
+    throw new GoneError('link_revoked', 'this link has been revoked');
+  }
   if (!client.enabled) throw new GoneError('client_disabled', 'the client this link was made for is disabled');
   if (isExpired(client, now)) throw new GoneError('client_expired', 'the client this link was made for has expired');
   return client;

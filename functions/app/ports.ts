@@ -58,6 +58,8 @@ export interface ClientStore {
   update(client: Client, expectedVersion: number, peerSetChanged: boolean): Promise<Client>;
   /** Removes client, leases and secrets and moves the gateway's generation, in one transaction. */
   delete(change: ClientChange, expectedVersion: number, generation: number): Promise<void>;
+  /** Records that every link created up to `at` is revoked. */
+  markLinksRevoked(network: string, name: string, at: string): Promise<void>;
   /** Lease keys already taken between two lease keys (inclusive), for the allocator. */
   leasesBetween(network: string, fromKey: string, toKey: string): Promise<Set<string>>;
   /** Every client of a gateway (all pages), for rendering its peer set. */

@@ -65,6 +65,8 @@ export interface Client {
   hasPrivateKey: boolean;
   hasPresharedKey: boolean;
   expiresAt?: string;
+  /** Links created up to this instant are revoked, even one the revoking query did not see yet. */
+  linksRevokedAt?: string;
   /** The gateway's desiredGeneration written together with this client's last change. */
   generation: number;
   createdAt: string;

@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { GetCommand, ScanCommand, UpdateCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
+import { DynamoClientStore } from '../../functions/adapters/dynamo/clients-repo.js';
 import { DynamoGatewayStore } from '../../functions/adapters/dynamo/gateways-repo.js';
 import { keys } from '../../functions/adapters/dynamo/table.js';
 import { createS3Client, S3ObjectStore } from '../../functions/adapters/s3/object-store.js';
@@ -301,6 +302,18 @@ describe('config downloads and one-time links', () => {
     assert.equal(reasonOf(await page(used.path)), 'link_used');
     assert.equal((await page(other.path)).status, 200, "another client's links are untouched");
     assert.equal((await api.call('DELETE', `/networks/${NET}/clients/nobody/links`)).status, 404);
+  });
+
+  it('revokes a link that the index query could not see yet (gsi1 is eventually consistent)', async () => {
+    const late = await newLink('gen');
+    // What DELETE …/links does first; the per-link updates that follow rely on the index.
+    await withDb((d) => new DynamoClientStore(d, api.stack.tableName, api.stack.secretsTableName).markLinksRevoked(NET, 'gen', new Date().toISOString()));
+    const post = await submit(late.path);
+    assert.equal(post.status, 410);
+    assert.equal(reasonOf(post), 'link_revoked');
+    await new Promise((r) => setTimeout(r, 5));
+    const fresh = await newLink('gen');
+    assert.equal((await submit(fresh.path)).status, 200, 'a link made after the revocation works');
   });
 
   it('checks the expiry itself (TTL deletes late): 410 expired', async () => {

@@ -2,6 +2,7 @@ import {
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { ClientChange, ClientStore, NetworkGuard, Page } from '../../app/ports.js';
@@ -15,7 +16,7 @@ import {
 } from '../../domain/errors.js';
 import type { Client, ClientSecrets } from '../../domain/model.js';
 import { decodeCursorFor, encodePage } from './paging.js';
-import { cancellationDetails, keys, stripInternal, type CancellationDetail } from './table.js';
+import { cancellationDetails, isConditionFailure, keys, stripInternal, type CancellationDetail } from './table.js';
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
@@ -144,6 +145,23 @@ export class DynamoClientStore implements ClientStore {
         throw new ConflictError('version_conflict', `client '${client.name}' was changed meanwhile`, 'version');
       }
       if (reasons) throwIfGatewayFailed(reasons[1], client.gatewayId);
+      throw err;
+    }
+  }
+
+  async markLinksRevoked(network: string, name: string, at: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.client(network, name),
+          UpdateExpression: 'SET linksRevokedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new NotFoundError('client', name);
       throw err;
     }
   }
