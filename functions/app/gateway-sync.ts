@@ -156,7 +156,15 @@ export async function syncGateway(deps: SyncDeps, network: string, gatewayId: st
     const key = `peer-sets/${network}/${gatewayId}/${generation}-${randomBytes(8).toString('hex')}.conf`;
     await deps.objects.putObject(key, text, 'text/plain; charset=utf-8');
     const peerSetUrl = await deps.objects.signedGetUrl(key, { expiresInSeconds: PEER_SET_URL_SECONDS });
-    const params = buildApplyParameters({ interfaceName: gateway.interfaceName, generation, peerSetUrl, peerSetSha256: digest });
+    // Apply must use the folder init was told to use (local mode and tests pick their own).
+    const stateDir = deps.initOptions?.(gateway).stateDir;
+    const params = buildApplyParameters({
+      interfaceName: gateway.interfaceName,
+      generation,
+      peerSetUrl,
+      peerSetSha256: digest,
+      ...(stateDir !== undefined ? { stateDir } : {}),
+    });
     const { commandId } = await deps.commands.sendApply(gateway.instanceId, params);
     commandsSent++;
     await deps.gateways.recordSync(network, gatewayId, {
