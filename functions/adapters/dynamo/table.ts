@@ -1,4 +1,5 @@
 // Single-table layout; the access patterns are documented in docs/data-model.md.
+import { Agent } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -6,9 +7,16 @@ export function createDocumentClient(opts: { region: string; endpoint?: string }
   const client = new DynamoDBClient({
     region: opts.region,
     ...(opts.endpoint
-      ? { endpoint: opts.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {}),
-    maxAttempts: 3,
+      ? {
+          endpoint: opts.endpoint,
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          // Locally one process serves every request; DynamoDB Local drops connections when
+          // hundreds arrive at once, so requests queue here instead (a Lambda container sends one
+          // request at a time and never gets near this).
+          requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 24 }) },
+          maxAttempts: 6,
+        }
+      : { maxAttempts: 3 }),
   });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
