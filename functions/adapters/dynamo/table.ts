@@ -41,10 +41,22 @@ export const keys = {
 /** Attributes that are keys or bookkeeping, never part of an API answer. */
 export const internalAttributes = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'ttl', 'type'] as const;
 
+// DynamoDB returns attributes in no particular order; answers list them in the model's order.
+const FIELD_ORDER = [
+  'id', 'name', 'network', 'gatewayId', 'instanceId', 'endpoint', 'listenPort', 'interfaceName',
+  'addressRange', 'addressRange6', 'address', 'address6', 'routedRanges', 'fullTunnel', 'publicKey',
+  'dns', 'defaultDns', 'mtu', 'persistentKeepalive', 'enabled', 'hasPrivateKey', 'hasPresharedKey',
+  'expiresAt', 'status', 'statusReason', 'generation', 'desiredGeneration', 'appliedGeneration',
+  'lastSync', 'initCommand', 'linksRevokedAt', 'createdAt', 'updatedAt', 'version',
+];
+const RANK = new Map(FIELD_ORDER.map((f, i) => [f, i]));
+
 export function stripInternal<T>(item: Record<string, unknown>): T {
-  const copy: Record<string, unknown> = { ...item };
-  for (const a of internalAttributes) delete copy[a];
-  return copy as T;
+  const hidden = new Set<string>(internalAttributes);
+  const entries = Object.entries(item)
+    .filter(([k]) => !hidden.has(k))
+    .sort(([a], [b]) => (RANK.get(a) ?? 999) - (RANK.get(b) ?? 999));
+  return Object.fromEntries(entries) as T;
 }
 
 export function isConditionFailure(err: unknown): boolean {
