@@ -91,8 +91,16 @@ PEERS="$(awk '
 
 # --- apply: same interface section, new peers; wg syncconf keeps unchanged peers' sessions ---------
 cat "$INTERFACE_FILE" "$FETCHED" >"$WORK/$IFACE.conf"
+# What `wg-quick strip` makes of that file, without its per-line bash loop (seconds for 10,000
+# peers): the wg settings of the interface section init wrote (its other keys are wg-quick's own),
+# then the peer lines, which are wg's own keys only (checked above).
+wg_settings() {
+  grep -E '^(\[Interface\]$|PrivateKey = |ListenPort = |FwMark = )' "$INTERFACE_FILE"
+  echo
+  cat "$FETCHED"
+}
 if wg show "$IFACE" >/dev/null 2>&1; then
-  wg syncconf "$IFACE" <(wg-quick strip "$WORK/$IFACE.conf") || fail syncconf_failed
+  wg syncconf "$IFACE" <(wg_settings) || fail syncconf_failed
 else
   # The interface is gone (e.g. the userspace daemon ended): bring it back with the new set.
   if [ -z "${WG_QUICK_USERSPACE_IMPLEMENTATION:-}" ] && ! ip link add dev wgiprobe$$ type wireguard >/dev/null 2>&1; then
