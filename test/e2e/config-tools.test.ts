@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderClientConfig, type RenderClientConfigInput } from '../../functions/domain/render-client-config.js';
 import { completeByoConfig, configVariants, KEYS } from '../unit/domain/fixtures.js';
+import { useLocalApi } from '../support/local-api.js';
 
 const TOOLS = ['/usr/bin/wg', '/usr/bin/wg-quick', '/usr/bin/wireguard-go', '/usr/sbin/ip', '/usr/bin/ip'];
 const missing = ['wg', 'wg-quick', 'wireguard-go'].filter((t) => !TOOLS.some((p) => p.endsWith(`/${t}`) && existsSync(p)));
@@ -19,9 +20,9 @@ const skip =
       ? `missing ${missing.join(', ')}`
       : false;
 
-function run(cmd: string, args: string[]): string {
+function run(cmd: string, args: string[], input?: string): string {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], ...(input !== undefined ? { input } : {}) });
   } catch (err) {
     const e = err as { stderr?: string; status?: number };
     throw new Error(`${cmd} ${args.join(' ')} failed (${e.status}): ${e.stderr ?? err}`);
@@ -106,6 +107,8 @@ function expectPeer(applied: Applied, input: RenderClientConfigInput, expected: 
 
 const netnsEtcExisted = existsSync('/etc/netns');
 
+const api = useLocalApi();
+
 describe('rendered configs pass wg-quick strip and wg setconf on a real interface', { skip }, () => {
   after(() => {
     // Only if this file made it, and only while empty (other suites may be using it right now).
@@ -128,6 +131,32 @@ describe('rendered configs pass wg-quick strip and wg setconf on a real interfac
   it('refuses a bring-your-own-key config whose placeholder was not replaced', () => {
     const text = renderClientConfig(configVariants['byo-key']!);
     assert.throws(() => stripAndApply(text), /wg setconf .* failed/);
+  });
+
+  it('accepts the config a generated-key client downloads through the API', async () => {
+    // The worker (record mode) makes the gateway ready with a key of its own.
+    await api.call('POST', '/networks', { name: 'cfgtools', addressRange: '10.44.0.0/24', addressRange6: 'fd00:44::/120' });
+    const gw = await api.call('POST', '/networks/cfgtools/gateways', { instanceId: 'i-0123456789abcdef0', endpoint: '192.0.2.44', routedRanges: ['172.16.44.0/24'], persistentKeepalive: 25 });
+    let ready: { status: string; publicKey?: string } = gw.json;
+    for (let i = 0; i < 200 && ready.status !== 'ready'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      ready = (await api.call('GET', `/networks/cfgtools/gateways/${gw.json.id}`)).json;
+    }
+    assert.equal(ready.status, 'ready');
+    const client = await api.call('POST', '/networks/cfgtools/clients', { gatewayId: gw.json.id, presharedKey: true });
+    assert.equal(client.status, 201);
+    const download = await api.call('GET', `/networks/cfgtools/clients/${client.json.id}/config`);
+    assert.equal(download.status, 200, download.text);
+    const res = await fetch(download.json.configUrl);
+    assert.equal(res.status, 200);
+    const applied = stripAndApply(await res.text());
+    const [iface, peer] = applied.dump;
+    assert.equal(run('wg', ['pubkey'], iface![0]).trim(), client.json.publicKey, 'the private key in the file belongs to the client');
+    assert.equal(peer![0], ready.publicKey, 'the peer is the gateway');
+    assert.equal(peer![1]!.length, 44, 'the preshared key is applied');
+    assert.equal(peer![2], '192.0.2.44:51820');
+    assert.deepEqual(peer![3]!.split(',').sort(), ['10.44.0.0/24', '172.16.44.0/24', 'fd00:44::/120'].sort());
+    assert.equal(peer![7], '25');
   });
 
   it('leaves no namespace, interface or socket behind', () => {
