@@ -1,43 +1,82 @@
 // Configuration is read once, validated, and fails at start rather than in the middle of a request.
-import * as z from 'zod';
+// Checked by hand rather than with zod: every function reads it, and the worker needs no other
+// validation, so a schema library here would be its largest dependency after the AWS SDK.
 
-const optionalUrl = z.string().url().optional();
-
-const ConfigSchema = z.object({
-  TABLE_NAME: z.string().min(1),
-  SECRETS_TABLE_NAME: z.string().min(1),
-  BUCKET_NAME: z.string().min(1).default('wg-ingress'),
-  AWS_REGION: z.string().min(1).default('us-east-1'),
+export interface Config {
+  TABLE_NAME: string;
+  SECRETS_TABLE_NAME: string;
+  BUCKET_NAME: string;
+  AWS_REGION: string;
   /** jwt: API Gateway's authorizer has checked the caller; token: local mode's admin token. */
-  AUTH_MODE: z.enum(['jwt', 'token']).default('jwt'),
-  ADMIN_TOKEN: z.string().min(32).optional(),
+  AUTH_MODE: 'jwt' | 'token';
+  ADMIN_TOKEN?: string;
   /** The hosted frontend's origin, for CORS. */
-  CORS_ORIGIN: z.string().default('*'),
-  PUBLIC_BASE_URL: z.string().url().default('http://localhost:8080'),
-  INIT_DOCUMENT_NAME: z.string().default('wg-ingress-init'),
-  APPLY_DOCUMENT_NAME: z.string().default('wg-ingress-apply'),
-  GATEWAY_TAG_KEY: z.string().default('wg-ingress:gateway'),
-  GATEWAY_TAG_VALUE: z.string().default('true'),
-  DYNAMODB_ENDPOINT: optionalUrl,
-  S3_ENDPOINT: optionalUrl,
-  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
-});
+  CORS_ORIGIN: string;
+  PUBLIC_BASE_URL: string;
+  INIT_DOCUMENT_NAME: string;
+  APPLY_DOCUMENT_NAME: string;
+  GATEWAY_TAG_KEY: string;
+  GATEWAY_TAG_VALUE: string;
+  DYNAMODB_ENDPOINT?: string;
+  S3_ENDPOINT?: string;
+  S3_FORCE_PATH_STYLE: 'true' | 'false';
+}
 
-export type Config = z.infer<typeof ConfigSchema>;
+type Problems = string[];
 
-let cached: Config | undefined;
+/** The variable's value, or `fallback` when unset; `minLength` applies to a value that is set. */
+function text(env: NodeJS.ProcessEnv, problems: Problems, name: string, fallback?: string, minLength = 0): string {
+  const value = env[name];
+  if (value === undefined) {
+    if (fallback === undefined) problems.push(`${name}: is required`);
+    return fallback ?? '';
+  }
+  if (value.length < minLength) problems.push(`${name}: ${minLength === 1 ? 'must not be empty' : `must be at least ${minLength} characters`}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, problems: Problems, name: string, values: readonly T[], fallback: T): T {
+  const value = env[name] ?? fallback;
+  if (!(values as readonly string[]).includes(value)) problems.push(`${name}: must be one of ${values.join('|')}`);
+  return value as T;
+}
+
+/** An absolute URL, trimmed (as the URL parser reads it); undefined when unset and there is no fallback. */
+function url(env: NodeJS.ProcessEnv, problems: Problems, name: string, fallback?: string): string | undefined {
+  const value = env[name] ?? fallback;
+  if (value === undefined) return undefined;
+  const trimmed = value.trim().replace(/[\t\n\r]/g, '');
+  if (!URL.canParse(trimmed)) problems.push(`${name}: must be an absolute URL`);
+  return trimmed;
+}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = ConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid configuration: ${problems}`);
-  }
-  if (parsed.data.AUTH_MODE === 'token' && !parsed.data.ADMIN_TOKEN) {
+  const p: Problems = [];
+  const config: Config = {
+    TABLE_NAME: text(env, p, 'TABLE_NAME', undefined, 1),
+    SECRETS_TABLE_NAME: text(env, p, 'SECRETS_TABLE_NAME', undefined, 1),
+    BUCKET_NAME: text(env, p, 'BUCKET_NAME', 'wg-ingress', 1),
+    AWS_REGION: text(env, p, 'AWS_REGION', 'us-east-1', 1),
+    AUTH_MODE: oneOf(env, p, 'AUTH_MODE', ['jwt', 'token'], 'jwt'),
+    ...(env.ADMIN_TOKEN !== undefined ? { ADMIN_TOKEN: text(env, p, 'ADMIN_TOKEN', undefined, 32) } : {}),
+    CORS_ORIGIN: text(env, p, 'CORS_ORIGIN', '*'),
+    PUBLIC_BASE_URL: url(env, p, 'PUBLIC_BASE_URL', 'http://localhost:8080')!,
+    INIT_DOCUMENT_NAME: text(env, p, 'INIT_DOCUMENT_NAME', 'wg-ingress-init'),
+    APPLY_DOCUMENT_NAME: text(env, p, 'APPLY_DOCUMENT_NAME', 'wg-ingress-apply'),
+    GATEWAY_TAG_KEY: text(env, p, 'GATEWAY_TAG_KEY', 'wg-ingress:gateway'),
+    GATEWAY_TAG_VALUE: text(env, p, 'GATEWAY_TAG_VALUE', 'true'),
+    ...(env.DYNAMODB_ENDPOINT !== undefined ? { DYNAMODB_ENDPOINT: url(env, p, 'DYNAMODB_ENDPOINT') } : {}),
+    ...(env.S3_ENDPOINT !== undefined ? { S3_ENDPOINT: url(env, p, 'S3_ENDPOINT') } : {}),
+    S3_FORCE_PATH_STYLE: oneOf(env, p, 'S3_FORCE_PATH_STYLE', ['true', 'false'], 'false'),
+  };
+  if (p.length) throw new Error(`invalid configuration: ${p.join('; ')}`);
+  if (config.AUTH_MODE === 'token' && !config.ADMIN_TOKEN) {
     throw new Error('invalid configuration: AUTH_MODE=token needs ADMIN_TOKEN');
   }
-  return parsed.data;
+  return config;
 }
+
+let cached: Config | undefined;
 
 export function config(): Config {
   cached ??= loadConfig();

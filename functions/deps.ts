@@ -33,6 +33,11 @@ export function stores() {
   };
 }
 
+/** The networks function's needs: the other stores would only add to its bundle. */
+export function networkStores() {
+  return { networks: new DynamoNetworkStore(documentClient(), config().TABLE_NAME), clock: systemClock };
+}
+
 export function secretsReader() {
   return new DynamoSecretsReader(documentClient(), config().SECRETS_TABLE_NAME);
 }

@@ -1,7 +1,10 @@
 import { createLink, getConfigDownload, revokeLinks } from '../app/downloads.js';
 import { downloadDeps } from '../deps.js';
-import { httpHandler, route } from '../http/http-handler.js';
+import { httpHandler, routesOf } from '../http/http-handler.js';
 import { created, noContent, ok } from '../http/responses.js';
+import { clientDownloadsApi } from './api-spec.js';
+
+const route = routesOf(clientDownloadsApi);
 
 const deps = downloadDeps();
 

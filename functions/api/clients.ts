@@ -1,8 +1,11 @@
 import { createClient, deleteClient, getClient, listClients, updateClient } from '../app/clients.js';
 import { NetworkCache } from '../app/network-cache.js';
 import { stores } from '../deps.js';
-import { httpHandler, route } from '../http/http-handler.js';
+import { httpHandler, routesOf } from '../http/http-handler.js';
 import { created, noContent, ok } from '../http/responses.js';
+import { clientsApi } from './api-spec.js';
+
+const route = routesOf(clientsApi);
 
 const deps = stores();
 // Creates need only the network's ranges, which never change; reads and lists use the store.

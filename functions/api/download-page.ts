@@ -2,8 +2,11 @@
 // links); the page's form POSTs to the same URL, which spends the link.
 import { inspectLink, redeemLink } from '../app/downloads.js';
 import { downloadDeps } from '../deps.js';
-import { httpHandler, route } from '../http/http-handler.js';
+import { httpHandler, routesOf } from '../http/http-handler.js';
 import { asHtmlPages, downloadPage, landingPage } from '../http/pages.js';
+import { downloadPageApi } from './api-spec.js';
+
+const route = routesOf(downloadPageApi);
 
 const deps = downloadDeps();
 

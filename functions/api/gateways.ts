@@ -1,7 +1,10 @@
 import { createGateway, deleteGateway, getGateway, listGateways, requestResync, updateGateway } from '../app/gateways.js';
 import { stores } from '../deps.js';
-import { httpHandler, route } from '../http/http-handler.js';
+import { httpHandler, routesOf } from '../http/http-handler.js';
 import { accepted, noContent, ok } from '../http/responses.js';
+import { gatewaysApi } from './api-spec.js';
+
+const route = routesOf(gatewaysApi);
 
 const deps = stores();
 

@@ -1,9 +1,12 @@
 import { createNetwork, deleteNetwork, getNetwork, listNetworks, updateNetwork } from '../app/networks.js';
-import { stores } from '../deps.js';
-import { httpHandler, route } from '../http/http-handler.js';
+import { networkStores } from '../deps.js';
+import { httpHandler, routesOf } from '../http/http-handler.js';
 import { created, noContent, ok } from '../http/responses.js';
+import { networksApi } from './api-spec.js';
 
-const deps = stores();
+const route = routesOf(networksApi);
+
+const deps = networkStores();
 
 export const handler = httpHandler([
   route('POST /networks', async ({ body }) => created(await createNetwork(deps, body))),

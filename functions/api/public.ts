@@ -1,7 +1,10 @@
 import { config } from '../config.js';
-import { httpHandler, route } from '../http/http-handler.js';
+import { httpHandler, routesOf } from '../http/http-handler.js';
 import { buildOpenApi } from '../http/openapi.js';
 import { ok } from '../http/responses.js';
+import { publicApi } from './api-spec.js';
+
+const route = routesOf(publicApi);
 
 const document = buildOpenApi(config().PUBLIC_BASE_URL);
 

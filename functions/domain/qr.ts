@@ -1,6 +1,8 @@
 // QR code of a client config, for the WireGuard mobile apps' "scan from QR code".
 import { crc32, deflateSync } from 'node:zlib';
-import QRCode from 'qrcode';
+import type QRCode from 'qrcode';
+// The symbol builder alone; the package index would add every renderer and pngjs (~35 KB) to the bundle.
+import { create } from 'qrcode/lib/core/qrcode.js';
 import { PayloadTooLargeError } from './errors.js';
 
 export type ErrorCorrectionLevel = 'H' | 'Q' | 'M' | 'L';
@@ -33,7 +35,7 @@ function createSymbol(text: string): { qr: QRCode.QRCode; level: ErrorCorrection
   const bytes = Buffer.from(text, 'utf8');
   for (const level of ERROR_CORRECTION_STEPS) {
     try {
-      return { qr: QRCode.create([{ data: bytes, mode: 'byte' }], { errorCorrectionLevel: level }), level };
+      return { qr: create([{ data: bytes, mode: 'byte' }], { errorCorrectionLevel: level }), level };
     } catch (err) {
       if (!(err instanceof Error) || !TOO_BIG.test(err.message)) throw err;
     }

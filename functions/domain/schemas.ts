@@ -1,11 +1,37 @@
 // Every input the API takes, as zod schemas. The OpenAPI document is generated from these, so the
 // checks that JSON Schema can express live in the schema and the rest in refinements whose
 // messages name the rule.
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { parseRange, parseRoutedRange, tryParseAddress } from './address-pool.js';
 import { DomainError } from './errors.js';
 import { isWireGuardKey } from './keys.js';
 import { ALLOWED_PATTERN, INSTANCE_ID, NAME, hasControlOrQuote, validateEndpoint } from './patterns.js';
+
+// zod/mini has no messages of its own. These are the words of zod's English locale for the rules
+// the schemas leave to zod (sizes and ranges: "Too big: expected string to have <=39 characters");
+// every other rule either carries its own message or gets zod's "Invalid input", which the HTTP
+// layer turns into "must be of type …" for wrong types.
+const UNITS: Record<string, string> = { string: 'characters', array: 'items' };
+z.config({
+  localeError: (issue) => {
+    if (issue.code !== 'too_big' && issue.code !== 'too_small') return undefined;
+    const big = issue.code === 'too_big';
+    const adj = issue.exact ? 'exactly ' : `${big ? '<' : '>'}${issue.inclusive ? '=' : ''}`;
+    const unit = UNITS[issue.origin];
+    const limit = `${adj}${(big ? issue.maximum : issue.minimum).toString()}`;
+    return `Too ${big ? 'big' : 'small'}: expected ${issue.origin} ${unit ? `to have ${limit} ${unit}` : `to be ${limit}`}`;
+  },
+});
+
+/**
+ * Builds a schema at load, as a call esbuild may leave out of a bundle that never uses the result
+ * (it cannot tell that zod's constructors have no side effects): each function's bundle holds only
+ * the schemas of its own routes.
+ */
+// @__NO_SIDE_EFFECTS__
+function define<T>(build: () => T): T {
+  return build();
+}
 
 const MAX_DNS = 3; // the QR code of the largest config must still fit (test/unit/domain/fixtures.ts LIMITS)
 const MAX_ROUTED_RANGES = 16;
@@ -13,165 +39,194 @@ export const LINK_TTL_SECONDS = { min: 300, max: 7 * 24 * 3600, default: 24 * 36
 
 /** Runs a domain check and turns its ValidationError into a zod issue with the same message. */
 function domainCheck(check: (value: string) => unknown) {
-  return (value: string, ctx: z.RefinementCtx) => {
+  return z.superRefine((value: string, ctx) => {
     try {
       check(value);
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: err instanceof DomainError ? err.message : 'is not valid' });
     }
-  };
+  });
 }
 
-export const Name = z
-  .string()
-  .regex(NAME, `must match ${ALLOWED_PATTERN.NAME} (1-32 letters, digits, _ or -, starting with a letter or digit)`)
-  .describe('1-32 characters: letters, digits, _ and -, starting with a letter or digit');
+/** A whole number from `min` to `max` (each message as zod words it unless given). */
+const integer = (min: number, max?: number, minMessage?: string) =>
+  z.number().check(z.int(), z.minimum(min, minMessage), ...(max === undefined ? [] : [z.maximum(max)]));
 
-export const WireGuardKey = z
-  .string()
-  .refine(isWireGuardKey, 'must be a WireGuard key: standard base64 of exactly 32 bytes (44 characters ending in =)')
-  .describe('base64 of exactly 32 bytes');
+export const Name = define(() =>
+  z
+    .string()
+    .check(
+      z.regex(NAME, `must match ${ALLOWED_PATTERN.NAME} (1-32 letters, digits, _ or -, starting with a letter or digit)`),
+      z.describe('1-32 characters: letters, digits, _ and -, starting with a letter or digit'),
+    ),
+);
 
-export const IpAddress = z
-  .string()
-  .max(39)
-  .refine(
-    (v) => tryParseAddress(v, 4) !== undefined || tryParseAddress(v, 6) !== undefined,
-    'must be an IPv4 or IPv6 address (no port, no brackets, no host name)',
-  );
+export const WireGuardKey = define(() =>
+  z
+    .string()
+    .check(
+      z.refine(isWireGuardKey, 'must be a WireGuard key: standard base64 of exactly 32 bytes (44 characters ending in =)'),
+      z.describe('base64 of exactly 32 bytes'),
+    ),
+);
 
-export const DnsList = z
-  .array(IpAddress)
-  .max(MAX_DNS, `at most ${MAX_DNS} DNS servers`)
-  .describe('DNS server IP addresses');
+export const IpAddress = define(() =>
+  z
+    .string()
+    .check(
+      z.maxLength(39),
+      z.refine(
+        (v) => tryParseAddress(v, 4) !== undefined || tryParseAddress(v, 6) !== undefined,
+        'must be an IPv4 or IPv6 address (no port, no brackets, no host name)',
+      ),
+    ),
+);
 
-const Range4 = z.string().max(18).superRefine(domainCheck((v) => parseRange(v, 4, 'addressRange')));
-const Range6 = z.string().max(43).superRefine(domainCheck((v) => parseRange(v, 6, 'addressRange6')));
-const RoutedRange = z.string().max(43).superRefine(domainCheck((v) => parseRoutedRange(v)));
+export const DnsList = define(() =>
+  z.array(IpAddress).check(z.maxLength(MAX_DNS, `at most ${MAX_DNS} DNS servers`), z.describe('DNS server IP addresses')),
+);
 
-export const Endpoint = z
-  .string()
-  .max(253)
-  .superRefine(domainCheck((v) => validateEndpoint(v)))
-  .describe('public host name, IPv4 or IPv6 address of the gateway (no port, no brackets)');
+const Range4 = define(() => z.string().check(z.maxLength(18), domainCheck((v) => parseRange(v, 4, 'addressRange'))));
+const Range6 = define(() => z.string().check(z.maxLength(43), domainCheck((v) => parseRange(v, 6, 'addressRange6'))));
+const RoutedRange = define(() => z.string().check(z.maxLength(43), domainCheck((v) => parseRoutedRange(v))));
 
-const FutureTimestamp = z
-  .string()
-  .datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2027-01-31T12:00:00Z' })
-  .refine((v) => Date.parse(v) > Date.now(), 'must be in the future');
+export const Endpoint = define(() =>
+  z
+    .string()
+    .check(
+      z.maxLength(253),
+      domainCheck((v) => validateEndpoint(v)),
+      z.describe('public host name, IPv4 or IPv6 address of the gateway (no port, no brackets)'),
+    ),
+);
 
-export const CreateNetworkBody = z
-  .object({
+const FutureTimestamp = define(() =>
+  z
+    .string()
+    .check(
+      z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time, e.g. 2027-01-31T12:00:00Z' }),
+      z.refine((v) => Date.parse(v) > Date.now(), 'must be in the future'),
+    ),
+);
+
+/** `schema`, optional, with a description of its own. */
+const optional = <T extends z.ZodMiniType>(schema: T, description?: string) =>
+  description === undefined ? z.optional(schema) : z.optional(schema).check(z.describe(description));
+
+/** `schema`, or null to remove the value, or absent to leave it. */
+const removable = <T extends z.ZodMiniType>(schema: T, description: string) =>
+  z.optional(z.nullable(schema)).check(z.describe(description));
+
+const Version = define(() => integer(1));
+
+export const CreateNetworkBody = define(() =>
+  z.strictObject({
     name: Name,
-    addressRange: Range4.describe('IPv4 CIDR of the overlay, prefix /8 to /30'),
-    addressRange6: Range6.optional().describe('IPv6 CIDR of the overlay, prefix /64 to /126'),
-    defaultDns: DnsList.optional(),
-  })
-  .strict();
+    addressRange: Range4.check(z.describe('IPv4 CIDR of the overlay, prefix /8 to /30')),
+    addressRange6: optional(Range6, 'IPv6 CIDR of the overlay, prefix /64 to /126'),
+    defaultDns: optional(DnsList),
+  }),
+);
 export type CreateNetworkBody = z.infer<typeof CreateNetworkBody>;
 
-export const UpdateNetworkBody = z
-  .object({ defaultDns: DnsList, version: z.number().int().min(1).optional() })
-  .strict();
+export const UpdateNetworkBody = define(() => z.strictObject({ defaultDns: DnsList, version: optional(Version) }));
 export type UpdateNetworkBody = z.infer<typeof UpdateNetworkBody>;
 
-const GatewayTunables = {
+const GatewayTunables = define(() => ({
   endpoint: Endpoint,
-  listenPort: z.number().int().min(1).max(65535),
-  routedRanges: z.array(RoutedRange).max(MAX_ROUTED_RANGES, `at most ${MAX_ROUTED_RANGES} routed ranges`),
+  listenPort: integer(1, 65535),
+  routedRanges: z.array(RoutedRange).check(z.maxLength(MAX_ROUTED_RANGES, `at most ${MAX_ROUTED_RANGES} routed ranges`)),
   fullTunnel: z.boolean(),
   dns: DnsList,
-  mtu: z.number().int().min(1280, 'must be at least 1280 (the IPv6 minimum)').max(9000),
-  persistentKeepalive: z.number().int().min(1).max(3600).describe('seconds; omit to turn it off'),
-};
+  mtu: integer(1280, 9000, 'must be at least 1280 (the IPv6 minimum)'),
+  persistentKeepalive: integer(1, 3600).check(z.describe('seconds; omit to turn it off')),
+}));
 
-export const CreateGatewayBody = z
-  .object({
+export const CreateGatewayBody = define(() =>
+  z.strictObject({
     instanceId: z
       .string()
-      .regex(INSTANCE_ID, `must match ${ALLOWED_PATTERN.INSTANCE_ID} (an EC2 instance id such as i-0123456789abcdef0)`),
+      .check(z.regex(INSTANCE_ID, `must match ${ALLOWED_PATTERN.INSTANCE_ID} (an EC2 instance id such as i-0123456789abcdef0)`)),
     endpoint: GatewayTunables.endpoint,
-    listenPort: GatewayTunables.listenPort.optional(),
-    routedRanges: GatewayTunables.routedRanges.optional(),
-    fullTunnel: GatewayTunables.fullTunnel.optional(),
-    dns: GatewayTunables.dns.optional(),
-    mtu: GatewayTunables.mtu.optional(),
-    persistentKeepalive: GatewayTunables.persistentKeepalive.optional(),
-  })
-  .strict();
+    listenPort: optional(GatewayTunables.listenPort),
+    routedRanges: optional(GatewayTunables.routedRanges),
+    fullTunnel: optional(GatewayTunables.fullTunnel),
+    dns: optional(GatewayTunables.dns),
+    mtu: optional(GatewayTunables.mtu),
+    persistentKeepalive: optional(GatewayTunables.persistentKeepalive),
+  }),
+);
 export type CreateGatewayBody = z.infer<typeof CreateGatewayBody>;
 
-export const UpdateGatewayBody = z
-  .object({
-    endpoint: GatewayTunables.endpoint.optional(),
-    listenPort: GatewayTunables.listenPort.optional(),
-    routedRanges: GatewayTunables.routedRanges.optional(),
-    fullTunnel: GatewayTunables.fullTunnel.optional(),
-    dns: GatewayTunables.dns.optional(),
-    mtu: GatewayTunables.mtu.nullable().optional().describe('null removes it'),
-    persistentKeepalive: GatewayTunables.persistentKeepalive.nullable().optional().describe('null removes it'),
-    version: z.number().int().min(1).optional(),
-  })
-  .strict();
+export const UpdateGatewayBody = define(() =>
+  z.strictObject({
+    endpoint: optional(GatewayTunables.endpoint),
+    listenPort: optional(GatewayTunables.listenPort),
+    routedRanges: optional(GatewayTunables.routedRanges),
+    fullTunnel: optional(GatewayTunables.fullTunnel),
+    dns: optional(GatewayTunables.dns),
+    mtu: removable(GatewayTunables.mtu, 'null removes it'),
+    persistentKeepalive: removable(GatewayTunables.persistentKeepalive, 'null removes it'),
+    version: optional(Version),
+  }),
+);
 export type UpdateGatewayBody = z.infer<typeof UpdateGatewayBody>;
 
-export const GatewayId = z.string().regex(/^gw-[a-z0-9]{10}$/, 'must be a gateway id such as gw-0a1b2c3d4e');
+export const GatewayId = define(() =>
+  z.string().check(z.regex(/^gw-[a-z0-9]{10}$/, 'must be a gateway id such as gw-0a1b2c3d4e')),
+);
 
-export const CreateClientBody = z
-  .object({
+export const CreateClientBody = define(() =>
+  z.strictObject({
     gatewayId: GatewayId,
-    name: Name.optional().describe('generated when absent'),
-    publicKey: WireGuardKey.optional().describe('bring your own key: the server then never knows the private key'),
-    address: z.string().max(15).optional().describe('IPv4 address inside the network range; allocated when absent'),
-    address6: z.string().max(39).optional().describe('IPv6 address inside addressRange6; allocated when absent'),
-    dns: DnsList.optional(),
-    presharedKey: z
-      .union([WireGuardKey, z.boolean()])
-      .optional()
-      .describe('a preshared key, or true to have one generated'),
-    expiresAt: FutureTimestamp.optional(),
-  })
-  .strict();
+    name: optional(Name, 'generated when absent'),
+    publicKey: optional(WireGuardKey, 'bring your own key: the server then never knows the private key'),
+    address: optional(z.string().check(z.maxLength(15)), 'IPv4 address inside the network range; allocated when absent'),
+    address6: optional(z.string().check(z.maxLength(39)), 'IPv6 address inside addressRange6; allocated when absent'),
+    dns: optional(DnsList),
+    presharedKey: optional(z.union([WireGuardKey, z.boolean()]), 'a preshared key, or true to have one generated'),
+    expiresAt: optional(FutureTimestamp),
+  }),
+);
 export type CreateClientBody = z.infer<typeof CreateClientBody>;
 
-export const UpdateClientBody = z
-  .object({
-    enabled: z.boolean().optional(),
-    dns: DnsList.optional(),
-    expiresAt: FutureTimestamp.nullable().optional().describe('null removes the expiry'),
-    version: z.number().int().min(1).optional().describe('refuse the change unless the client is at this version'),
-  })
-  .strict();
+export const UpdateClientBody = define(() =>
+  z.strictObject({
+    enabled: optional(z.boolean()),
+    dns: optional(DnsList),
+    expiresAt: removable(FutureTimestamp, 'null removes the expiry'),
+    version: optional(Version, 'refuse the change unless the client is at this version'),
+  }),
+);
 export type UpdateClientBody = z.infer<typeof UpdateClientBody>;
 
-const Limit = z.coerce.number().int().min(1).max(100).default(50);
-const Cursor = z.string().max(2048).optional();
+const Limit = define(() => z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 50));
+const Cursor = define(() => z.optional(z.string().check(z.maxLength(2048))));
 
-export const ListQuery = z.object({ limit: Limit, cursor: Cursor }).strict();
+export const ListQuery = define(() => z.strictObject({ limit: Limit, cursor: Cursor }));
 export type ListQuery = z.infer<typeof ListQuery>;
 
-export const ListClientsQuery = z.object({ gatewayId: GatewayId.optional(), limit: Limit, cursor: Cursor }).strict();
+export const ListClientsQuery = define(() =>
+  z.strictObject({ gatewayId: z.optional(GatewayId), limit: Limit, cursor: Cursor }),
+);
 export type ListClientsQuery = z.infer<typeof ListClientsQuery>;
 
-export const CreateLinkBody = z
-  .object({
-    expiresInSeconds: z
-      .number()
-      .int()
-      .min(LINK_TTL_SECONDS.min)
-      .max(LINK_TTL_SECONDS.max)
-      .optional()
-      .describe(`lifetime of the link; default ${LINK_TTL_SECONDS.default}`),
-  })
-  .strict();
+export const CreateLinkBody = define(() =>
+  z.strictObject({
+    expiresInSeconds: optional(
+      integer(LINK_TTL_SECONDS.min, LINK_TTL_SECONDS.max),
+      `lifetime of the link; default ${LINK_TTL_SECONDS.default}`,
+    ),
+  }),
+);
 export type CreateLinkBody = z.infer<typeof CreateLinkBody>;
 
-export const PathParams = {
+export const PathParams = define(() => ({
   network: Name,
   gatewayId: GatewayId,
   clientId: Name,
-  token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'is not a link token'),
-};
+  token: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'is not a link token')),
+}));
 
 /** Last line of defence for free text that might reach a config or a script. */
 export function isPlainText(value: string): boolean {

@@ -6,11 +6,11 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import * as z from 'zod';
+import type * as z from 'zod/mini';
 import { config } from '../config.js';
 import { NotFoundError, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../domain/errors.js';
 import { PathParams } from '../domain/schemas.js';
-import { apiSpec, type RouteApiSpec, type RouteKey } from '../api/api-spec.js';
+import type { RouteApiSpec } from '../api/api-spec.js';
 import { routes } from '../api/route-table.js';
 import { toErrorResponse } from './error-map.js';
 import { log } from './log.js';
@@ -31,32 +31,41 @@ export interface RouteRequest<B, Q> {
 export interface RouteDef {
   routeKey: string;
   public: boolean;
-  body?: z.ZodType;
-  query?: z.ZodType;
+  body?: z.ZodMiniType;
+  query?: z.ZodMiniType;
   handle(req: RouteRequest<unknown, unknown>): Promise<HttpResponse>;
 }
 
-type Spec = typeof apiSpec;
-type BodyOf<K extends RouteKey> = Spec[K] extends { body: infer B extends z.ZodType } ? z.infer<B> : undefined;
-type QueryOf<K extends RouteKey> = Spec[K] extends { query: infer Q extends z.ZodType } ? z.infer<Q> : undefined;
+type BodyOf<S> = S extends { body: infer B extends z.ZodMiniType } ? z.infer<B> : undefined;
+type QueryOf<S> = S extends { query: infer Q extends z.ZodMiniType } ? z.infer<Q> : undefined;
 
-/** A route's schemas come from api-spec.ts and its public flag from route-table.ts. */
-export function route<K extends RouteKey>(
-  routeKey: K,
-  handle: (req: RouteRequest<BodyOf<K>, QueryOf<K>>) => Promise<HttpResponse>,
-): RouteDef {
-  const spec: RouteApiSpec = apiSpec[routeKey];
-  const entry = routes.find((r) => `${r.method} ${r.path}` === routeKey);
-  return {
-    routeKey,
-    public: entry?.public ?? false,
-    body: spec.body,
-    query: spec.query,
-    handle: handle as RouteDef['handle'],
+/**
+ * The `route` of one function, bound to its table in api-spec.ts (so its bundle holds only its own
+ * schemas); a route's public flag comes from route-table.ts. Every route the table gives the
+ * function must have a spec, checked at load so a new route cannot ship undocumented.
+ */
+export function routesOf<T extends Record<string, RouteApiSpec>>(table: T) {
+  const fn = routes.find((r) => `${r.method} ${r.path}` in table)?.fn;
+  for (const r of routes) {
+    if (r.fn === fn && !(`${r.method} ${r.path}` in table)) throw new Error(`route ${r.method} ${r.path} has no API spec`);
+  }
+  return function route<K extends keyof T & string>(
+    routeKey: K,
+    handle: (req: RouteRequest<BodyOf<T[K]>, QueryOf<T[K]>>) => Promise<HttpResponse>,
+  ): RouteDef {
+    const spec = table[routeKey] as RouteApiSpec;
+    const entry = routes.find((r) => `${r.method} ${r.path}` === routeKey);
+    return {
+      routeKey,
+      public: entry?.public ?? false,
+      body: spec.body,
+      query: spec.query,
+      handle: handle as RouteDef['handle'],
+    };
   };
 }
 
-function firstIssue(error: z.ZodError, prefix?: string): ValidationError {
+function firstIssue(error: { issues: z.core.$ZodIssue[] }, prefix?: string): ValidationError {
   const issue = error.issues[0]!;
   const path = [...(prefix ? [prefix] : []), ...issue.path.map(String)];
   let message = issue.message;

@@ -1,10 +1,10 @@
 // Builds the OpenAPI 3.1 document from the route table and the zod schemas the handlers use.
-import * as z from 'zod';
-import { apiSpec, type RouteApiSpec } from '../api/api-spec.js';
+import * as z from 'zod/mini';
+import { apiTables, type RouteApiSpec } from '../api/api-spec.js';
 import { routes } from '../api/route-table.js';
 import { PathParams } from '../domain/schemas.js';
 
-const jsonSchema = (schema: z.ZodType) =>
+const jsonSchema = (schema: z.ZodMiniType) =>
   z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 
 const ErrorSchema = {
@@ -20,9 +20,11 @@ const ErrorSchema = {
 };
 
 export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
+  const specs = new Map<string, RouteApiSpec>(apiTables.flatMap((t) => Object.entries(t)));
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
-    const spec: RouteApiSpec = apiSpec[`${r.method} ${r.path}` as keyof typeof apiSpec];
+    const spec = specs.get(`${r.method} ${r.path}`);
+    if (!spec) throw new Error(`route ${r.method} ${r.path} has no API spec`);
     const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => {
       const name = m[1] as keyof typeof PathParams;
       const { $schema: _s, ...schema } = jsonSchema(PathParams[name]);
