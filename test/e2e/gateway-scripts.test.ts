@@ -9,7 +9,7 @@
 // loopback (the runner fetches http(s) peer sets outside the namespace, which has its own loopback).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,30 +24,23 @@ import {
   type CommandResult,
 } from '../../functions/domain/gateway-commands.js';
 import { peerSetDigest, renderPeerSet, type PeerSetEntry } from '../../functions/domain/peer-set.js';
-import { canRunForReal, LocalGatewayRunner } from '../../infra/local/gateway-runner.js';
+import { LocalGatewayRunner } from '../../infra/local/gateway-runner.js';
+import {
+  addNamespaces,
+  cleanupOnSignal,
+  inNs,
+  keyPair,
+  netnsSkip,
+  pings,
+  reaches,
+  run,
+  tcpExchange,
+  tcpServer as startTcpServer,
+  teardown,
+  veth,
+} from '../support/netns.js';
 
-// As root on Debian/Ubuntu, install what is missing (wireguard-tools, wireguard-go, iptables, ping).
-function ensureTools(): void {
-  const first = canRunForReal();
-  const missing = first.missing.filter((m) => m !== 'root');
-  const needsPing = spawnSync('sh', ['-c', 'command -v ping'], { stdio: 'ignore' }).status !== 0;
-  if (first.missing.includes('root') || (missing.length === 0 && !needsPing)) return;
-  if (spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status !== 0) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const pkgs = ['wireguard-tools', 'wireguard-go', 'iptables', 'iproute2', 'iputils-ping', 'util-linux'];
-  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
-  if (install().status !== 0) {
-    spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
-    install();
-  }
-}
-ensureTools();
-const capable = canRunForReal();
-const skip = capable.ok
-  ? false
-  : process.env.CI
-    ? false // in CI this suite must run: let it fail loudly instead
-    : `needs ${capable.missing.join(', ')}`;
+const skip = netnsSkip();
 
 const sfx = randomBytes(3).toString('hex');
 const NS = { gw: `wgi-gw-${sfx}`, host: `wgi-host-${sfx}`, a: `wgi-ca-${sfx}`, b: `wgi-cb-${sfx}` };
@@ -60,62 +53,14 @@ const GW_LAN_IP = '192.0.2.1';
 const A_IP = '10.99.0.2';
 const B_IP = '10.99.0.3';
 
-function run(cmd: string, args: string[], input?: string): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', input, env: { ...process.env, WG_QUICK_USERSPACE_IMPLEMENTATION: 'wireguard-go' } });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-const tryRun = (cmd: string, args: string[]): void => {
-  spawnSync(cmd, args, { stdio: 'ignore' });
-};
-const inNs = (ns: string, cmd: string, ...args: string[]): string => run('ip', ['netns', 'exec', ns, cmd, ...args]);
-const succeeds = (ns: string, cmd: string, ...args: string[]): boolean =>
-  spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: 'ignore', timeout: 15_000 }).status === 0;
-/** For "cannot reach" checks: inside namespaces an answer takes well under a millisecond. */
-const pings = (ns: string, ip: string): boolean => succeeds(ns, 'ping', '-n', '-q', '-c', '2', '-i', '0.2', '-W', '1', ip);
-/**
- * Positive reachability. A peer that lost its session on the gateway (removed and re-added, or the
- * interface restarted) only starts a new handshake after WireGuard's keepalive + rekey timeouts
- * (~15 s) without answers, so this waits up to 25 s.
- */
-function reaches(ns: string, ip: string, timeoutMs = 25_000): boolean {
-  const until = Date.now() + timeoutMs;
-  do {
-    if (succeeds(ns, 'ping', '-n', '-q', '-c', '1', '-W', '1', ip)) return true;
-  } while (Date.now() < until);
-  return false;
-}
-/** Opens a TCP connection with bash's /dev/tcp, sends a line, returns the answer ('' when refused/timed out). */
-function tcpExchange(ns: string, ip: string, port: number, timeoutSeconds = 2): string {
-  const r = spawnSync(
-    'ip',
-    ['netns', 'exec', ns, 'timeout', String(timeoutSeconds), 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port} && echo hello >&3 && read -r line <&3 && echo "$line"`],
-    { encoding: 'utf8', timeout: 10_000 },
-  );
-  return r.status === 0 ? r.stdout.trim() : '';
-}
-
 const workDir = mkdtempSync(join(tmpdir(), 'wgi-e2e-gw-'));
 const stateDir = join(workDir, 'state');
 const children: ChildProcess[] = [];
 let runner: LocalGatewayRunner;
 let httpServer: Server | undefined;
 
-/** A TCP server in a namespace that answers each line with "<line> from <peer address>". */
-async function tcpServer(ns: string, ip: string, port: number): Promise<void> {
-  const code = `require('net').createServer((s) => { s.setEncoding('utf8'); s.on('data', (d) => s.end(d.trim() + ' from ' + s.remoteAddress + '\\n')); }).listen(${port}, '${ip}', () => console.log('listening'));`;
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  await new Promise<void>((res, rej) => {
-    child.stdout!.once('data', () => res());
-    child.once('exit', (c) => rej(new Error(`tcp server in ${ns} exited ${c}`)));
-  });
-}
+const tcpServer = (ns: string, ip: string, port: number) => startTcpServer(ns, ip, port, children);
 
-function keyPair(): { privateKey: string; publicKey: string } {
-  const privateKey = run('wg', ['genkey']).trim();
-  return { privateKey, publicKey: run('wg', ['pubkey'], privateKey + '\n').trim() };
-}
 const clientA = { ...keyPair(), presharedKey: run('wg', ['genpsk']).trim() };
 const clientB = keyPair();
 const peerA: PeerSetEntry = { publicKey: clientA.publicKey, presharedKey: clientA.presharedKey, allowedIps: [`${A_IP}/32`] };
@@ -203,39 +148,21 @@ function clientUp(ns: string, ifname: string, key: { privateKey: string; preshar
 }
 
 function cleanup(): void {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  // Deleting a wireguard-go interface ends its daemon; a deleted namespace alone would not.
-  const ifaces: [string, string][] = [[NS.gw, IF.gw], [NS.a, IF.a], [NS.b, IF.b]];
-  for (const [ns, ifname] of ifaces) tryRun('ip', ['netns', 'exec', ns, 'ip', 'link', 'del', ifname]);
-  for (const ns of Object.values(NS)) tryRun('ip', ['netns', 'del', ns]);
-  for (const ifname of Object.values(IF)) {
-    const pids = spawnSync('pgrep', ['-x', '-f', `wireguard-go ${ifname}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    for (const pid of pids) tryRun('kill', [pid]);
-    rmSync(`/var/run/wireguard/${ifname}.sock`, { force: true });
-  }
-  rmSync(workDir, { recursive: true, force: true });
-}
-
-// A run stopped from outside (Ctrl-C, a CI timeout) still removes what it made.
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    cleanup();
-    process.exit(130);
+  teardown({
+    children,
+    interfaces: [[NS.gw, IF.gw], [NS.a, IF.a], [NS.b, IF.b]],
+    namespaces: Object.values(NS),
+    paths: [workDir],
   });
 }
+
+cleanupOnSignal(cleanup);
 
 describe('gateway documents in network namespaces', { skip, concurrency: false }, () => {
   before(async () => {
     const startedAt = Date.now();
-    for (const ns of Object.values(NS)) run('ip', ['netns', 'add', ns]);
-    for (const ns of Object.values(NS)) inNs(ns, 'ip', 'link', 'set', 'lo', 'up');
-    const link = (a: string, nsA: string, ipA: string, b: string, nsB: string, ipB: string): void => {
-      run('ip', ['link', 'add', a, 'netns', nsA, 'type', 'veth', 'peer', 'name', b, 'netns', nsB]);
-      inNs(nsA, 'ip', 'addr', 'add', ipA, 'dev', a);
-      inNs(nsB, 'ip', 'addr', 'add', ipB, 'dev', b);
-      inNs(nsA, 'ip', 'link', 'set', a, 'up');
-      inNs(nsB, 'ip', 'link', 'set', b, 'up');
-    };
+    addNamespaces(Object.values(NS));
+    const link = veth;
     link(VETH.gwHost, NS.gw, `${GW_LAN_IP}/24`, VETH.host, NS.host, `${HOST_IP}/24`);
     link(VETH.gwA, NS.gw, '198.18.1.1/30', VETH.a, NS.a, '198.18.1.2/30');
     link(VETH.gwB, NS.gw, '198.18.2.1/30', VETH.b, NS.b, '198.18.2.2/30');
