@@ -123,7 +123,7 @@ export async function createClient(deps: ClientDeps, network: string, body: Crea
       } else if (!isRetryable(err)) {
         throw err;
       }
-      if (attempt >= MAX_CREATE_ATTEMPTS) throw new ConflictError('busy', 'too many concurrent changes in this network; try again');
+      if (attempt >= MAX_CREATE_ATTEMPTS) throw busy();
       await backoff(attempt, deps.random);
     }
   }
@@ -202,7 +202,8 @@ export async function updateClient(deps: ClientDeps, network: string, name: stri
         continue;
       }
       const lostRace = err instanceof ConflictError && err.code === 'version_conflict' && body.version === undefined;
-      if (!(lostRace || isRetryable(err)) || attempt >= 10) throw err;
+      if (!(lostRace || isRetryable(err))) throw err;
+      if (attempt >= 10) throw busy();
       await backoff(attempt, deps.random);
     }
   }
@@ -227,7 +228,8 @@ export async function deleteClient(deps: ClientDeps, network: string, name: stri
         continue;
       }
       const lostRace = err instanceof ConflictError && err.code === 'version_conflict';
-      if (!(lostRace || isRetryable(err)) || attempt >= 10) throw err;
+      if (!(lostRace || isRetryable(err))) throw err;
+      if (attempt >= 10) throw busy();
       await backoff(attempt, deps.random);
     }
   }
@@ -235,6 +237,11 @@ export async function deleteClient(deps: ClientDeps, network: string, name: stri
 
 export function view(client: Client, gateway: Gateway | undefined): ClientView {
   return { ...client, inEffect: gateway !== undefined && gateway.appliedGeneration >= client.generation };
+}
+
+/** Retries ran out against other writers: the caller may simply try again. */
+export function busy(): ConflictError {
+  return new ConflictError('busy', 'too many concurrent changes to this network or gateway; try again');
 }
 
 /** DynamoDB answers concurrent transactions on one item (the gateway's generation) with a conflict. */

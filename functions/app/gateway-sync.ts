@@ -82,6 +82,7 @@ export async function syncGateway(deps: SyncDeps, network: string, gatewayId: st
   for (;;) {
     const gateway = await deps.gateways.get(network, gatewayId);
     if (!gateway) return { state: 'gone', commandsSent };
+    if (remaining() <= 0) return { state: 'waiting', appliedGeneration: gateway.appliedGeneration, commandsSent };
     const at = () => deps.clock.now().toISOString();
 
     if (gateway.status === 'error') return { state: 'error', commandsSent };
@@ -96,20 +97,22 @@ export async function syncGateway(deps: SyncDeps, network: string, gatewayId: st
         await deps.gateways.markInitSent(network, gatewayId, { commandId, at: at() });
         continue;
       }
-      const result = await waitFor(gateway.initCommand.commandId, gateway.instanceId);
+      const commandId = gateway.initCommand.commandId;
+      const result = await waitFor(commandId, gateway.instanceId);
       if (result.status === 'pending') return { state: 'waiting', commandsSent };
       if (result.status === 'success') {
         try {
           const { publicKey } = parseInitOutput(result.stdout ?? '');
-          await deps.gateways.recordInit(network, gatewayId, { status: 'ready', publicKey, at: at() });
+          await deps.gateways.recordInit(network, gatewayId, { status: 'ready', publicKey, at: at(), commandId });
         } catch (err) {
-          await deps.gateways.recordInit(network, gatewayId, { status: 'error', reason: (err as Error).message, at: at() });
+          await deps.gateways.recordInit(network, gatewayId, { status: 'error', reason: (err as Error).message, at: at(), commandId });
         }
       } else {
         await deps.gateways.recordInit(network, gatewayId, {
           status: 'error',
           reason: `init ${result.status}: ${result.reason ?? 'no reason given'}`.slice(0, 500),
           at: at(),
+          commandId,
         });
       }
       continue;

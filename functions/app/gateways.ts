@@ -6,7 +6,7 @@ import type { Gateway } from '../domain/model.js';
 import { validateEndpoint } from '../domain/patterns.js';
 import type { CreateGatewayBody, ListQuery, UpdateGatewayBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
-import { backoff, isRetryable } from './clients.js';
+import { backoff, busy, isRetryable } from './clients.js';
 import type { ClientStore, Clock, GatewayStore, NetworkStore, Page, Random } from './ports.js';
 
 export interface GatewayDeps {
@@ -70,7 +70,7 @@ export async function createGateway(deps: GatewayDeps, network: string, body: Cr
       } else if (!(isRetryable(err) || (err instanceof ConflictError && err.code === 'id_taken'))) {
         throw err;
       }
-      if (attempt >= 20) throw new ConflictError('busy', 'too many concurrent changes in this network; try again');
+      if (attempt >= 20) throw busy();
       await backoff(attempt, deps.random);
     }
   }
@@ -139,19 +139,29 @@ export async function updateGateway(deps: GatewayDeps, network: string, id: stri
     } catch (err) {
       // Without an explicit version the caller wants its change applied: re-read and retry.
       const lost = err instanceof ConflictError && err.code === 'version_conflict' && body.version === undefined;
-      if (!lost || attempt >= 10) throw err;
+      if (!(lost || isRetryable(err))) throw err;
+      if (attempt >= 10) throw busy();
       await backoff(attempt, deps.random);
     }
   }
 }
 
 export async function deleteGateway(deps: GatewayDeps, network: string, id: string): Promise<void> {
-  const current = await getGateway(deps, network, id);
-  const leases = [
-    leaseKey(parseAddress(current.address, 4), 4),
-    ...(current.address6 ? [leaseKey(parseAddress(current.address6, 6), 6)] : []),
-  ];
-  await deps.gateways.delete(network, id, leases);
+  for (let attempt = 1; ; attempt++) {
+    const current = await getGateway(deps, network, id);
+    const leases = [
+      leaseKey(parseAddress(current.address, 4), 4),
+      ...(current.address6 ? [leaseKey(parseAddress(current.address6, 6), 6)] : []),
+    ];
+    try {
+      await deps.gateways.delete(network, id, leases);
+      return;
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+      if (attempt >= 10) throw busy();
+      await backoff(attempt, deps.random);
+    }
+  }
 }
 
 export async function requestResync(deps: Pick<GatewayDeps, 'gateways' | 'clock'>, network: string, id: string): Promise<Gateway> {

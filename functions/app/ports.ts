@@ -25,7 +25,8 @@ export interface GatewayStore {
   delete(network: string, id: string, leaseKeys: string[]): Promise<void>;
   /** Records a sync outcome; appliedGeneration only ever moves forward. */
   recordSync(network: string, id: string, result: SyncResult, appliedGeneration?: number): Promise<void>;
-  recordInit(network: string, id: string, outcome: { status: 'ready' | 'error'; publicKey?: string; reason?: string; at: string }): Promise<void>;
+  /** Conditional on commandId (when given) still being the init in flight; a stale result is dropped. */
+  recordInit(network: string, id: string, outcome: { status: 'ready' | 'error'; publicKey?: string; reason?: string; at: string; commandId?: string }): Promise<void>;
   markInitSent(network: string, id: string, command: { commandId: string; at: string }): Promise<void>;
   /** Bumps desiredGeneration; an errored gateway goes back to pending so init runs again. */
   requestResync(network: string, id: string, generation: number, reinit: boolean): Promise<Gateway>;

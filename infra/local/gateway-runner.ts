@@ -215,7 +215,10 @@ export class LocalGatewayRunner implements GatewayCommandSender {
       document: c.kind,
       mode: c.mode,
       namespace: c.namespace,
-      parameters: c.parameters,
+      // The peer-set URL is a bearer credential for a file with preshared keys: logged as a path only.
+      parameters: c.parameters.peerSetUrl
+        ? { ...c.parameters, peerSetUrl: c.parameters.peerSetUrl.replace(/\?.*$/, '?<signature omitted>') }
+        : c.parameters,
       status: c.result.status,
       reason: c.result.reason,
       exitCode: c.exitCode,

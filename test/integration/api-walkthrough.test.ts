@@ -174,7 +174,18 @@ describe('the README walk-through through the real API', () => {
     await api.snapshotSecrets();
     const list = await api.call('GET', '/networks/office/clients?limit=100');
     for (const c of list.json.items) assert.equal((await api.call('DELETE', `/networks/office/clients/${c.id}`)).status, 204);
-    assert.equal((await api.call('DELETE', `/networks/office/gateways/${gatewayId}`)).status, 204);
+    // The gateway goes only once the removal of its last clients has been applied on it.
+    let deleted = false;
+    for (let i = 0; i < 300 && !deleted; i++) {
+      const res = await api.call('DELETE', `/networks/office/gateways/${gatewayId}`);
+      if (res.status === 204) deleted = true;
+      else {
+        assert.equal(res.status, 409);
+        assert.equal(res.json.error.code, 'gateway_not_synced');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    assert.ok(deleted, 'the gateway could be deleted once in sync');
     assert.equal((await api.call('DELETE', '/networks/office')).status, 204);
     assert.equal((await api.call('GET', '/networks/office')).status, 404);
   });

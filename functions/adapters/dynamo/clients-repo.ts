@@ -155,9 +155,11 @@ export class DynamoClientStore implements ClientStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.client(network, name),
-          UpdateExpression: 'SET linksRevokedAt = :at',
+          // The version moves too, so a concurrent PATCH that read the client before this mark
+          // cannot write it back without the mark.
+          UpdateExpression: 'SET linksRevokedAt = :at, version = version + :one',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': at },
+          ExpressionAttributeValues: { ':at': at, ':one': 1 },
         }),
       );
     } catch (err) {

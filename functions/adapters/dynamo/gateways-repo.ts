@@ -9,7 +9,7 @@ import type { GatewayStore, Page } from '../../app/ports.js';
 import { AddressTakenError, ConflictError, GenerationBehindError, NotFoundError } from '../../domain/errors.js';
 import type { Gateway, SyncResult } from '../../domain/model.js';
 import { decodeCursorFor, encodePage } from './paging.js';
-import { cancellationReasons, isConditionFailure, keys, stripInternal } from './table.js';
+import { cancellationDetails, cancellationReasons, isConditionFailure, keys, stripInternal } from './table.js';
 
 export class DynamoGatewayStore implements GatewayStore {
   constructor(
@@ -156,8 +156,11 @@ export class DynamoGatewayStore implements GatewayStore {
               Delete: {
                 TableName: this.tableName,
                 Key: keys.gateway(network, id),
-                ConditionExpression: 'attribute_exists(pk) AND clientCount = :zero',
+                // Not while the removal of its last clients is still on its way to the instance:
+                // once the item is gone, nothing would ever deliver it.
+                ConditionExpression: 'attribute_exists(pk) AND clientCount = :zero AND appliedGeneration >= desiredGeneration',
                 ExpressionAttributeValues: { ':zero': 0 },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
             },
             {
@@ -175,40 +178,61 @@ export class DynamoGatewayStore implements GatewayStore {
         }),
       );
     } catch (err) {
-      if (cancellationReasons(err)?.[0] === 'ConditionalCheckFailed') {
-        throw new ConflictError('gateway_not_empty', `gateway '${id}' still has clients; delete them first`);
+      const reason = cancellationDetails(err)?.[0];
+      if (reason?.code === 'ConditionalCheckFailed') {
+        const old = reason.item as Record<string, { N?: string } | number> | undefined;
+        if (!old) throw new NotFoundError('gateway', id);
+        const n = (v: { N?: string } | number | undefined) => (typeof v === 'number' ? v : Number(v?.N ?? 0));
+        if (n(old.clientCount) > 0) throw new ConflictError('gateway_not_empty', `gateway '${id}' still has clients; delete them first`);
+        throw new ConflictError('gateway_not_synced', `gateway '${id}' has changes not yet applied (its last clients' removal); try again once appliedGeneration reaches desiredGeneration`);
       }
       throw err;
     }
   }
 
   async recordSync(network: string, id: string, result: SyncResult, appliedGeneration?: number): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.gateway(network, id),
-          UpdateExpression:
-            'SET lastSync = :r' + (appliedGeneration === undefined ? '' : ', appliedGeneration = :g'),
-          // appliedGeneration never moves backwards, whatever order results arrive in.
-          ConditionExpression:
-            'attribute_exists(pk)' + (appliedGeneration === undefined ? '' : ' AND appliedGeneration < :g'),
-          ExpressionAttributeValues: {
-            ':r': result,
-            ...(appliedGeneration === undefined ? {} : { ':g': appliedGeneration }),
-          },
-        }),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+    const key = keys.gateway(network, id);
+    const conditional = async (input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>) => {
+      try {
+        await this.db.send(new UpdateCommand({ TableName: this.tableName, Key: key, ...input }));
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+    };
+    if (result.outcome === 'sent') {
+      // Only while it is news: not once that generation is applied, and never over a command
+      // in flight for a later generation (the stream worker and the schedule may overlap).
+      await conditional({
+        UpdateExpression: 'SET lastSync = :r',
+        ConditionExpression:
+          'attribute_exists(pk) AND appliedGeneration < :g AND ' +
+          '(attribute_not_exists(lastSync) OR lastSync.outcome <> :sent OR lastSync.generation <= :g)',
+        ExpressionAttributeValues: { ':r': result, ':g': result.generation, ':sent': 'sent' },
+      });
+      return;
     }
+    if (appliedGeneration !== undefined) {
+      // appliedGeneration only moves forward, whatever order results arrive in.
+      await conditional({
+        UpdateExpression: 'SET appliedGeneration = :g',
+        ConditionExpression: 'attribute_exists(pk) AND appliedGeneration < :g',
+        ExpressionAttributeValues: { ':g': appliedGeneration },
+      });
+    }
+    // The outcome replaces the "sent" record of the same command only, never a newer one.
+    await conditional({
+      UpdateExpression: 'SET lastSync = :r',
+      ConditionExpression: 'attribute_exists(pk) AND lastSync.commandId = :cmd',
+      ExpressionAttributeValues: { ':r': result, ':cmd': result.commandId ?? '' },
+    });
   }
 
   async recordInit(
     network: string,
     id: string,
-    outcome: { status: 'ready' | 'error'; publicKey?: string; reason?: string; at: string },
+    outcome: { status: 'ready' | 'error'; publicKey?: string; reason?: string; at: string; commandId?: string },
   ): Promise<void> {
+    try {
     await this.db.send(
       new UpdateCommand({
         TableName: this.tableName,
@@ -217,7 +241,10 @@ export class DynamoGatewayStore implements GatewayStore {
           'SET #status = :s, updatedAt = :at, version = version + :one' +
           (outcome.publicKey ? ', publicKey = :k' : '') +
           (outcome.reason ? ', statusReason = :r REMOVE initCommand' : ' REMOVE statusReason, initCommand'),
-        ConditionExpression: 'attribute_exists(pk)',
+        // A result only counts for the init it answers: a re-init requested meanwhile (new
+        // listen port) cleared initCommand, and its own init must run.
+        ConditionExpression:
+          'attribute_exists(pk)' + (outcome.commandId ? ' AND #status = :pending AND initCommand.commandId = :cmd' : ''),
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
           ':s': outcome.status,
@@ -225,9 +252,13 @@ export class DynamoGatewayStore implements GatewayStore {
           ':one': 1,
           ...(outcome.publicKey ? { ':k': outcome.publicKey } : {}),
           ...(outcome.reason ? { ':r': outcome.reason } : {}),
+          ...(outcome.commandId ? { ':pending': 'pending', ':cmd': outcome.commandId } : {}),
         },
       }),
     );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
   }
 
   async markInitSent(network: string, id: string, command: { commandId: string; at: string }): Promise<void> {

@@ -19,12 +19,15 @@ export function decodeCursorFor(
   } catch {
     throw new ValidationError('cursor', 'cursor must be a value returned as nextCursor by this list');
   }
-  const values = Object.values(key ?? {});
+  // Exactly the key attributes such a query returns: the table's, plus the index's for a GSI query.
+  const expected = partitionAttribute === 'pk' ? ['pk', 'sk'] : ['gsi1pk', 'gsi1sk', 'pk', 'sk'];
+  const sortAttribute = partitionAttribute === 'pk' ? 'sk' : 'gsi1sk';
   const ok =
     key !== undefined &&
+    Object.keys(key).sort().join() === [...expected].sort().join() &&
+    Object.values(key).every((v) => typeof v === 'string' && v.length <= 600) &&
     key[partitionAttribute] === partition &&
-    values.every((v) => typeof v === 'string' && v.length <= 600) &&
-    Object.entries(key).some(([k, v]) => k !== partitionAttribute && typeof v === 'string' && (v as string).startsWith(sortPrefix));
+    (key[sortAttribute] as string).startsWith(sortPrefix);
   if (!ok) throw new ValidationError('cursor', 'cursor must be a value returned as nextCursor by this list');
   return key;
 }
