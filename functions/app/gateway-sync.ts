@@ -13,6 +13,8 @@ import {
   type GatewayCommandSender,
   type InitOptions,
 } from '../domain/gateway-commands.js';
+import { GenerationBehindError } from '../domain/errors.js';
+import { generationStamp } from '../domain/generation.js';
 import type { Client, Gateway, SyncResult } from '../domain/model.js';
 import { peerSetDigest, renderPeerSet, type PeerSetEntry } from '../domain/peer-set.js';
 import type { ClientStore, Clock, GatewayStore, NetworkStore, SecretsReader } from './ports.js';
@@ -199,4 +201,35 @@ async function recordApplyResult(deps: SyncDeps, gateway: Gateway, sent: SyncRes
     message: `apply ${result.status}: ${result.reason ?? 'no reason given'}`.slice(0, 500),
     failures: (sent.failures ?? 0) + 1,
   });
+}
+
+/**
+ * A client whose expiresAt passed after the applied peer set was made is still on the gateway:
+ * its expiry needs a new generation. Generation stamps are times (hundredths of a millisecond), so
+ * "after the applied set" is `expiresAt > appliedGeneration`; once the new set is applied, its
+ * stamp is later than the expiry and the check stays quiet.
+ */
+export function expiredSinceApplied(clients: Client[], appliedGeneration: number, now: Date): Client[] {
+  return clients.filter((c) => {
+    if (!c.enabled || c.expiresAt === undefined) return false;
+    const expiry = Date.parse(c.expiresAt);
+    return expiry <= now.getTime() && generationStamp(expiry) > appliedGeneration;
+  });
+}
+
+/** Moves the generation of a gateway whose clients expired, so the next apply removes them. */
+export async function enforceExpiries(deps: SyncDeps, gateway: Gateway): Promise<boolean> {
+  const clients = await deps.clients.allOfGateway(gateway.network, gateway.id);
+  if (expiredSinceApplied(clients, gateway.appliedGeneration, deps.clock.now()).length === 0) return false;
+  let floor = gateway.desiredGeneration;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      await deps.gateways.requestResync(gateway.network, gateway.id, generationStamp(deps.clock.now().getTime(), floor), false);
+      return true;
+    } catch (err) {
+      if (!(err instanceof GenerationBehindError)) throw err;
+      floor = err.current;
+    }
+  }
+  return false;
 }

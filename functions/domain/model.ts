@@ -45,6 +45,8 @@ export interface Gateway {
   desiredGeneration: number;
   appliedGeneration: number;
   lastSync?: SyncResult;
+  /** Some client of this gateway has (or had) an expiry: the schedule checks for ones that passed. */
+  expiringClients?: boolean;
   /** The init command in flight while the gateway is pending. */
   initCommand?: { commandId: string; at: string };
   createdAt: string;

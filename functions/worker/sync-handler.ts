@@ -1,7 +1,7 @@
 // The gateway-sync worker: woken by the table's stream (gateway items whose desired state moved)
 // and by a schedule that catches whatever was missed. The same code runs in Lambda and locally.
 import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent, StreamRecord } from 'aws-lambda';
-import { syncGateway, type SyncDeps, type SyncOutcome } from '../app/gateway-sync.js';
+import { enforceExpiries, syncGateway, type SyncDeps, type SyncOutcome } from '../app/gateway-sync.js';
 import type { Gateway } from '../domain/model.js';
 import { log } from '../http/log.js';
 
@@ -76,7 +76,16 @@ export function createSyncHandler(getDeps: () => SyncDeps, options: SyncHandlerO
     const todo: Gateway[] = [];
     do {
       const page = await deps.gateways.listAll(100, cursor);
-      todo.push(...page.items.filter(needsWork));
+      for (const g of page.items) {
+        if (needsWork(g)) todo.push(g);
+        else if (g.status === 'ready' && g.expiringClients) {
+          try {
+            if (await enforceExpiries(deps, g)) todo.push(g);
+          } catch (err) {
+            log('error', { worker: 'gateway-sync', network: g.network, gatewayId: g.id, error: (err as Error).name, message: (err as Error).message });
+          }
+        }
+      }
       cursor = page.nextCursor;
     } while (cursor);
     const share = options.budgetMs / Math.max(1, todo.length);

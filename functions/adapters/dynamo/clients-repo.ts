@@ -43,7 +43,7 @@ export class DynamoClientStore implements ClientStore {
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       })),
-      this.moveGateway(client.network, client.gatewayId, client.generation, 1),
+      this.moveGateway(client.network, client.gatewayId, client.generation, 1, client.expiresAt !== undefined),
       networkCheck(this.tableName, network),
     ];
     if (secrets.privateKey || secrets.presharedKey) {
@@ -103,7 +103,7 @@ export class DynamoClientStore implements ClientStore {
         },
       },
     ];
-    if (peerSetChanged) items.push(this.moveGateway(client.network, client.gatewayId, client.generation, 0));
+    if (peerSetChanged) items.push(this.moveGateway(client.network, client.gatewayId, client.generation, 0, client.expiresAt !== undefined));
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
@@ -131,7 +131,7 @@ export class DynamoClientStore implements ClientStore {
           ExpressionAttributeValues: { ':v': expectedVersion },
         },
       },
-      this.moveGateway(client.network, client.gatewayId, generation, -1),
+      this.moveGateway(client.network, client.gatewayId, generation, -1, false),
       { Delete: { TableName: this.secretsTableName, Key: keys.secrets(client.network, client.name) } },
       ...leaseKeys.map((leaseKey) => ({
         Delete: { TableName: this.tableName, Key: keys.lease(client.network, leaseKey) },
@@ -211,14 +211,15 @@ export class DynamoClientStore implements ClientStore {
   }
 
   /** The gateway's generation moves to `generation`, only forwards (see domain/generation.ts). */
-  private moveGateway(network: string, gatewayId: string, generation: number, clientDelta: number): TransactItem {
+  private moveGateway(network: string, gatewayId: string, generation: number, clientDelta: number, expiring: boolean): TransactItem {
     return {
       Update: {
         TableName: this.tableName,
         Key: keys.gateway(network, gatewayId),
-        UpdateExpression: 'SET desiredGeneration = :g, clientCount = clientCount + :delta',
+        // expiringClients tells the worker's schedule which gateways have expiries to enforce.
+        UpdateExpression: 'SET desiredGeneration = :g, clientCount = clientCount + :delta' + (expiring ? ', expiringClients = :t' : ''),
         ConditionExpression: 'attribute_exists(pk) AND desiredGeneration < :g',
-        ExpressionAttributeValues: { ':g': generation, ':delta': clientDelta },
+        ExpressionAttributeValues: { ':g': generation, ':delta': clientDelta, ...(expiring ? { ':t': true } : {}) },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     };

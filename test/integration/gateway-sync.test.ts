@@ -1,0 +1,84 @@
+// The sync worker through the real API, the table's stream and the local runner in record mode
+// (the scripts themselves run for real in test/e2e).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { useLocalApi } from '../support/local-api.js';
+
+// A long schedule: these tests call the sweep themselves when they need it.
+const api = useLocalApi({ scheduleMs: 3_600_000 });
+
+async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 300)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const appliedPeers = () =>
+  api.stack.runner
+    .list()
+    .filter((c) => c.kind === 'apply' && c.result.status === 'success')
+    .map((c) => /WG_INGRESS_APPLIED generation=\d+ peers=(\d+)/.exec(c.result.stdout ?? '')?.[1])
+    .filter((p): p is string => p !== undefined)
+    .map(Number);
+
+describe('gateway sync through the API', () => {
+  let gatewayId = '';
+
+  it('turns a new gateway ready with the key its init reported, and applies client changes', async () => {
+    await api.call('POST', '/networks', { name: 'sync', addressRange: '10.33.0.0/24' });
+    const gw = await api.call('POST', '/networks/sync/gateways', { instanceId: 'i-0123456789abcdef0', endpoint: '192.0.2.33' });
+    gatewayId = gw.json.id;
+    const ready = await until('ready', async () => (await api.call('GET', `/networks/sync/gateways/${gatewayId}`)).json, (g) => g.status === 'ready');
+    assert.match(ready.publicKey, /^[A-Za-z0-9+/]{43}=$/);
+    const init = api.stack.runner.list().find((c) => c.kind === 'init');
+    assert.equal(init?.parameters.interfaceName, ready.interfaceName);
+    const c = await api.call('POST', '/networks/sync/clients', { gatewayId, name: 'steady' });
+    assert.equal(c.json.inEffect, false);
+    const applied = await until('in effect', async () => (await api.call('GET', '/networks/sync/clients/steady')).json, (x) => x.inEffect);
+    assert.equal(applied.generation, c.json.generation);
+    const g = (await api.call('GET', `/networks/sync/gateways/${gatewayId}`)).json;
+    assert.equal(g.appliedGeneration, g.desiredGeneration);
+    assert.equal(g.lastSync.outcome, 'applied');
+  });
+
+  it('takes an expired client off the gateway when the schedule runs', async () => {
+    const expiresAt = new Date(Date.now() + 2500).toISOString();
+    const c = await api.call('POST', '/networks/sync/clients', { gatewayId, name: 'brief', expiresAt });
+    assert.equal(c.status, 201);
+    await until('in effect', async () => (await api.call('GET', '/networks/sync/clients/brief')).json, (x) => x.inEffect);
+    assert.equal(appliedPeers().at(-1), 2);
+    await new Promise((r) => setTimeout(r, Date.parse(expiresAt) - Date.now() + 100));
+    const before = (await api.call('GET', `/networks/sync/gateways/${gatewayId}`)).json;
+    await api.stack.sweep();
+    const after = await until('expiry applied', async () => (await api.call('GET', `/networks/sync/gateways/${gatewayId}`)).json, (g) => g.appliedGeneration > before.appliedGeneration);
+    assert.ok(after.appliedGeneration > Date.parse(expiresAt) * 100, 'the applied set was made after the expiry');
+    assert.equal(appliedPeers().at(-1), 1, 'the expired client left the peer set');
+    const applies = appliedPeers().length;
+    await api.stack.sweep();
+    assert.equal(appliedPeers().length, applies, 'a second sweep finds nothing more to do');
+  });
+
+  it('forces a full resync on request', async () => {
+    const before = (await api.call('GET', `/networks/sync/gateways/${gatewayId}`)).json;
+    const res = await api.call('POST', `/networks/sync/gateways/${gatewayId}/sync`);
+    assert.equal(res.status, 202);
+    assert.ok(res.json.desiredGeneration > before.desiredGeneration);
+    await until('resynced', async () => (await api.call('GET', `/networks/sync/gateways/${gatewayId}`)).json, (g) => g.appliedGeneration === res.json.desiredGeneration);
+  });
+
+  it('catches up after the gateway was offline, with one apply', async () => {
+    api.stack.runner.setOnline(false);
+    for (let i = 0; i < 5; i++) assert.equal((await api.call('POST', '/networks/sync/clients', { gatewayId, name: `off-${i}` })).status, 201);
+    assert.equal((await api.call('PATCH', '/networks/sync/clients/off-0', { enabled: false })).status, 200);
+    const sent = api.stack.runner.list().filter((c) => c.kind === 'apply').length;
+    api.stack.runner.setOnline(true);
+    const desired = (await api.call('GET', `/networks/sync/gateways/${gatewayId}`)).json.desiredGeneration;
+    await until('caught up', async () => (await api.call('GET', `/networks/sync/gateways/${gatewayId}`)).json, (g) => g.appliedGeneration >= desired, 30_000);
+    assert.equal(appliedPeers().at(-1), 5, 'steady + off-1..off-4');
+    assert.ok(api.stack.runner.list().filter((c) => c.kind === 'apply').length - sent <= 2, 'the queued changes coalesced');
+  });
+});
