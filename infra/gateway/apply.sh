@@ -99,7 +99,8 @@ wg_settings() {
   echo
   cat "$FETCHED"
 }
-if wg show "$IFACE" >/dev/null 2>&1; then
+# `ip link` rather than `wg show`: the latter reads and prints every peer (0.1 s at 10,000).
+if ip link show dev "$IFACE" >/dev/null 2>&1; then
   wg syncconf "$IFACE" <(wg_settings) || fail syncconf_failed
 else
   # The interface is gone (e.g. the userspace daemon ended): bring it back with the new set.
