@@ -44,7 +44,17 @@ export function burstInterval(appliesInBurst: number): number {
   if (appliesInBurst <= 0) return 0;
   return Math.min(16_000, 500 * 2 ** (appliesInBurst - 1));
 }
-const BURST_RESET_MS = 30_000;
+
+/**
+ * The burst an apply now belongs to. Changes that keep arriving as fast as the pauses allow are one
+ * burst; a change that comes well after the last pause ran out (an admin clicking every few
+ * seconds) starts afresh and goes out at once.
+ */
+export function currentBurst(last: { at: string; burst?: number } | undefined, nowMs: number): number {
+  if (!last) return 0;
+  const burst = last.burst ?? 0;
+  return nowMs - Date.parse(last.at) < 2 * burstInterval(burst) + 1_000 ? burst : 0;
+}
 
 /** Pause before retrying a failed apply: 5 s, 10 s, 20 s … up to 5 minutes. */
 export function retryDelay(failures: number): number {
@@ -142,7 +152,7 @@ export async function syncGateway(deps: SyncDeps, network: string, gatewayId: st
         continue;
       }
     }
-    const burst = last && now - lastAt < BURST_RESET_MS ? (last.burst ?? 0) : 0;
+    const burst = currentBurst(last, now);
     const pause = lastAt + burstInterval(burst) - now;
     if (pause > 0) {
       if (pause > remaining()) return { state: 'waiting', appliedGeneration: gateway.appliedGeneration, commandsSent };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { burstInterval, peerEntries, retryDelay, syncGateway, type SyncDeps } from '../../../functions/app/gateway-sync.js';
+import { burstInterval, currentBurst, expiredSinceApplied, peerEntries, retryDelay, syncGateway, type SyncDeps } from '../../../functions/app/gateway-sync.js';
 import type { GatewayStore } from '../../../functions/app/ports.js';
 import type { CommandParameters, CommandResult, GatewayCommandSender } from '../../../functions/domain/gateway-commands.js';
 import { generationStamp } from '../../../functions/domain/generation.js';
@@ -158,6 +158,31 @@ describe('pacing', () => {
   it('sends the first change at once and spaces a burst out with doubling pauses up to 16 s', () => {
     assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map(burstInterval), [0, 500, 1000, 2000, 4000, 8000, 16000, 16000]);
   });
+  it('keeps a burst going while changes come as fast as the pauses allow, and starts afresh after a lull', () => {
+    const at = (ms: number) => new Date(ms).toISOString();
+    assert.equal(currentBurst(undefined, 0), 0);
+    assert.equal(currentBurst({ at: at(0), burst: 3 }, 2_100), 3, 'within the 2 s pause (+ slack)');
+    assert.equal(currentBurst({ at: at(0), burst: 3 }, 5_100), 0, 'a change 5 s later goes out at once');
+    assert.equal(currentBurst({ at: at(0), burst: 7 }, 30_000), 7, 'a long burst keeps its 16 s pace');
+    assert.equal(currentBurst({ at: at(0), burst: 1 }, 5_000), 0, 'an admin clicking every few seconds never waits');
+  });
+
+  it('finds clients that expired after the applied peer set was made', () => {
+    const now = new Date('2026-06-01T00:00:10Z');
+    const applied = Date.parse('2026-06-01T00:00:05Z') * 100;
+    const expired = expiredSinceApplied(
+      [
+        client('a', { expiresAt: '2026-06-01T00:00:08Z' }),
+        client('b', { expiresAt: '2026-06-01T00:00:01Z' }),
+        client('c', { expiresAt: '2026-06-01T00:00:20Z' }),
+        client('d', { expiresAt: '2026-06-01T00:00:09Z', enabled: false }),
+      ],
+      applied,
+      now,
+    );
+    assert.deepEqual(expired.map((c) => c.name), ['a'], 'b was gone before the applied set, c is not due, d is disabled');
+  });
+
   it('backs off failed applies from 5 s to at most 5 minutes', () => {
     assert.deepEqual([1, 2, 3, 10].map(retryDelay), [5000, 10000, 20000, 300000]);
   });
