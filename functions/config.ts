@@ -35,9 +35,10 @@ function text(env: NodeJS.ProcessEnv, problems: Problems, name: string, fallback
   return value;
 }
 
-function oneOf<T extends string>(env: NodeJS.ProcessEnv, problems: Problems, name: string, values: readonly T[], fallback: T): T {
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, problems: Problems, name: string, values: readonly T[], fallback?: T): T {
   const value = env[name] ?? fallback;
-  if (!(values as readonly string[]).includes(value)) problems.push(`${name}: must be one of ${values.join('|')}`);
+  if (value === undefined) problems.push(`${name}: is required (one of ${values.join('|')})`);
+  else if (!(values as readonly string[]).includes(value)) problems.push(`${name}: must be one of ${values.join('|')}`);
   return value as T;
 }
 
@@ -57,7 +58,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     SECRETS_TABLE_NAME: text(env, p, 'SECRETS_TABLE_NAME', undefined, 1),
     BUCKET_NAME: text(env, p, 'BUCKET_NAME', 'wg-ingress', 1),
     AWS_REGION: text(env, p, 'AWS_REGION', 'us-east-1', 1),
-    AUTH_MODE: oneOf(env, p, 'AUTH_MODE', ['jwt', 'token'], 'jwt'),
+    // No default: a function started without it must fail, not run without any auth check.
+    AUTH_MODE: oneOf(env, p, 'AUTH_MODE', ['jwt', 'token']),
     ...(env.ADMIN_TOKEN !== undefined ? { ADMIN_TOKEN: text(env, p, 'ADMIN_TOKEN', undefined, 32) } : {}),
     CORS_ORIGIN: text(env, p, 'CORS_ORIGIN', '*'),
     PUBLIC_BASE_URL: url(env, p, 'PUBLIC_BASE_URL', 'http://localhost:8080')!,

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../functions/config.js';
+
+const base = { TABLE_NAME: 't', SECRETS_TABLE_NAME: 's', AUTH_MODE: 'jwt' };
+
+describe('configuration from the environment', () => {
+  it('reads a complete environment with its defaults', () => {
+    const c = loadConfig(base);
+    assert.equal(c.TABLE_NAME, 't');
+    assert.equal(c.AUTH_MODE, 'jwt');
+    assert.equal(c.S3_FORCE_PATH_STYLE, 'false');
+  });
+  it('fails at start, naming every missing variable, rather than mid-request', () => {
+    assert.throws(() => loadConfig({}), /TABLE_NAME: is required.*SECRETS_TABLE_NAME: is required.*AUTH_MODE: is required/);
+  });
+  it('fails closed: no AUTH_MODE means no start, not "no auth"', () => {
+    assert.throws(() => loadConfig({ TABLE_NAME: 't', SECRETS_TABLE_NAME: 's' }), /AUTH_MODE: is required/);
+    assert.throws(() => loadConfig({ ...base, AUTH_MODE: 'none' }), /AUTH_MODE: must be one of jwt\|token/);
+  });
+  it('needs an admin token of at least 32 characters in token mode', () => {
+    assert.throws(() => loadConfig({ ...base, AUTH_MODE: 'token' }), /needs ADMIN_TOKEN/);
+    assert.throws(() => loadConfig({ ...base, AUTH_MODE: 'token', ADMIN_TOKEN: 'short' }), /ADMIN_TOKEN: must be at least 32/);
+    assert.equal(loadConfig({ ...base, AUTH_MODE: 'token', ADMIN_TOKEN: 'x'.repeat(43) }).AUTH_MODE, 'token');
+  });
+  it('refuses endpoints that are not absolute URLs', () => {
+    assert.throws(() => loadConfig({ ...base, DYNAMODB_ENDPOINT: '127.0.0.1 port 8000' }), /DYNAMODB_ENDPOINT: must be an absolute URL/);
+  });
+});
