@@ -25,6 +25,13 @@ export function toErrorResponse(err: unknown, routeKey: string): HttpResponse {
     const entry = STATUS.find(([type]) => err instanceof type);
     if (entry) return errorResponse(entry[1], err.code, err.message, err.field);
   }
+  // Writers that kept colliding on one item (retries ran out, or a path without retries): the
+  // request did nothing and may simply be sent again.
+  const name = (err as { name?: string })?.name;
+  const reasons = (err as { CancellationReasons?: { Code?: string }[] })?.CancellationReasons ?? [];
+  if (name === 'TransactionConflictException' || (name === 'TransactionCanceledException' && reasons.some((r) => r.Code === 'TransactionConflict'))) {
+    return errorResponse(409, 'busy', 'too many concurrent changes to this network or gateway; try again');
+  }
   // middy's own HTTP errors (malformed JSON, wrong content type) are the caller's fault.
   const status = (err as { statusCode?: number })?.statusCode;
   if (status === 415 || status === 422) {
