@@ -16,13 +16,15 @@ import {
   NotFoundError,
   ValidationError,
 } from '../domain/errors.js';
-import { generationStamp } from '../domain/generation.js';
+import { createStamper } from '../domain/generation.js';
 import { generateKeyPair, generatePresharedKey } from '../domain/keys.js';
 import type { Client, ClientSecrets, Gateway } from '../domain/model.js';
 import { generateClientName } from '../domain/names.js';
 import type { CreateClientBody, ListClientsQuery, UpdateClientBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
 import type { ClientStore, Clock, GatewayStore, NetworkStore, Page, Random } from './ports.js';
+
+const stamp = createStamper();
 
 export interface ClientDeps {
   /** May be a cache (see network-cache.ts): creates check the ranges inside their transaction. */
@@ -85,7 +87,7 @@ export async function createClient(deps: ClientDeps, network: string, body: Crea
       hasPrivateKey: secrets.privateKey !== undefined,
       hasPresharedKey: secrets.presharedKey !== undefined,
       ...(body.expiresAt ? { expiresAt: body.expiresAt } : {}),
-      generation: generationStamp(now.getTime(), floor),
+      generation: stamp(now.getTime(), floor),
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
       version: 1,
@@ -189,7 +191,7 @@ export async function updateClient(deps: ClientDeps, network: string, name: stri
       dns: body.dns ?? current.dns,
       updatedAt: now.toISOString(),
       version: current.version + 1,
-      generation: peerSetChanged ? generationStamp(now.getTime(), Math.max(floor, current.generation)) : current.generation,
+      generation: peerSetChanged ? stamp(now.getTime(), Math.max(floor, current.generation)) : current.generation,
     };
     if (expiresAt === undefined) delete next.expiresAt;
     else next.expiresAt = expiresAt;
@@ -219,7 +221,7 @@ export async function deleteClient(deps: ClientDeps, network: string, name: stri
       ...(current.address6 ? [leaseKey(parseAddress(current.address6, 6), 6)] : []),
     ];
     try {
-      const generation = generationStamp(deps.clock.now().getTime(), Math.max(floor, current.generation));
+      const generation = stamp(deps.clock.now().getTime(), Math.max(floor, current.generation));
       await deps.clients.delete({ client: current, leaseKeys: leases }, current.version, generation);
       return;
     } catch (err) {

@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { formatAddress, leaseKey, parseAddress, parseRange, usableBounds, type AddressRange } from '../domain/address-pool.js';
 import { AddressTakenError, ConflictError, GenerationBehindError, NotFoundError } from '../domain/errors.js';
-import { generationStamp } from '../domain/generation.js';
+import { createStamper } from '../domain/generation.js';
 import type { Gateway } from '../domain/model.js';
 import { validateEndpoint } from '../domain/patterns.js';
 import type { CreateGatewayBody, ListQuery, UpdateGatewayBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
 import { backoff, busy, isRetryable } from './clients.js';
 import type { ClientStore, Clock, GatewayStore, NetworkStore, Page, Random } from './ports.js';
+
+const stamp = createStamper();
 
 export interface GatewayDeps {
   networks: NetworkStore;
@@ -135,7 +137,7 @@ export async function updateGateway(deps: GatewayDeps, network: string, id: stri
       next.fullTunnel !== current.fullTunnel;
     if (reinit) next.status = 'pending';
     try {
-      return await deps.gateways.update(next, current.version, reinit ? generationStamp(now.getTime(), current.desiredGeneration) : undefined);
+      return await deps.gateways.update(next, current.version, reinit ? stamp(now.getTime(), current.desiredGeneration) : undefined);
     } catch (err) {
       // Without an explicit version the caller wants its change applied: re-read and retry.
       const lost = err instanceof ConflictError && err.code === 'version_conflict' && body.version === undefined;
@@ -170,7 +172,7 @@ export async function requestResync(deps: Pick<GatewayDeps, 'gateways' | 'clock'
   for (;;) {
     try {
       // A gateway whose init failed runs init again; a ready one keeps serving while it resyncs.
-      return await deps.gateways.requestResync(network, id, generationStamp(deps.clock.now().getTime(), floor), gateway.status !== 'ready');
+      return await deps.gateways.requestResync(network, id, stamp(deps.clock.now().getTime(), floor), gateway.status !== 'ready');
     } catch (err) {
       if (!(err instanceof GenerationBehindError)) throw err;
       floor = err.current;

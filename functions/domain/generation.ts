@@ -8,3 +8,17 @@
 export function generationStamp(nowMs: number, floor = 0): number {
   return Math.max(Math.floor(nowMs) * 100, floor + 1);
 }
+
+/**
+ * Stamps for changes made by this process: never two alike, and in the order they were made.
+ * Two changes of one gateway stamped in the same millisecond would otherwise collide (the second
+ * loses its condition and retries); across processes, the random hundredths make ties rare.
+ */
+export function createStamper(random: () => number = Math.random) {
+  let last = 0;
+  return (nowMs: number, floor = 0): number => {
+    const stamp = Math.max(generationStamp(nowMs, floor) + Math.floor(random() * 100), floor + 1, last + 1);
+    last = stamp;
+    return stamp;
+  };
+}
