@@ -4,6 +4,7 @@ import { createDocumentClient } from './adapters/dynamo/table.js';
 import { DynamoClientStore } from './adapters/dynamo/clients-repo.js';
 import { DynamoGatewayStore } from './adapters/dynamo/gateways-repo.js';
 import { DynamoNetworkStore } from './adapters/dynamo/networks-repo.js';
+import { DynamoLeaseReader } from './adapters/dynamo/leases.js';
 import { DynamoLinkStore } from './adapters/dynamo/links-repo.js';
 import { DynamoSecretsReader } from './adapters/dynamo/secrets-store.js';
 import { createS3Client, S3ObjectStore } from './adapters/s3/object-store.js';
@@ -28,6 +29,19 @@ export function stores() {
     networks: new DynamoNetworkStore(client, c.TABLE_NAME),
     gateways: new DynamoGatewayStore(client, c.TABLE_NAME),
     clients: new DynamoClientStore(client, c.TABLE_NAME, c.SECRETS_TABLE_NAME),
+    clock: systemClock,
+    random: Math.random,
+  };
+}
+
+/** The gateways function's needs: lease reads, not the whole client store. */
+export function gatewayStores() {
+  const c = config();
+  const client = documentClient();
+  return {
+    networks: new DynamoNetworkStore(client, c.TABLE_NAME),
+    gateways: new DynamoGatewayStore(client, c.TABLE_NAME),
+    clients: new DynamoLeaseReader(client, c.TABLE_NAME),
     clock: systemClock,
     random: Math.random,
   };

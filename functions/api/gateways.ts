@@ -1,12 +1,12 @@
 import { createGateway, deleteGateway, getGateway, listGateways, requestResync, updateGateway } from '../app/gateways.js';
-import { stores } from '../deps.js';
+import { gatewayStores } from '../deps.js';
 import { httpHandler, routesOf } from '../http/http-handler.js';
 import { accepted, noContent, ok } from '../http/responses.js';
 import { gatewaysApi } from './api-spec.js';
 
 const route = routesOf(gatewaysApi);
 
-const deps = stores();
+const deps = gatewayStores();
 
 export const handler = httpHandler([
   route('POST /networks/{network}/gateways', async ({ path, body }) => accepted(await createGateway(deps, path.network, body))),

@@ -23,6 +23,7 @@ import { generateClientName } from '../domain/names.js';
 import type { CreateClientBody, ListClientsQuery, UpdateClientBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
 import type { ClientStore, Clock, GatewayStore, NetworkStore, Page, Random } from './ports.js';
+import { backoff, busy, isRetryable } from './retry.js';
 
 const stamp = createStamper();
 
@@ -241,22 +242,3 @@ export function view(client: Client, gateway: Gateway | undefined): ClientView {
   return { ...client, inEffect: gateway !== undefined && gateway.appliedGeneration >= client.generation };
 }
 
-/** Retries ran out against other writers: the caller may simply try again. */
-export function busy(): ConflictError {
-  return new ConflictError('busy', 'too many concurrent changes to this network or gateway; try again');
-}
-
-/** DynamoDB answers concurrent transactions on one item (the gateway's generation) with a conflict. */
-export function isRetryable(err: unknown): boolean {
-  const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
-  if (e?.name === 'TransactionConflictException' || e?.name === 'ProvisionedThroughputExceededException' || e?.name === 'ThrottlingException') return true;
-  if (e?.name === 'TransactionCanceledException') {
-    return (e.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict' || r.Code === 'ThrottlingError' || r.Code === 'ProvisionedThroughputExceeded');
-  }
-  return false;
-}
-
-export async function backoff(attempt: number, random: Random): Promise<void> {
-  const capMs = Math.min(200, 5 * 2 ** Math.min(attempt, 6));
-  await new Promise((r) => setTimeout(r, Math.floor(random() * capMs)));
-}

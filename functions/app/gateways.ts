@@ -6,7 +6,7 @@ import type { Gateway } from '../domain/model.js';
 import { validateEndpoint } from '../domain/patterns.js';
 import type { CreateGatewayBody, ListQuery, UpdateGatewayBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
-import { backoff, busy, isRetryable } from './clients.js';
+import { backoff, busy, isRetryable } from './retry.js';
 import type { ClientStore, Clock, GatewayStore, NetworkStore, Page, Random } from './ports.js';
 
 const stamp = createStamper();

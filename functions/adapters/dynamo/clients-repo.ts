@@ -16,6 +16,7 @@ import {
 } from '../../domain/errors.js';
 import type { Client, ClientSecrets } from '../../domain/model.js';
 import { decodeCursorFor, encodePage } from './paging.js';
+import { leasesBetween } from './leases.js';
 import { cancellationDetails, isConditionFailure, keys, stripInternal, type CancellationDetail } from './table.js';
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
@@ -168,24 +169,8 @@ export class DynamoClientStore implements ClientStore {
     }
   }
 
-  async leasesBetween(network: string, fromKey: string, toKey: string): Promise<Set<string>> {
-    const taken = new Set<string>();
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :p AND sk BETWEEN :a AND :b',
-          ExpressionAttributeValues: { ':p': keys.networkPk(network), ':a': fromKey, ':b': toKey },
-          ProjectionExpression: 'sk',
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of out.Items ?? []) taken.add(item.sk as string);
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return taken;
+  leasesBetween(network: string, fromKey: string, toKey: string): Promise<Set<string>> {
+    return leasesBetween(this.db, this.tableName, network, fromKey, toKey);
   }
 
   async allOfGateway(network: string, gatewayId: string): Promise<Client[]> {
