@@ -36,11 +36,19 @@ export function listNetworks(deps: NetworkDeps, query: ListQuery): Promise<Page<
 }
 
 export async function updateNetwork(deps: NetworkDeps, name: string, body: UpdateNetworkBody): Promise<Network> {
-  const current = await getNetwork(deps, name);
-  if (body.version !== undefined && body.version !== current.version) {
-    throw new ConflictError('version_conflict', `network '${name}' is at version ${current.version}, not ${body.version}`, 'version');
+  for (let attempt = 1; ; attempt++) {
+    const current = await getNetwork(deps, name);
+    if (body.version !== undefined && body.version !== current.version) {
+      throw new ConflictError('version_conflict', `network '${name}' is at version ${current.version}, not ${body.version}`, 'version');
+    }
+    try {
+      return await deps.networks.updateDefaultDns(name, body.defaultDns, current.version, deps.clock.now().toISOString());
+    } catch (err) {
+      // Without an explicit version the caller wants its change applied: re-read and retry.
+      const lost = err instanceof ConflictError && err.code === 'version_conflict' && body.version === undefined;
+      if (!lost || attempt >= 5) throw err;
+    }
   }
-  return deps.networks.updateDefaultDns(name, body.defaultDns, current.version, deps.clock.now().toISOString());
 }
 
 export async function deleteNetwork(deps: NetworkDeps, name: string): Promise<void> {

@@ -76,8 +76,11 @@ export class UnknownLinkError extends NotFoundError {
 export class GenerationBehindError extends Error {
   constructor(readonly current: number) {
     super(`gateway generation is already ${current}`);
+    this.name = 'GenerationBehindError';
   }
 }
 
 /** The network a cached range came from was deleted or re-created meanwhile. */
-export class NetworkChangedError extends Error {}
+export class NetworkChangedError extends Error {
+  override name = 'NetworkChangedError';
+}

@@ -160,6 +160,18 @@ describe('the README walk-through through the real API', () => {
     assert.equal(gwBusy.json.error.code, 'gateway_not_empty');
   });
 
+  it("changes a network's default DNS with optimistic locking", async () => {
+    const net = await api.call('GET', '/networks/office');
+    const changed = await api.call('PATCH', '/networks/office', { defaultDns: ['10.100.0.54', 'fd00:100::53'] });
+    assert.equal(changed.status, 200);
+    assert.deepEqual(changed.json.defaultDns, ['10.100.0.54', 'fd00:100::53']);
+    assert.equal(changed.json.version, net.json.version + 1);
+    const stale = await api.call('PATCH', '/networks/office', { defaultDns: ['1.1.1.1'], version: net.json.version });
+    assert.equal(stale.status, 409);
+    assert.equal(stale.json.error.field, 'version');
+    assert.deepEqual((await api.call('GET', '/networks/office')).json.defaultDns, ['10.100.0.54', 'fd00:100::53']);
+  });
+
   it('answers 404 for what does not exist', async () => {
     assert.equal((await api.call('GET', '/networks/nope')).status, 404);
     assert.equal((await api.call('GET', '/networks/office/clients/nope')).status, 404);
