@@ -139,26 +139,25 @@ export function renderClientConfig(input: RenderClientConfigInput): string {
  * the client part is what tells a user's several files apart, the network part keeps some context.
  */
 export const MAX_TUNNEL_NAME_LENGTH = 15;
-const MIN_NETWORK_PART = 5;
+const MIN_NETWORK_PART = 3;
 const TUNNEL_NAME = /^[a-zA-Z0-9_=+.-]{1,15}$/;
 
+/**
+ * The file's base name becomes the tunnel's name in wg-quick and the WireGuard apps (15 characters
+ * at most). The client's name is what its user recognises, so it comes first: the network is put in
+ * front only while both fit (cut, if need be, to no fewer than 3 characters).
+ */
 export function configFilename(networkName: string, clientName: string): string {
-  const safe = (field: string, s: string) => {
-    const cleaned = plain(field, s).replace(/[^a-zA-Z0-9_=+.-]/g, '_');
-    return cleaned;
-  };
+  const safe = (field: string, s: string) => plain(field, s).replace(/[^a-zA-Z0-9_=+.-]/g, '_');
+  // A cut that ends in a separator would read as a typo ('production-' + '-bob').
+  const cut = (s: string, n: number) => s.slice(0, n).replace(/[-_.]+$/, '');
   const net = safe('networkName', networkName);
   const cli = safe('clientName', clientName);
-  const budget = MAX_TUNNEL_NAME_LENGTH - 1; // one '-' between the parts
+  const room = MAX_TUNNEL_NAME_LENGTH - 1 - cli.length; // one '-' between the parts
   let base: string;
-  if (net.length + cli.length <= budget) {
-    base = `${net}-${cli}`;
-  } else {
-    const netLength = Math.min(net.length, Math.max(MIN_NETWORK_PART, budget - cli.length));
-    // A cut that ends in a separator would read as a typo ('production--bob').
-    const cut = (s: string, n: number) => s.slice(0, n).replace(/[-_.]+$/, '');
-    base = `${cut(net, netLength)}-${cut(cli, budget - netLength)}`;
-  }
+  if (net.length <= room) base = `${net}-${cli}`;
+  else if (room >= MIN_NETWORK_PART && cut(net, room).length > 0) base = `${cut(net, room)}-${cli}`;
+  else base = cut(cli, MAX_TUNNEL_NAME_LENGTH) || cli.slice(0, MAX_TUNNEL_NAME_LENGTH);
   if (!TUNNEL_NAME.test(base)) refuse('filename', 'is not a valid tunnel name');
   return `${base}.conf`;
 }

@@ -118,10 +118,12 @@ describe('configFilename', () => {
     assert.equal(configFilename('hq', 'alice-phone'), 'hq-alice-phone.conf');
   });
 
-  it('cuts the network to at least 5 characters and gives the client the rest', () => {
-    assert.equal(configFilename('production-eu', 'alice-laptop'), 'produ-alice-lap.conf');
-    assert.equal(configFilename('production-eu', 'bob'), 'production-bob.conf', 'no doubled separator');
-    assert.equal(configFilename('hq', 'a-very-long-client-name'), 'hq-a-very-long.conf');
+  it("keeps the client's name whole and puts the network in front only while it fits", () => {
+    assert.equal(configFilename('production-eu', 'alice-laptop'), 'alice-laptop.conf');
+    assert.equal(configFilename('office', 'alice-laptop'), 'alice-laptop.conf');
+    assert.equal(configFilename('production-eu', 'bob'), 'production-bob.conf', 'network cut, no doubled separator');
+    assert.equal(configFilename('hq', 'a-very-long-client-name'), 'a-very-long-cli.conf', 'a long client name is cut');
+    assert.equal(configFilename('hq', 'abcdefghijklmn-x'), 'abcdefghijklmn.conf', 'no separator left at the cut');
   });
 
   it('always yields a name wg-quick and the apps accept', () => {
