@@ -16,7 +16,7 @@ import {
 } from '../../domain/errors.js';
 import type { Client, ClientSecrets } from '../../domain/model.js';
 import { decodeCursorFor, encodePage } from './paging.js';
-import { leasesBetween } from './leases.js';
+import { claimLeases, leasesBetween } from './leases.js';
 import { cancellationDetails, isConditionFailure, keys, stripInternal, type CancellationDetail } from './table.js';
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
@@ -37,13 +37,7 @@ export class DynamoClientStore implements ClientStore {
           ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
-      ...leaseKeys.map((leaseKey) => ({
-        Put: {
-          TableName: this.tableName,
-          Item: { ...keys.lease(client.network, leaseKey), type: 'lease', owner: `client:${client.name}` },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      })),
+      ...claimLeases(this.tableName, client.network, leaseKeys, `client:${client.name}`),
       this.moveGateway(client.network, client.gatewayId, client.generation, 1, client.expiresAt !== undefined),
       networkCheck(this.tableName, network),
     ];

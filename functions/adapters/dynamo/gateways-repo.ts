@@ -8,6 +8,7 @@ import {
 import type { GatewayStore, Page } from '../../app/ports.js';
 import { AddressTakenError, ConflictError, GenerationBehindError, NotFoundError } from '../../domain/errors.js';
 import type { Gateway, SyncResult } from '../../domain/model.js';
+import { claimLeases } from './leases.js';
 import { decodeCursorFor, encodePage } from './paging.js';
 import { cancellationDetails, cancellationReasons, isConditionFailure, keys, stripInternal } from './table.js';
 
@@ -38,13 +39,7 @@ export class DynamoGatewayStore implements GatewayStore {
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-            ...leaseKeys.map((leaseKey) => ({
-              Put: {
-                TableName: this.tableName,
-                Item: { ...keys.lease(gateway.network, leaseKey), type: 'lease', owner: `gateway:${gateway.id}` },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            })),
+            ...claimLeases(this.tableName, gateway.network, leaseKeys, `gateway:${gateway.id}`),
           ],
         }),
       );

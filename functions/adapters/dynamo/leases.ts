@@ -3,6 +3,17 @@ import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb
 import type { ClientStore } from '../../app/ports.js';
 import { keys } from './table.js';
 
+/** Transaction items that claim leases: each succeeds only if nobody holds that address yet. */
+export function claimLeases(tableName: string, network: string, leaseKeys: string[], owner: string) {
+  return leaseKeys.map((leaseKey) => ({
+    Put: {
+      TableName: tableName,
+      Item: { ...keys.lease(network, leaseKey), type: 'lease', owner },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  }));
+}
+
 /** Lease keys already taken between two lease keys (inclusive), keys only, strongly consistent. */
 export async function leasesBetween(
   db: DynamoDBDocumentClient,
