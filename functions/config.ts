@@ -15,6 +15,7 @@ export interface Config {
   PUBLIC_BASE_URL: string;
   INIT_DOCUMENT_NAME: string;
   APPLY_DOCUMENT_NAME: string;
+  TEARDOWN_DOCUMENT_NAME: string;
   GATEWAY_TAG_KEY: string;
   GATEWAY_TAG_VALUE: string;
   DYNAMODB_ENDPOINT?: string;
@@ -65,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     PUBLIC_BASE_URL: url(env, p, 'PUBLIC_BASE_URL', 'http://localhost:8080')!,
     INIT_DOCUMENT_NAME: text(env, p, 'INIT_DOCUMENT_NAME', 'wg-ingress-init'),
     APPLY_DOCUMENT_NAME: text(env, p, 'APPLY_DOCUMENT_NAME', 'wg-ingress-apply'),
+    TEARDOWN_DOCUMENT_NAME: text(env, p, 'TEARDOWN_DOCUMENT_NAME', 'wg-ingress-teardown'),
     GATEWAY_TAG_KEY: text(env, p, 'GATEWAY_TAG_KEY', 'wg-ingress:gateway'),
     GATEWAY_TAG_VALUE: text(env, p, 'GATEWAY_TAG_VALUE', 'true'),
     ...(env.DYNAMODB_ENDPOINT !== undefined ? { DYNAMODB_ENDPOINT: url(env, p, 'DYNAMODB_ENDPOINT') } : {}),

@@ -73,10 +73,16 @@ export const APPLY_PARAMETERS: readonly ParameterSpec[] = [
   { name: 'stateDir', description: 'Folder given to init.', default: '/etc/wireguard' },
 ];
 
-export type DocumentKind = 'init' | 'apply';
+export const TEARDOWN_PARAMETERS: readonly ParameterSpec[] = [
+  { name: 'interfaceName', description: 'WireGuard interface name given to init.' },
+  { name: 'stateDir', description: 'Folder given to init.', default: '/etc/wireguard' },
+];
+
+export type DocumentKind = 'init' | 'apply' | 'teardown';
 export const DOCUMENT_PARAMETERS: Record<DocumentKind, readonly ParameterSpec[]> = {
   init: INIT_PARAMETERS,
   apply: APPLY_PARAMETERS,
+  teardown: TEARDOWN_PARAMETERS,
 };
 
 /** The SSM SendCommand `Parameters` shape. */
@@ -186,6 +192,12 @@ export function buildApplyParameters(input: ApplyInput): CommandParameters {
   return toParameters(values);
 }
 
+export function buildTeardownParameters(input: { interfaceName: string; stateDir?: string }): CommandParameters {
+  const values: Record<string, string> = { interfaceName: checked('interfaceName', input.interfaceName) };
+  if (input.stateDir !== undefined) values.stateDir = checked('stateDir', input.stateDir);
+  return toParameters(values);
+}
+
 /** A command's output that does not say what the document promises to say. */
 export class GatewayOutputError extends DomainError {
   constructor(message: string) {
@@ -229,5 +241,6 @@ export interface CommandResult {
 export interface GatewayCommandSender {
   sendInit(instanceId: string, params: CommandParameters): Promise<{ commandId: string }>;
   sendApply(instanceId: string, params: CommandParameters): Promise<{ commandId: string }>;
+  sendTeardown(instanceId: string, params: CommandParameters): Promise<{ commandId: string }>;
   getResult(commandId: string, instanceId: string): Promise<CommandResult>;
 }

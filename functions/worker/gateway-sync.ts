@@ -12,7 +12,11 @@ const deps: SyncDeps = {
   ...stores(),
   secrets: secretsReader(),
   objects: objectStore(),
-  commands: new SsmGatewayCommands(ssm, { initDocumentName: c.INIT_DOCUMENT_NAME, applyDocumentName: c.APPLY_DOCUMENT_NAME }),
+  commands: new SsmGatewayCommands(ssm, {
+    initDocumentName: c.INIT_DOCUMENT_NAME,
+    applyDocumentName: c.APPLY_DOCUMENT_NAME,
+    teardownDocumentName: c.TEARDOWN_DOCUMENT_NAME,
+  }),
   pollIntervalMs: 1000,
 };
 

@@ -2,6 +2,7 @@
 // and by a schedule that catches whatever was missed. The same code runs in Lambda and locally.
 import type { AttributeValue, DynamoDBRecord, DynamoDBStreamEvent, StreamRecord } from 'aws-lambda';
 import { enforceExpiries, syncGateway, type SyncDeps, type SyncOutcome } from '../app/gateway-sync.js';
+import { buildTeardownParameters } from '../domain/gateway-commands.js';
 import type { Gateway } from '../domain/model.js';
 import { log } from '../http/log.js';
 
@@ -38,6 +39,39 @@ export function wantsSync(record: DynamoDBRecord): { network: string; gatewayId:
   return moved ? { network: pk.slice(4), gatewayId: sk.slice(3) } : undefined;
 }
 
+/** A deleted gateway: the instance still runs its interface and firewall, and gets a teardown. */
+export function wantsTeardown(record: DynamoDBRecord): { network: string; gatewayId: string; instanceId: string; interfaceName: string } | undefined {
+  if (record.eventName !== 'REMOVE') return undefined;
+  const keys = record.dynamodb?.Keys;
+  const sk = (keys?.sk as AttributeValue | undefined)?.S;
+  const pk = (keys?.pk as AttributeValue | undefined)?.S;
+  if (!sk?.startsWith('GW#') || !pk?.startsWith('NET#')) return undefined;
+  const old = record.dynamodb?.OldImage;
+  const instanceId = str(old, 'instanceId');
+  const interfaceName = str(old, 'interfaceName');
+  if (!instanceId || !interfaceName) return undefined;
+  return { network: pk.slice(4), gatewayId: sk.slice(3), instanceId, interfaceName };
+}
+
+async function teardown(deps: SyncDeps, t: NonNullable<ReturnType<typeof wantsTeardown>>, budgetMs: number): Promise<void> {
+  const stateDir = deps.initOptions?.({ network: t.network, id: t.gatewayId, instanceId: t.instanceId, interfaceName: t.interfaceName } as Gateway)?.stateDir;
+  const { commandId } = await deps.commands.sendTeardown(t.instanceId, buildTeardownParameters({ interfaceName: t.interfaceName, ...(stateDir ? { stateDir } : {}) }));
+  const deadline = Date.now() + budgetMs;
+  let result = await deps.commands.getResult(commandId, t.instanceId);
+  while (result.status === 'pending' && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, deps.pollIntervalMs));
+    result = await deps.commands.getResult(commandId, t.instanceId);
+  }
+  // The gateway's record is gone, so the outcome has nowhere to go but the log.
+  log(result.status === 'success' || result.status === 'pending' ? 'info' : 'error', {
+    worker: 'gateway-sync',
+    network: t.network,
+    gatewayId: t.gatewayId,
+    teardown: result.status,
+    ...(result.reason ? { reason: result.reason } : {}),
+  });
+}
+
 export function needsWork(g: Gateway): boolean {
   return (
     g.status === 'pending' ||
@@ -59,7 +93,16 @@ export function createSyncHandler(getDeps: () => SyncDeps, options: SyncHandlerO
         targets.set(key, entry);
       }
       const failures: { itemIdentifier: string }[] = [];
-      const share = options.budgetMs / Math.max(1, targets.size);
+      const removed = event.Records.map((r) => ({ r, t: wantsTeardown(r) })).filter((x) => x.t !== undefined);
+      const share = options.budgetMs / Math.max(1, targets.size + removed.length);
+      for (const { r, t } of removed) {
+        try {
+          await teardown(deps, t!, share);
+        } catch (err) {
+          log('error', { worker: 'gateway-sync', network: t!.network, gatewayId: t!.gatewayId, teardown: 'not sent', error: (err as Error).name, message: (err as Error).message });
+          if (r.dynamodb?.SequenceNumber) failures.push({ itemIdentifier: r.dynamodb.SequenceNumber });
+        }
+      }
       for (const t of targets.values()) {
         try {
           report(t.network, t.gatewayId, await syncGateway(deps, t.network, t.gatewayId, share));

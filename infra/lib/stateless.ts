@@ -21,7 +21,7 @@ import { bucketPrefixes, mainTableGsi, type WgIngressData } from './stateful.js'
 
 export type WorkerName = 'gateway-sync';
 export type AnyFunctionName = FunctionName | WorkerName;
-type DocumentName = 'init' | 'apply';
+type DocumentName = 'init' | 'apply' | 'teardown';
 
 /** What each function touches; the IAM policy and environment follow from this table alone. */
 interface FunctionNeeds {
@@ -63,8 +63,9 @@ export const functionNeeds: Record<AnyFunctionName, FunctionNeeds> = {
     table: 'readWrite',
     secrets: 'read',
     bucket: { read: [peerSets], write: [peerSets] },
-    documents: ['init', 'apply'],
-    timeout: Duration.seconds(60),
+    documents: ['init', 'apply', 'teardown'],
+    // One invocation waits for the commands it sent (and paces bursts); see functions/worker/gateway-sync.ts.
+    timeout: Duration.minutes(5),
   },
 };
 
@@ -77,8 +78,8 @@ export interface WgIngressApiProps {
   readonly data: WgIngressData;
   /** Folder that `functionEntries` paths are relative to (the repository root). */
   readonly functionsRoot: string;
-  /** SSM Command documents (schema 2.2) for gateway init and peer-set apply. */
-  readonly documents: { readonly init: object; readonly apply: object };
+  /** SSM Command documents (schema 2.2) for gateway init, peer-set apply and teardown. */
+  readonly documents: { readonly init: object; readonly apply: object; readonly teardown: object };
   /** Origin of the hosted frontend, for CORS, e.g. `https://admin.example.com`. */
   readonly frontendOrigin: string;
   readonly gatewayTag: GatewayTag;
@@ -115,7 +116,12 @@ export class WgIngressApi extends Construct {
       content: props.documents.apply,
       updateMethod: 'NewVersion',
     });
-    this.documentNames = { init: initDoc.ref, apply: applyDoc.ref };
+    const teardownDoc = new ssm.CfnDocument(this, 'TeardownDocument', {
+      documentType: 'Command',
+      content: props.documents.teardown,
+      updateMethod: 'NewVersion',
+    });
+    this.documentNames = { init: initDoc.ref, apply: applyDoc.ref, teardown: teardownDoc.ref };
     const documentArn = (name: string) =>
       stack.formatArn({ service: 'ssm', resource: 'document', resourceName: name });
 
@@ -162,6 +168,7 @@ export class WgIngressApi extends Construct {
       BUCKET_NAME: data.bucket.bucketName,
       INIT_DOCUMENT_NAME: this.documentNames.init,
       APPLY_DOCUMENT_NAME: this.documentNames.apply,
+      TEARDOWN_DOCUMENT_NAME: this.documentNames.teardown,
       GATEWAY_TAG_KEY: props.gatewayTag.key,
       GATEWAY_TAG_VALUE: props.gatewayTag.value,
       PUBLIC_BASE_URL: publicBaseUrl,
@@ -294,6 +301,11 @@ export class WgIngressApi extends Construct {
               Keys: { sk: { S: lambda.FilterRule.beginsWith('GW#') } },
               NewImage: { desiredGeneration: { N: lambda.FilterRule.exists() } },
             },
+          }),
+          // A deleted gateway: the worker sends the teardown document to its instance.
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.isEqual('REMOVE'),
+            dynamodb: { Keys: { sk: { S: lambda.FilterRule.beginsWith('GW#') } } },
           }),
         ],
       }),

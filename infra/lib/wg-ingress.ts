@@ -5,7 +5,7 @@ import { CfnOutput, Fn, RemovalPolicy } from 'aws-cdk-lib';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { applyDocument, initDocument } from '../ssm/documents.js';
+import { applyDocument, initDocument, teardownDocument } from '../ssm/documents.js';
 import { ExampleGateway } from './example-gateway.js';
 import { acknowledgeNagFindings } from './nag-acknowledgements.js';
 import { WgIngressData } from './stateful.js';
@@ -60,7 +60,7 @@ export class WgIngress extends Construct {
     this.api = new WgIngressApi(this, 'Api', {
       data: this.data,
       functionsRoot: props.functionsRoot ?? repositoryRoot,
-      documents: { init: initDocument(), apply: applyDocument() },
+      documents: { init: initDocument(), apply: applyDocument(), teardown: teardownDocument() },
       frontendOrigin: props.frontendOrigin,
       gatewayTag,
       userPool: props.userPool,

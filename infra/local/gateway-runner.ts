@@ -68,7 +68,7 @@ export function canRunForReal(): { ok: boolean; missing: string[] } {
   return { ok: missing.length === 0, missing };
 }
 
-const DEFAULT_EXECUTION_TIMEOUT_SECONDS: Record<DocumentKind, number> = { init: 900, apply: 300 };
+const DEFAULT_EXECUTION_TIMEOUT_SECONDS: Record<DocumentKind, number> = { init: 900, apply: 300, teardown: 300 };
 const safeName = (s: string): string => s.replace(/[^A-Za-z0-9_-]/g, '_');
 const tail = (s: string, max = 600): string => (s.length > max ? s.slice(-max) : s).trim();
 
@@ -109,6 +109,10 @@ export class LocalGatewayRunner implements GatewayCommandSender {
 
   sendApply(instanceId: string, params: CommandParameters): Promise<{ commandId: string }> {
     return this.send('apply', instanceId, params);
+  }
+
+  sendTeardown(instanceId: string, params: CommandParameters): Promise<{ commandId: string }> {
+    return this.send('teardown', instanceId, params);
   }
 
   async getResult(commandId: string, instanceId: string): Promise<CommandResult> {
@@ -325,6 +329,16 @@ export class LocalGatewayRunner implements GatewayCommandSender {
       }
       chmodSync(keyFile, 0o600);
       const stdout = `WG_INGRESS_PUBLIC_KEY=${publicKeyFromPrivate(privateKey)}\nWG_INGRESS_INIT_OK\n`;
+      c.stdout = stdout;
+      c.exitCode = 0;
+      c.result = { status: 'success', stdout };
+      return;
+    }
+    if (c.kind === 'teardown') {
+      // What the script does to the instance's state, done to this runner's record of it.
+      rmSync(join(this.subdir('gateway-keys'), `${base}.key`), { force: true });
+      rmSync(join(dir, `${base}.generation`), { force: true });
+      const stdout = `WG_INGRESS_TEARDOWN_OK interface=${c.parameters.interfaceName}\n`;
       c.stdout = stdout;
       c.exitCode = 0;
       c.result = { status: 'success', stdout };

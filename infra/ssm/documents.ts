@@ -10,11 +10,12 @@ import {
   type DocumentKind,
 } from '../../functions/domain/gateway-commands.js';
 
-export { PARAMETER_PATTERNS, INIT_PARAMETERS, APPLY_PARAMETERS } from '../../functions/domain/gateway-commands.js';
+export { PARAMETER_PATTERNS, INIT_PARAMETERS, APPLY_PARAMETERS, TEARDOWN_PARAMETERS } from '../../functions/domain/gateway-commands.js';
 
 const SCRIPT_FILES: Record<DocumentKind, URL> = {
   init: new URL('../gateway/init.sh', import.meta.url),
   apply: new URL('../gateway/apply.sh', import.meta.url),
+  teardown: new URL('../gateway/teardown.sh', import.meta.url),
 };
 
 /** Path of a document's script on this machine. */
@@ -27,7 +28,8 @@ export function scriptText(kind: DocumentKind): string {
   return readFileSync(SCRIPT_FILES[kind], 'utf8');
 }
 
-const EXECUTION_TIMEOUT_SECONDS: Record<DocumentKind, number> = { init: 900, apply: 300 };
+const EXECUTION_TIMEOUT_SECONDS: Record<DocumentKind, number> = { init: 900, apply: 300, teardown: 300 };
+const STEP_NAMES: Record<DocumentKind, string> = { init: 'initGateway', apply: 'applyPeerSet', teardown: 'teardownGateway' };
 const DESCRIPTIONS: Record<DocumentKind, string> = {
   init:
     'wg-ingress: ensure WireGuard, create the gateway key on the instance, bring the interface up, ' +
@@ -36,6 +38,9 @@ const DESCRIPTIONS: Record<DocumentKind, string> = {
   apply:
     'wg-ingress: fetch the desired peer set of a generation, verify its SHA-256 and every line, ' +
     'apply it with wg syncconf, persist it for reboot and record the generation.',
+  teardown:
+    'wg-ingress: take a deleted gateway down: interface, firewall chains and NAT, reboot unit, and ' +
+    "the interface's files (its private key among them).",
 };
 
 export interface DocumentParameter {
@@ -75,7 +80,7 @@ export function buildDocument(kind: DocumentKind): CommandDocument {
     mainSteps: [
       {
         action: 'aws:runShellScript',
-        name: kind === 'init' ? 'initGateway' : 'applyPeerSet',
+        name: STEP_NAMES[kind],
         precondition: { StringEquals: ['platformType', 'Linux'] },
         inputs: { timeoutSeconds: String(EXECUTION_TIMEOUT_SECONDS[kind]), runCommand: lines },
       },
@@ -85,6 +90,7 @@ export function buildDocument(kind: DocumentKind): CommandDocument {
 
 export const initDocument = (): CommandDocument => buildDocument('init');
 export const applyDocument = (): CommandDocument => buildDocument('apply');
+export const teardownDocument = (): CommandDocument => buildDocument('teardown');
 
 /**
  * The script as SSM would run it: every `{{ name }}` replaced by the parameter's value (or its

@@ -30,6 +30,7 @@ export const lambdaLikeEnv: Record<string, string> = {
   BUCKET_NAME: 'bench-bucket',
   INIT_DOCUMENT_NAME: 'bench-init',
   APPLY_DOCUMENT_NAME: 'bench-apply',
+  TEARDOWN_DOCUMENT_NAME: 'bench-teardown',
   GATEWAY_TAG_KEY: 'wg-ingress:gateway',
   GATEWAY_TAG_VALUE: 'true',
   PUBLIC_BASE_URL: 'https://bench.example.com',

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import {
   buildApplyParameters,
+  buildTeardownParameters,
   buildInitParameters,
   parseApplyOutput,
   parseInitOutput,
@@ -34,6 +35,7 @@ import {
   pings,
   reaches,
   run,
+  succeeds,
   tcpExchange,
   tcpServer as startTcpServer,
   teardown,
@@ -351,6 +353,20 @@ describe('gateway documents in network namespaces', { skip, concurrency: false }
     const r = await finish(commandId);
     assert.equal(r.status, 'success', r.reason);
     assert.equal(appliedGeneration(), '9');
+  });
+
+  it('teardown takes the interface, its firewall chains and its files away, and can run twice', async () => {
+    const params = buildTeardownParameters({ interfaceName: IF.gw, stateDir });
+    const r = await finish((await runner.sendTeardown(INSTANCE, params)).commandId);
+    assert.equal(r.status, 'success', r.reason);
+    assert.match(r.stdout ?? '', /WG_INGRESS_TEARDOWN_OK/);
+    assert.equal(succeeds(NS.gw, 'ip', 'link', 'show', 'dev', IF.gw), false, 'interface gone');
+    assert.doesNotMatch(inNs(NS.gw, 'iptables', '-S'), new RegExp(`WGI-FWD-${IF.gw}`), 'forward chain gone');
+    assert.doesNotMatch(inNs(NS.gw, 'iptables', '-t', 'nat', '-S'), new RegExp(`WGI-NAT-${IF.gw}`), 'NAT chain gone');
+    assert.deepEqual(readdirSync(stateDir).filter((f) => f.startsWith(IF.gw)), [], 'key, config, peers and generation gone');
+    assert.equal(succeeds(NS.a, 'ping', '-n', '-q', '-c', '1', '-W', '1', HOST_IP), false, 'client A no longer reaches the host');
+    const again = await finish((await runner.sendTeardown(INSTANCE, params)).commandId);
+    assert.equal(again.status, 'success', again.reason);
   });
 });
 

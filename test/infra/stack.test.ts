@@ -144,11 +144,11 @@ describe('WgIngress stack', () => {
     });
   });
 
-  it('never allows ssm:SendCommand on a "*" resource, only on the two documents and tagged instances', () => {
+  it('never allows ssm:SendCommand on a "*" resource, only on the project documents and tagged instances', () => {
     const send = statements(template).filter((s) => asArray(s.Action).includes('ssm:SendCommand'));
     assert.ok(send.length >= 2, 'some function may send commands');
     const documents = Object.keys(template.findResources('AWS::SSM::Document'));
-    assert.equal(documents.length, 2);
+    assert.equal(documents.length, 3);
     for (const s of send) {
       for (const r of asArray(s.Resource)) {
         assert.notEqual(r, '*');
@@ -320,6 +320,7 @@ describe('WgIngress stack', () => {
         'BUCKET_NAME',
         'INIT_DOCUMENT_NAME',
         'APPLY_DOCUMENT_NAME',
+        'TEARDOWN_DOCUMENT_NAME',
         'GATEWAY_TAG_KEY',
         'GATEWAY_TAG_VALUE',
         'PUBLIC_BASE_URL',
@@ -342,7 +343,13 @@ describe('WgIngress stack', () => {
       MaximumRetryAttempts: Match.anyValue(),
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewaySyncFailures'), 'Arn'] } } },
-      FilterCriteria: { Filters: [{ Pattern: Match.stringLikeRegexp('"sk":\\{"S":\\[\\{"prefix":"GW#"\\}\\]\\}') }] },
+      FilterCriteria: {
+        Filters: [
+          { Pattern: Match.stringLikeRegexp('"sk":\\{"S":\\[\\{"prefix":"GW#"\\}\\]\\}') },
+          // Removed gateways too: the worker sends them the teardown document.
+          { Pattern: Match.stringLikeRegexp('"eventName":\\["REMOVE"\\].*"prefix":"GW#"') },
+        ],
+      },
     });
     const [esm] = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map((r) => (r as Json).Properties);
     assert.ok(esm.MaximumBatchingWindowInSeconds >= 1 && esm.MaximumBatchingWindowInSeconds <= 2);
@@ -358,9 +365,9 @@ describe('WgIngress stack', () => {
     });
   });
 
-  it('creates both SSM documents as schema 2.2 Command documents', () => {
+  it('creates the init, apply and teardown SSM documents as schema 2.2 Command documents', () => {
     const docs = Object.values(template.findResources('AWS::SSM::Document')).map((d) => (d as Json).Properties);
-    assert.equal(docs.length, 2);
+    assert.equal(docs.length, 3);
     for (const d of docs) {
       assert.equal(d.DocumentType, 'Command');
       assert.equal(d.Content.schemaVersion, '2.2');

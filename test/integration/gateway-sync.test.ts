@@ -81,4 +81,18 @@ describe('gateway sync through the API', () => {
     assert.equal(appliedPeers().at(-1), 5, 'steady + off-1..off-4');
     assert.ok(api.stack.runner.list().filter((c) => c.kind === 'apply').length - sent <= 2, 'the queued changes coalesced');
   });
+
+  it('sends the teardown document to the instance of a deleted gateway', async () => {
+    await api.call('POST', '/networks', { name: 'gone', addressRange: '10.34.0.0/24' });
+    const gw = await api.call('POST', '/networks/gone/gateways', { instanceId: 'i-0fedcba9876543210', endpoint: '192.0.2.34' });
+    const ready = await until('ready', async () => (await api.call('GET', `/networks/gone/gateways/${gw.json.id}`)).json, (g) => g.status === 'ready');
+    assert.equal((await api.call('DELETE', `/networks/gone/gateways/${gw.json.id}`)).status, 204);
+    const teardown = await until(
+      'teardown',
+      async () => api.stack.runner.list().find((c) => c.kind === 'teardown' && c.instanceId === 'i-0fedcba9876543210'),
+      (c) => c?.result.status === 'success',
+    );
+    assert.equal(teardown!.parameters.interfaceName, ready.interfaceName);
+    assert.match(teardown!.result.stdout ?? '', /WG_INGRESS_TEARDOWN_OK/);
+  });
 });

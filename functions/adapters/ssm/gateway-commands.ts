@@ -19,6 +19,7 @@ import { ValidationError } from '../../domain/errors.js';
 export interface SsmGatewayCommandsOptions {
   initDocumentName: string;
   applyDocumentName: string;
+  teardownDocumentName: string;
   /** How long SSM tries to deliver a command to an instance that is not connected (SSM minimum: 30). */
   deliveryTimeoutSeconds?: number;
 }
@@ -47,16 +48,21 @@ export class SsmGatewayCommands implements GatewayCommandSender {
     return this.send('apply', instanceId, params);
   }
 
+  sendTeardown(instanceId: string, params: CommandParameters): Promise<{ commandId: string }> {
+    return this.send('teardown', instanceId, params);
+  }
+
   private async send(kind: DocumentKind, instanceId: string, params: CommandParameters): Promise<{ commandId: string }> {
     if (!INSTANCE_ID.test(instanceId)) throw new ValidationError('instanceId', 'instanceId is not an EC2 instance id');
     validateCommandParameters(kind, params);
     const out = await this.ssm.send(
       new SendCommandCommand({
-        DocumentName: kind === 'init' ? this.options.initDocumentName : this.options.applyDocumentName,
+        DocumentName: { init: this.options.initDocumentName, apply: this.options.applyDocumentName, teardown: this.options.teardownDocumentName }[kind],
         InstanceIds: [instanceId],
         Parameters: params,
         TimeoutSeconds: this.options.deliveryTimeoutSeconds ?? DEFAULT_DELIVERY_TIMEOUT_SECONDS,
-        Comment: kind === 'init' ? 'wg-ingress: init gateway' : `wg-ingress: apply generation ${params.generation?.[0]}`,
+        Comment:
+          kind === 'apply' ? `wg-ingress: apply generation ${params.generation?.[0]}` : `wg-ingress: ${kind} gateway`,
         // Output goes only to GetCommandInvocation (24,000 characters, plenty for these scripts).
         CloudWatchOutputConfig: { CloudWatchOutputEnabled: false },
       }),

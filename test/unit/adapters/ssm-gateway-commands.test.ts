@@ -9,14 +9,14 @@ import {
   type GetCommandInvocationCommandOutput,
 } from '@aws-sdk/client-ssm';
 import { SsmGatewayCommands } from '../../../functions/adapters/ssm/gateway-commands.js';
-import { buildApplyParameters, buildInitParameters } from '../../../functions/domain/gateway-commands.js';
+import { buildApplyParameters, buildInitParameters, buildTeardownParameters } from '../../../functions/domain/gateway-commands.js';
 import { ValidationError } from '../../../functions/domain/errors.js';
 
 const ssmMock = mockClient(SSMClient);
 const INSTANCE = 'i-0123456789abcdef0';
 const sender = new SsmGatewayCommands(new SSMClient({ region: 'eu-west-1' }), {
   initDocumentName: 'WgIngress-Init',
-  applyDocumentName: 'WgIngress-Apply',
+  applyDocumentName: 'WgIngress-Apply', teardownDocumentName: 'wg-ingress-teardown',
   deliveryTimeoutSeconds: 300,
 });
 const initParams = buildInitParameters(
@@ -60,6 +60,17 @@ describe('SSM gateway commands', () => {
     assert.deepEqual(input.Parameters, applyParams);
     assert.equal(input.Comment, 'wg-ingress: apply generation 42');
     assert.deepEqual(input.CloudWatchOutputConfig, { CloudWatchOutputEnabled: false });
+  });
+
+  it('sends teardown with the teardown document', async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-3' } });
+    const params = buildTeardownParameters({ interfaceName: 'wgi-abc' });
+    assert.deepEqual(await sender.sendTeardown(INSTANCE, params), { commandId: 'cmd-3' });
+    const input = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input;
+    assert.equal(input.DocumentName, 'wg-ingress-teardown');
+    assert.deepEqual(input.Parameters, { interfaceName: ['wgi-abc'] });
+    assert.equal(input.Comment, 'wg-ingress: teardown gateway');
+    await assert.rejects(sender.sendTeardown(INSTANCE, { interfaceName: ['wg0; rm -rf /'] }), /interfaceName/);
   });
 
   it('refuses a hostile parameter or instance id without calling SSM', async () => {

@@ -60,6 +60,9 @@ function fakeGateway(behaviour: { failApplies?: number } = {}) {
       }
       return { commandId: id };
     },
+    async sendTeardown() {
+      return { commandId: 'teardown' };
+    },
     async getResult(id) {
       return results.get(id) ?? { status: 'pending' };
     },
@@ -145,6 +148,7 @@ describe('syncGateway', () => {
     const sender: GatewayCommandSender = {
       sendInit: async () => ({ commandId: 'x' }),
       sendApply: async () => ({ commandId: 'y' }),
+      sendTeardown: async () => ({ commandId: 'z' }),
       getResult: async () => ({ status: 'failed', reason: 'Undeliverable: instance not managed' }),
     };
     const outcome = await syncGateway(deps(g, sender, [], clock), 'n', 'gw-aaaaaaaaaa', 1000);
