@@ -7,14 +7,25 @@ export function busy(): ConflictError {
   return new ConflictError('busy', 'too many concurrent changes to this network or gateway; try again');
 }
 
+type DynamoError = { name?: string; CancellationReasons?: { Code?: string }[] };
+const cancelledFor = (e: DynamoError, codes: string[]) =>
+  e?.name === 'TransactionCanceledException' && (e.CancellationReasons ?? []).some((r) => codes.includes(r.Code ?? ''));
+
 /** DynamoDB answers concurrent transactions on one item (the gateway's generation) with a conflict. */
+export function isWriteConflict(err: unknown): boolean {
+  const e = err as DynamoError;
+  return e?.name === 'TransactionConflictException' || cancelledFor(e, ['TransactionConflict']);
+}
+
+/** A write that lost to another writer or to throttling: the same write may simply be sent again. */
 export function isRetryable(err: unknown): boolean {
-  const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
-  if (e?.name === 'TransactionConflictException' || e?.name === 'ProvisionedThroughputExceededException' || e?.name === 'ThrottlingException') return true;
-  if (e?.name === 'TransactionCanceledException') {
-    return (e.CancellationReasons ?? []).some((r) => r.Code === 'TransactionConflict' || r.Code === 'ThrottlingError' || r.Code === 'ProvisionedThroughputExceeded');
-  }
-  return false;
+  const e = err as DynamoError;
+  return (
+    isWriteConflict(e) ||
+    e?.name === 'ProvisionedThroughputExceededException' ||
+    e?.name === 'ThrottlingException' ||
+    cancelledFor(e, ['ThrottlingError', 'ProvisionedThroughputExceeded'])
+  );
 }
 
 export async function backoff(attempt: number, random: Random): Promise<void> {

@@ -227,8 +227,3 @@ export const PathParams = define(() => ({
   clientId: Name,
   token: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'is not a link token')),
 }));
-
-/** Last line of defence for free text that might reach a config or a script. */
-export function isPlainText(value: string): boolean {
-  return !hasControlOrQuote(value);
-}

@@ -8,6 +8,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../domain/errors.js';
+import { busy, isWriteConflict } from '../app/retry.js';
 import { log } from './log.js';
 import { errorResponse, type HttpResponse } from './responses.js';
 
@@ -27,11 +28,7 @@ export function toErrorResponse(err: unknown, routeKey: string): HttpResponse {
   }
   // Writers that kept colliding on one item (retries ran out, or a path without retries): the
   // request did nothing and may simply be sent again.
-  const name = (err as { name?: string })?.name;
-  const reasons = (err as { CancellationReasons?: { Code?: string }[] })?.CancellationReasons ?? [];
-  if (name === 'TransactionConflictException' || (name === 'TransactionCanceledException' && reasons.some((r) => r.Code === 'TransactionConflict'))) {
-    return errorResponse(409, 'busy', 'too many concurrent changes to this network or gateway; try again');
-  }
+  if (isWriteConflict(err)) return errorResponse(409, busy().code, busy().message);
   // middy's own HTTP errors (malformed JSON, wrong content type) are the caller's fault.
   const status = (err as { statusCode?: number })?.statusCode;
   if (status === 415 || status === 422) {

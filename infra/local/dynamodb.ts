@@ -69,6 +69,15 @@ export function localClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 }
 
+/** String hash + range keys, as every key pair in this project is. */
+const keyPair = (hash: string, range: string) => ({
+  attributes: [hash, range].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
+  schema: [
+    { AttributeName: hash, KeyType: 'HASH' as const },
+    { AttributeName: range, KeyType: 'RANGE' as const },
+  ],
+});
+
 export async function ensureTables(endpoint: string, tableName: string, secretsTableName: string): Promise<void> {
   const client = localClient(endpoint);
   try {
@@ -78,26 +87,9 @@ export async function ensureTables(endpoint: string, tableName: string, secretsT
         new CreateTableCommand({
           TableName: tableName,
           BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-            { AttributeName: 'gsi1pk', AttributeType: 'S' },
-            { AttributeName: 'gsi1sk', AttributeType: 'S' },
-          ],
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-          GlobalSecondaryIndexes: [
-            {
-              IndexName: 'gsi1',
-              KeySchema: [
-                { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-                { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-              ],
-              Projection: { ProjectionType: 'ALL' },
-            },
-          ],
+          AttributeDefinitions: [...keyPair('pk', 'sk').attributes, ...keyPair('gsi1pk', 'gsi1sk').attributes],
+          KeySchema: keyPair('pk', 'sk').schema,
+          GlobalSecondaryIndexes: [{ IndexName: 'gsi1', KeySchema: keyPair('gsi1pk', 'gsi1sk').schema, Projection: { ProjectionType: 'ALL' } }],
           StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
         }),
       );
@@ -108,14 +100,8 @@ export async function ensureTables(endpoint: string, tableName: string, secretsT
         new CreateTableCommand({
           TableName: secretsTableName,
           BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-          ],
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
+          AttributeDefinitions: keyPair('pk', 'sk').attributes,
+          KeySchema: keyPair('pk', 'sk').schema,
         }),
       );
     }

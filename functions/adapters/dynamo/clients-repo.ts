@@ -17,7 +17,7 @@ import {
 import type { Client, ClientSecrets } from '../../domain/model.js';
 import { decodeCursorFor, encodePage } from './paging.js';
 import { claimLeases, leasesBetween } from './leases.js';
-import { cancellationDetails, isConditionFailure, keys, stripInternal, type CancellationDetail } from './table.js';
+import { cancellationDetails, isConditionFailure, keys, numberAttribute, stripInternal, type CancellationDetail } from './table.js';
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
@@ -220,9 +220,7 @@ function networkCheck(tableName: string, network: NetworkGuard): TransactItem {
 
 function throwIfGatewayFailed(reason: CancellationDetail | undefined, gatewayId: string): void {
   if (reason?.code !== 'ConditionalCheckFailed') return;
-  // Errors are not unmarshalled by the document client: the old item comes as attribute values.
-  const raw = reason.item?.desiredGeneration as number | { N?: string } | undefined;
-  const current = typeof raw === 'number' ? raw : raw?.N !== undefined ? Number(raw.N) : undefined;
+  const current = numberAttribute(reason.item?.desiredGeneration);
   if (current !== undefined) throw new GenerationBehindError(current);
   throw new NotFoundError('gateway', gatewayId);
 }

@@ -10,7 +10,7 @@ import { AddressTakenError, ConflictError, GenerationBehindError, NotFoundError 
 import type { Gateway, SyncResult } from '../../domain/model.js';
 import { claimLeases } from './leases.js';
 import { decodeCursorFor, encodePage } from './paging.js';
-import { cancellationDetails, cancellationReasons, isConditionFailure, keys, stripInternal } from './table.js';
+import { cancellationDetails, isConditionFailure, keys, numberAttribute, stripInternal } from './table.js';
 
 export class DynamoGatewayStore implements GatewayStore {
   constructor(
@@ -44,7 +44,7 @@ export class DynamoGatewayStore implements GatewayStore {
         }),
       );
     } catch (err) {
-      const reasons = cancellationReasons(err);
+      const reasons = cancellationDetails(err)?.map((r) => r.code);
       if (!reasons) throw err;
       if (reasons[0] === 'ConditionalCheckFailed') throw new NotFoundError('network', gateway.network);
       if (reasons[1] === 'ConditionalCheckFailed') throw new ConflictError('id_taken', 'gateway id collision; retry');
@@ -175,10 +175,9 @@ export class DynamoGatewayStore implements GatewayStore {
     } catch (err) {
       const reason = cancellationDetails(err)?.[0];
       if (reason?.code === 'ConditionalCheckFailed') {
-        const old = reason.item as Record<string, { N?: string } | number> | undefined;
+        const old = reason.item;
         if (!old) throw new NotFoundError('gateway', id);
-        const n = (v: { N?: string } | number | undefined) => (typeof v === 'number' ? v : Number(v?.N ?? 0));
-        if (n(old.clientCount) > 0) throw new ConflictError('gateway_not_empty', `gateway '${id}' still has clients; delete them first`);
+        if ((numberAttribute(old.clientCount) ?? 0) > 0) throw new ConflictError('gateway_not_empty', `gateway '${id}' still has clients; delete them first`);
         throw new ConflictError('gateway_not_synced', `gateway '${id}' has changes not yet applied (its last clients' removal); try again once appliedGeneration reaches desiredGeneration`);
       }
       throw err;
@@ -288,8 +287,7 @@ export class DynamoGatewayStore implements GatewayStore {
     } catch (err) {
       if (isConditionFailure(err)) {
         const old = (err as { Item?: Record<string, unknown> }).Item;
-        const raw = old?.desiredGeneration as number | { N?: string } | undefined;
-        const current = typeof raw === 'number' ? raw : raw?.N !== undefined ? Number(raw.N) : undefined;
+        const current = numberAttribute(old?.desiredGeneration);
         if (current !== undefined) throw new GenerationBehindError(current);
         throw new NotFoundError('gateway', id);
       }

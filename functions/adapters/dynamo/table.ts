@@ -63,13 +63,6 @@ export function isConditionFailure(err: unknown): boolean {
   return (err as { name?: string })?.name === 'ConditionalCheckFailedException';
 }
 
-/** Reasons per transaction item, in order; 'None' for items that did not fail. */
-export function cancellationReasons(err: unknown): string[] | undefined {
-  const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
-  if (e?.name !== 'TransactionCanceledException') return undefined;
-  return (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
-}
-
 export interface CancellationDetail {
   code: string;
   /** The item as it was, for items sent with ReturnValuesOnConditionCheckFailure: ALL_OLD. */
@@ -84,6 +77,16 @@ export function cancellationDetails(err: unknown): CancellationDetail[] | undefi
     code: r.Code ?? 'None',
     ...(r.Item ? { item: r.Item } : {}),
   }));
+}
+
+/**
+ * A number attribute of an item that came back with an error (the old item of a failed
+ * condition): the document client does not unmarshal those, so it may still be `{ N: "…" }`.
+ */
+export function numberAttribute(raw: unknown): number | undefined {
+  if (typeof raw === 'number') return raw;
+  const n = (raw as { N?: unknown } | undefined)?.N;
+  return typeof n === 'string' ? Number(n) : undefined;
 }
 
 export function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {
