@@ -2,7 +2,7 @@ import { createLink, getConfigDownload, revokeLinks } from '../app/downloads.js'
 import { downloadDeps } from '../deps.js';
 import { httpHandler, routesOf } from '../http/http-handler.js';
 import { created, noContent, ok } from '../http/responses.js';
-import { clientDownloadsApi } from './api-spec.js';
+import { clientDownloadsApi } from '../contract/api-spec.js';
 
 const route = routesOf(clientDownloadsApi);
 

@@ -3,7 +3,7 @@ import { NetworkCache } from '../app/network-cache.js';
 import { stores } from '../deps.js';
 import { httpHandler, routesOf } from '../http/http-handler.js';
 import { created, noContent, ok } from '../http/responses.js';
-import { clientsApi } from './api-spec.js';
+import { clientsApi } from '../contract/api-spec.js';
 
 const route = routesOf(clientsApi);
 

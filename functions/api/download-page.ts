@@ -4,7 +4,7 @@ import { inspectLink, redeemLink } from '../app/downloads.js';
 import { downloadDeps } from '../deps.js';
 import { httpHandler, routesOf } from '../http/http-handler.js';
 import { asHtmlPages, downloadPage, landingPage } from '../http/pages.js';
-import { downloadPageApi } from './api-spec.js';
+import { downloadPageApi } from '../contract/api-spec.js';
 
 const route = routesOf(downloadPageApi);
 

@@ -2,7 +2,7 @@ import { createGateway, deleteGateway, getGateway, listGateways, requestResync, 
 import { gatewayStores } from '../deps.js';
 import { httpHandler, routesOf } from '../http/http-handler.js';
 import { accepted, noContent, ok } from '../http/responses.js';
-import { gatewaysApi } from './api-spec.js';
+import { gatewaysApi } from '../contract/api-spec.js';
 
 const route = routesOf(gatewaysApi);
 

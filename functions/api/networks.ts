@@ -2,7 +2,7 @@ import { createNetwork, deleteNetwork, getNetwork, listNetworks, updateNetwork }
 import { networkStores } from '../deps.js';
 import { httpHandler, routesOf } from '../http/http-handler.js';
 import { created, noContent, ok } from '../http/responses.js';
-import { networksApi } from './api-spec.js';
+import { networksApi } from '../contract/api-spec.js';
 
 const route = routesOf(networksApi);
 

@@ -2,7 +2,7 @@ import { config } from '../config.js';
 import { httpHandler, routesOf } from '../http/http-handler.js';
 import { buildOpenApi } from '../http/openapi.js';
 import { ok } from '../http/responses.js';
-import { publicApi } from './api-spec.js';
+import { publicApi } from '../contract/api-spec.js';
 
 const route = routesOf(publicApi);
 

@@ -1,7 +1,7 @@
 // Builds the OpenAPI 3.1 document from the route table and the zod schemas the handlers use.
 import * as z from 'zod/mini';
-import { apiTables, type RouteApiSpec } from '../api/api-spec.js';
-import { routes } from '../api/route-table.js';
+import { apiTables, type RouteApiSpec } from '../contract/api-spec.js';
+import { routes } from '../contract/route-table.js';
 import { PathParams } from '../domain/schemas.js';
 
 const jsonSchema = (schema: z.ZodMiniType) =>

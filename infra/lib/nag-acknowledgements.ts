@@ -5,7 +5,7 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type { IConstruct } from 'constructs';
-import { routes } from '../../functions/api/route-table.js';
+import { routes } from '../../functions/contract/route-table.js';
 import { bucketPrefixes } from './stateful.js';
 import { functionNeeds, type AnyFunctionName } from './stateless.js';
 import type { WgIngress } from './wg-ingress.js';

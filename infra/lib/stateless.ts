@@ -15,7 +15,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { functionEntries, routes, type FunctionName } from '../../functions/api/route-table.js';
+import { functionEntries, routes, type FunctionName } from '../../functions/contract/route-table.js';
 import { HouseFunction, type TableAccess } from './house-function.js';
 import { bucketPrefixes, mainTableGsi, type WgIngressData } from './stateful.js';
 

@@ -33,7 +33,7 @@ export interface WgIngressProps {
   /** Adds a t4g.nano Amazon Linux 2023 gateway in its own VPC, tagged and ready to register. */
   readonly exampleGateway?: boolean;
   /**
-   * Folder the function entries (functions/api/route-table.ts) are relative to; defaults to this
+   * Folder the function entries (functions/contract/route-table.ts) are relative to; defaults to this
    * repository's root.
    */
   readonly functionsRoot?: string;

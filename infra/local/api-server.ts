@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { functionEntries, routes, type FunctionName } from '../../functions/api/route-table.js';
+import { functionEntries, routes, type FunctionName } from '../../functions/contract/route-table.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAX_REQUEST_BYTES = 1024 * 1024;

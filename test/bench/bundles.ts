@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, type BuildOptions } from 'esbuild';
-import { functionEntries } from '../../functions/api/route-table.js';
+import { functionEntries } from '../../functions/contract/route-table.js';
 import { esbuildOptions } from '../../infra/lib/bundling-options.js';
 import { repositoryRoot } from '../../infra/lib/wg-ingress.js';
 

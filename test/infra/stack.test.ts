@@ -11,7 +11,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { functionEntries, routes } from '../../functions/api/route-table.js';
+import { functionEntries, routes } from '../../functions/contract/route-table.js';
 import { WgIngressStack, type WgIngressStackProps } from '../../infra/lib/stack.js';
 import { lambdaLikeEnv, measureInitMs } from '../bench/bundles.js';
 import { repositoryRoot } from '../../infra/lib/wg-ingress.js';
