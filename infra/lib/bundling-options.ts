@@ -3,8 +3,8 @@
 // measures exactly what gets deployed.
 import type { BuildOptions } from 'esbuild';
 
-/** Node.js major of the Lambda runtime (DESIGN.md §5: Node 22 on arm64). */
-export const lambdaNodeTarget = 'node22';
+/** Node.js major of the Lambda runtime (DESIGN.md §5: Node 24 on arm64, as house-function.ts deploys). */
+export const lambdaNodeTarget = 'node24';
 
 /**
  * ESM output has no `require`; CommonJS dependencies that `require('node:…')` a builtin

@@ -1,5 +1,5 @@
 // Every Lambda of the control plane goes through this one construct, so runtime, architecture,
-// bundling, logging and tracing are decided once.
+// bundling, logging, tracing and the Powertools settings are decided once.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -33,7 +33,11 @@ export interface HouseFunctionProps {
   readonly enableSourceMaps?: boolean;
 }
 
-export type TableAccess = 'read' | 'readWrite';
+/**
+ * `itemsByKey`: single items read and written by key, nothing else; what Powertools'
+ * DynamoDBPersistenceLayer calls on an idempotency table.
+ */
+export type TableAccess = 'read' | 'readWrite' | 'itemsByKey';
 
 const tableReadActions = [
   'dynamodb:GetItem',
@@ -48,8 +52,21 @@ const tableWriteActions = [
   'dynamodb:DeleteItem',
   'dynamodb:BatchWriteItem',
 ];
+const tableActions: Record<TableAccess, string[]> = {
+  read: tableReadActions,
+  readWrite: [...tableReadActions, ...tableWriteActions],
+  itemsByKey: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+};
 const keyDecryptActions = ['kms:Decrypt', 'kms:DescribeKey'];
 const keyEncryptActions = ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
+type KeyAccess = 'read' | 'readWrite';
+
+/** Powertools Logger, Metrics and Tracer read these; the same for every function of the service. */
+export const powertoolsEnvironment: Readonly<Record<string, string>> = {
+  POWERTOOLS_SERVICE_NAME: 'wg-ingress',
+  POWERTOOLS_METRICS_NAMESPACE: 'WgIngress',
+  POWERTOOLS_LOG_LEVEL: 'INFO',
+};
 
 export class HouseFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -82,7 +99,7 @@ export class HouseFunction extends Construct {
       projectRoot: props.projectRoot,
       depsLockFilePath: lockFileIn(props.projectRoot),
       handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySizeMiB ?? 256,
       timeout: props.timeout ?? Duration.seconds(10),
@@ -91,6 +108,7 @@ export class HouseFunction extends Construct {
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
       environment: {
+        ...powertoolsEnvironment,
         ...(props.enableSourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         ...props.environment,
       },
@@ -116,13 +134,8 @@ export class HouseFunction extends Construct {
   /** Grants exactly the item-level DynamoDB actions this code uses, and names the table in `envName`. */
   useTable(table: dynamodb.ITable, envName: string, access: TableAccess, opts: { indexes?: string[] } = {}): this {
     const resources = [table.tableArn, ...(opts.indexes ?? []).map((i) => `${table.tableArn}/index/${i}`)];
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: access === 'read' ? tableReadActions : [...tableReadActions, ...tableWriteActions],
-        resources,
-      }),
-    );
-    if (table.encryptionKey) this.useKey(table.encryptionKey, access);
+    this.role.addToPolicy(new iam.PolicyStatement({ actions: tableActions[access], resources }));
+    if (table.encryptionKey) this.useKey(table.encryptionKey, access === 'read' ? 'read' : 'readWrite');
     this.fn.addEnvironment(envName, table.tableName);
     return this;
   }
@@ -147,7 +160,7 @@ export class HouseFunction extends Construct {
     return this;
   }
 
-  private useKey(key: kms.IKey, access: TableAccess): void {
+  private useKey(key: kms.IKey, access: KeyAccess): void {
     this.role.addToPolicy(
       new iam.PolicyStatement({
         actions: access === 'read' ? keyDecryptActions : [...keyDecryptActions, ...keyEncryptActions],

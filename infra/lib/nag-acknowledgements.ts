@@ -6,24 +6,27 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type { IConstruct } from 'constructs';
 import { routes } from '../../functions/contract/route-table.js';
-import { bucketPrefixes } from './stateful.js';
-import { functionNeeds, type AnyFunctionName } from './stateless.js';
-import type { WgIngress } from './wg-ingress.js';
+import type { ExampleGateway } from './example-gateway.js';
+import { bucketPrefixes, type WgIngressData } from './stateful.js';
+import { functionNeeds, type AnyFunctionName, type GatewayTag, type WgIngressApi } from './stateless.js';
+
+/** What of a WgIngress construct the findings are acknowledged on (wg-ingress.ts imports this file). */
+export interface NagScope extends IConstruct {
+  readonly data: WgIngressData;
+  readonly api: WgIngressApi;
+  readonly gatewayTag: GatewayTag;
+  readonly exampleGateway?: ExampleGateway;
+}
 
 function acknowledge(scope: IConstruct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id: `AwsSolutions-${id}`, reason });
 }
 
-export function acknowledgeNagFindings(wg: WgIngress): void {
+export function acknowledgeNagFindings(wg: NagScope): void {
   const { api } = wg.api;
 
   for (const [name, f] of Object.entries(wg.api.functions) as [AnyFunctionName, (typeof wg.api.functions)[AnyFunctionName]][]) {
     const needs = functionNeeds[name];
-    acknowledge(
-      f.fn,
-      'L1',
-      'Node.js 22 is the runtime this project is built and tested for (DESIGN.md §5, Lambda on Node 22 arm64); moving to a newer runtime is a deliberate, tested change, not an automatic one.',
-    );
     const wildcardUsers = ['X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords)'];
     if (needs.documents?.length) wildcardUsers.push('ssm:GetCommandInvocation');
     if (name === 'gateway-sync') wildcardUsers.push('dynamodb:ListStreams (added by the stream event source)');
@@ -36,7 +39,7 @@ export function acknowledgeNagFindings(wg: WgIngress): void {
       acknowledge(
         f.role,
         `IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]`,
-        `Gateway instances are registered at run time, so their ids cannot be listed here; ssm:SendCommand on instances is limited by the condition ssm:resourceTag/${wg.gatewayTag.key}=${wg.gatewayTag.value}, and on documents to this stack's init/apply documents.`,
+        `Gateway instances are registered at run time, so their ids cannot be listed here; ssm:SendCommand on instances is limited by the condition ssm:resourceTag/${wg.gatewayTag.key}=${wg.gatewayTag.value}, and on documents to the ${needs.documents.join(', ')} document${needs.documents.length > 1 ? 's' : ''} this function sends, of the stack's three (init, apply, teardown).`,
       );
     }
     const bucketId = Stack.of(wg).getLogicalId(wg.data.bucket.node.defaultChild as never);

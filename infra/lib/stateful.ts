@@ -1,18 +1,14 @@
-// The resources that hold data: the main table, the secrets table, the bucket and their keys.
+// The resources that hold data: the main, secrets and idempotency tables, the bucket and their keys.
 // Kept apart from functions and API so they can carry their own removal policy and protection.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { bucketPrefixes } from '../../functions/domain/object-keys.js';
 
-/** Object key prefixes and how long their objects live. */
-export const bucketPrefixes = {
-  /** Rendered client configs and QR PNGs, fetched through signed URLs minutes long. */
-  downloads: { prefix: 'downloads/', expiresAfterDays: 1 },
-  /** Desired peer set per gateway and generation, fetched by the apply document. */
-  peerSets: { prefix: 'peer-sets/', expiresAfterDays: 7 },
-} as const;
+// Defined beside the code that writes under them; re-exported for infra's users.
+export { bucketPrefixes };
 
 export const mainTableGsi = 'gsi1';
 
@@ -29,6 +25,8 @@ export interface WgIngressDataProps {
 export class WgIngressData extends Construct {
   readonly table: dynamodb.Table;
   readonly secretsTable: dynamodb.Table;
+  /** Powertools Idempotency records of the create routes (a retried POST gets the first answer). */
+  readonly idempotencyTable: dynamodb.Table;
   readonly bucket: s3.Bucket;
   readonly accessLogBucket: s3.Bucket;
   readonly dataKey: kms.Key;
@@ -40,7 +38,7 @@ export class WgIngressData extends Construct {
     const protect = removalPolicy !== RemovalPolicy.DESTROY;
 
     this.dataKey = new kms.Key(this, 'DataKey', {
-      description: 'wg-ingress: main table and bucket',
+      description: 'wg-ingress: main and idempotency tables, bucket',
       enableKeyRotation: true,
       removalPolicy,
     });
@@ -78,6 +76,18 @@ export class WgIngressData extends Construct {
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.secretsKey,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: protect,
+      removalPolicy,
+    });
+
+    // The key and TTL attribute names are the defaults of Powertools' DynamoDBPersistenceLayer.
+    this.idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.dataKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'expiration',
       deletionProtection: protect,
       removalPolicy,
     });

@@ -31,6 +31,8 @@ interface FunctionNeeds {
   secrets?: TableAccess;
   bucket?: { read?: string[]; write?: string[] };
   documents?: DocumentName[];
+  /** The create routes: Powertools Idempotency keeps its records in the idempotency table. */
+  idempotency?: true;
   memorySizeMiB?: number;
   timeout?: Duration;
 }
@@ -40,9 +42,14 @@ const peerSets = bucketPrefixes.peerSets.prefix;
 
 export const functionNeeds: Record<AnyFunctionName, FunctionNeeds> = {
   public: { description: 'GET /health and /openapi.json' },
-  networks: { description: 'Networks API', table: 'readWrite' },
-  gateways: { description: 'Gateways API; registration sends the init document', table: 'readWrite', documents: ['init'] },
-  clients: { description: 'Clients API', table: 'readWrite', secrets: 'readWrite' },
+  networks: { description: 'Networks API', table: 'readWrite', idempotency: true },
+  gateways: {
+    description: 'Gateways API; registration sends the init document',
+    table: 'readWrite',
+    documents: ['init'],
+    idempotency: true,
+  },
+  clients: { description: 'Clients API', table: 'readWrite', secrets: 'readWrite', idempotency: true },
   'client-downloads': {
     description: 'Client config/QR downloads and one-time links',
     table: 'readWrite',
@@ -102,32 +109,29 @@ export class WgIngressApi extends Construct {
 
   constructor(scope: Construct, id: string, props: WgIngressApiProps) {
     super(scope, id);
-    const stack = Stack.of(this);
-    const { data } = props;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    const initDoc = new ssm.CfnDocument(this, 'InitDocument', {
-      documentType: 'Command',
-      content: props.documents.init,
-      updateMethod: 'NewVersion',
-    });
-    const applyDoc = new ssm.CfnDocument(this, 'ApplyDocument', {
-      documentType: 'Command',
-      content: props.documents.apply,
-      updateMethod: 'NewVersion',
-    });
-    const teardownDoc = new ssm.CfnDocument(this, 'TeardownDocument', {
-      documentType: 'Command',
-      content: props.documents.teardown,
-      updateMethod: 'NewVersion',
-    });
-    this.documentNames = { init: initDoc.ref, apply: applyDoc.ref, teardown: teardownDoc.ref };
-    const documentArn = (name: string) =>
-      stack.formatArn({ service: 'ssm', resource: 'document', resourceName: name });
-
+    this.documentNames = this.createDocuments(props.documents);
     ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = this.createUserPool(props, removalPolicy));
+    ({ api: this.api, stage: this.stage } = this.createHttpApi(props));
+    this.functions = this.createFunctions(props);
+    this.addRoutes();
+    this.syncFailures = this.wireGatewaySync(this.functions['gateway-sync'].fn, props.data);
+  }
 
-    this.api = new apigw.HttpApi(this, 'HttpApi', {
+  private createDocuments(documents: WgIngressApiProps['documents']): Record<DocumentName, string> {
+    const document = (id: string, content: object) =>
+      new ssm.CfnDocument(this, id, { documentType: 'Command', content, updateMethod: 'NewVersion' }).ref;
+    return {
+      init: document('InitDocument', documents.init),
+      apply: document('ApplyDocument', documents.apply),
+      teardown: document('TeardownDocument', documents.teardown),
+    };
+  }
+
+  /** The API, its $default stage (throttled) and the stage's access log group. */
+  private createHttpApi(props: WgIngressApiProps): { api: apigw.HttpApi; stage: apigw.HttpStage } {
+    const api = new apigw.HttpApi(this, 'HttpApi', {
       description: 'wg-ingress control plane',
       createDefaultStage: false,
       corsPreflight: {
@@ -147,8 +151,8 @@ export class WgIngressApi extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    this.stage = new apigw.HttpStage(this, 'DefaultStage', {
-      httpApi: this.api,
+    const stage = new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: api,
       stageName: '$default',
       autoDeploy: true,
       throttle: props.throttle ?? { rateLimit: 50, burstLimit: 100 },
@@ -157,10 +161,13 @@ export class WgIngressApi extends Construct {
         format: accessLogFormat,
       },
     });
-    // The $default stage serves at the API's root; links in pages and answers are built on it.
-    const publicBaseUrl = this.api.apiEndpoint;
+    return { api, stage };
+  }
 
-    const baseEnvironment: Record<string, string> = {
+  /** One HouseFunction per row of `functionNeeds`, with exactly the grants that row names. */
+  private createFunctions(props: WgIngressApiProps): Record<AnyFunctionName, HouseFunction> {
+    const { data } = props;
+    const environment: Record<string, string> = {
       // Every function gets every name: config() validates the whole set at start, and a name
       // alone grants nothing (the grants below do).
       TABLE_NAME: data.table.tableName,
@@ -169,9 +176,8 @@ export class WgIngressApi extends Construct {
       INIT_DOCUMENT_NAME: this.documentNames.init,
       APPLY_DOCUMENT_NAME: this.documentNames.apply,
       TEARDOWN_DOCUMENT_NAME: this.documentNames.teardown,
-      GATEWAY_TAG_KEY: props.gatewayTag.key,
-      GATEWAY_TAG_VALUE: props.gatewayTag.value,
-      PUBLIC_BASE_URL: publicBaseUrl,
+      // The $default stage serves at the API's root; links in pages and answers are built on it.
+      PUBLIC_BASE_URL: this.api.apiEndpoint,
       AUTH_MODE: 'jwt',
     };
 
@@ -183,53 +189,63 @@ export class WgIngressApi extends Construct {
         description: `wg-ingress: ${needs.description}`,
         memorySizeMiB: needs.memorySizeMiB,
         timeout: needs.timeout,
-        environment: baseEnvironment,
+        environment,
         logRetention: props.logRetention,
       });
       if (needs.table) f.useTable(data.table, 'TABLE_NAME', needs.table, { indexes: [mainTableGsi] });
       if (needs.secrets) f.useTable(data.secretsTable, 'SECRETS_TABLE_NAME', needs.secrets);
+      if (needs.idempotency) f.useTable(data.idempotencyTable, 'IDEMPOTENCY_TABLE_NAME', 'itemsByKey');
       if (needs.bucket) f.useBucket(data.bucket, 'BUCKET_NAME', needs.bucket);
-      if (needs.documents?.length) {
-        f.role.addToPolicy(
-          new iam.PolicyStatement({
-            actions: ['ssm:SendCommand'],
-            resources: needs.documents.map((d) => documentArn(this.documentNames[d])),
-          }),
-        );
-        // SendCommand is authorised on the document AND on each target instance; only
-        // instances carrying the gateway tag can be targets.
-        f.role.addToPolicy(
-          new iam.PolicyStatement({
-            actions: ['ssm:SendCommand'],
-            resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
-            conditions: { StringEquals: { [`ssm:resourceTag/${props.gatewayTag.key}`]: props.gatewayTag.value } },
-          }),
-        );
-        f.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
-      }
+      if (needs.documents?.length) this.allowSendCommand(f, needs.documents, props.gatewayTag);
       fns[name] = f;
     }
-    this.functions = fns;
+    return fns;
+  }
 
+  private allowSendCommand(f: HouseFunction, documents: DocumentName[], gatewayTag: GatewayTag): void {
+    const stack = Stack.of(this);
+    f.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ssm:SendCommand'],
+        resources: documents.map((d) =>
+          stack.formatArn({ service: 'ssm', resource: 'document', resourceName: this.documentNames[d] }),
+        ),
+      }),
+    );
+    // SendCommand is authorised on the document AND on each target instance; only
+    // instances carrying the gateway tag can be targets.
+    f.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ssm:SendCommand'],
+        resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+        conditions: { StringEquals: { [`ssm:resourceTag/${gatewayTag.key}`]: gatewayTag.value } },
+      }),
+    );
+    f.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
+  }
+
+  /** Every row of the route table, behind the JWT authorizer unless it is public. */
+  private addRoutes(): void {
     const authorizer = new HttpUserPoolAuthorizer('CognitoJwt', this.userPool, {
       userPoolClients: [this.userPoolClient],
     });
     const integrations = new Map<FunctionName, HttpLambdaIntegration>();
-    for (const route of routes) {
-      let integration = integrations.get(route.fn);
+    const integrationOf = (fn: FunctionName) => {
+      let integration = integrations.get(fn);
       if (!integration) {
-        integration = new HttpLambdaIntegration(`${pascal(route.fn)}Integration`, fns[route.fn].fn);
-        integrations.set(route.fn, integration);
+        integration = new HttpLambdaIntegration(`${pascal(fn)}Integration`, this.functions[fn].fn);
+        integrations.set(fn, integration);
       }
+      return integration;
+    };
+    for (const route of routes) {
       this.api.addRoutes({
         path: route.path,
         methods: [apigw.HttpMethod[route.method]],
-        integration,
+        integration: integrationOf(route.fn),
         ...(route.public ? {} : { authorizer }),
       });
     }
-
-    this.syncFailures = this.wireGatewaySync(fns['gateway-sync'].fn, data);
   }
 
   private createUserPool(

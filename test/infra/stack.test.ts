@@ -1,6 +1,6 @@
 // Asserts on the synthesized template of the stack `npx cdk deploy` creates, and runs cdk-nag's
 // AwsSolutions pack over it. Bundling is real (local esbuild), so this also proves every function
-// entry in functions/api/route-table.ts builds.
+// entry in functions/contract/route-table.ts builds.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +13,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { functionEntries, routes } from '../../functions/contract/route-table.js';
 import { WgIngressStack, type WgIngressStackProps } from '../../infra/lib/stack.js';
+import { functionNeeds } from '../../infra/lib/stateless.js';
 import { lambdaLikeEnv, measureInitMs } from '../bench/bundles.js';
 import { repositoryRoot } from '../../infra/lib/wg-ingress.js';
 
@@ -66,6 +67,19 @@ function policyOf(template: Template, fnPathPart: string): Statement[] {
 
 const json = (v: unknown) => JSON.stringify(v);
 
+/**
+ * The environment a function starts with: exactly the names its template gives it (a token
+ * stands in as the bench's placeholder value), plus what the Lambda runtime sets (AWS_*).
+ */
+function deployedEnvironment(fn: Json): Record<string, string> {
+  const runtime = Object.entries(lambdaLikeEnv).filter(([name]) => name.startsWith('AWS_'));
+  const own = Object.entries(fn.Environment.Variables as Json).map(([name, value]) => [
+    name,
+    typeof value === 'string' ? value : (lambdaLikeEnv[name] ?? `bench-${name.toLowerCase().replaceAll('_', '-')}`),
+  ]);
+  return Object.fromEntries([...runtime, ...own]);
+}
+
 describe('WgIngress stack', () => {
   let stack: Stack;
   let template: Template;
@@ -86,14 +100,20 @@ describe('WgIngress stack', () => {
 
   it('deploys bundles that load in a fresh Node process with none of the left-out SDK modules resolvable', () => {
     (stack.node.root as App).synth();
-    const bundles = readdirSync(outdir)
-      .filter((d) => d.startsWith('asset.') && existsSync(join(outdir, d, 'index.mjs')))
-      .map((d) => join(outdir, d, 'index.mjs'));
-    assert.equal(bundles.length, Object.keys(functionEntries).length);
-    for (const bundle of bundles) {
+    const assets = readdirSync(outdir).filter((d) => d.startsWith('asset.') && existsSync(join(outdir, d, 'index.mjs')));
+    assert.equal(assets.length, Object.keys(functionEntries).length);
+    const fnByAsset = new Map<string, Json>(
+      Object.values(template.findResources('AWS::Lambda::Function')).map((f) => {
+        const p = (f as Json).Properties;
+        return [`asset.${String(p.Code.S3Key).replace(/\.zip$/, '')}`, p];
+      }),
+    );
+    for (const asset of assets) {
+      const fn = fnByAsset.get(asset);
+      assert.ok(fn, `${asset} is a function's code`);
       // The assembly lives in the OS temp folder: no node_modules above it to fall back on.
-      const initMs = measureInitMs(bundle, lambdaLikeEnv, 1, false);
-      assert.ok(Number.isFinite(initMs), bundle);
+      const initMs = measureInitMs(join(outdir, asset, 'index.mjs'), deployedEnvironment(fn), 1, false);
+      assert.ok(Number.isFinite(initMs), `${fn.Description} (${asset})`);
     }
   });
 
@@ -288,8 +308,8 @@ describe('WgIngress stack', () => {
 
   it('keeps secrets in their own table under their own rotating key, with no stream', () => {
     const tables = template.findResources('AWS::DynamoDB::Table');
-    const [secretsId, secrets] = Object.entries(tables).find(([id]) => id.includes('SecretsTable'))!;
-    const [, main] = Object.entries(tables).find(([id]) => id !== secretsId)!;
+    const [, secrets] = Object.entries(tables).find(([id]) => id.includes('SecretsTable'))!;
+    const [, main] = Object.entries(tables).find(([id]) => /DataTable[0-9A-F]{8}$/.test(id))!;
     const p = (secrets as Json).Properties;
     assert.equal(p.StreamSpecification, undefined);
     assert.equal(p.GlobalSecondaryIndexes, undefined);
@@ -305,10 +325,51 @@ describe('WgIngress stack', () => {
     }
   });
 
-  it('runs every function on Node.js 22 arm64 with tracing, its own log group and the configuration names', () => {
+  it('keeps idempotency records in their own table: key id, TTL expiration, PITR, the data key, protected', () => {
+    const tables = template.findResources('AWS::DynamoDB::Table');
+    const [, idempotency] = Object.entries(tables).find(([id]) => id.includes('IdempotencyTable'))!;
+    const [, main] = Object.entries(tables).find(([id]) => /DataTable[0-9A-F]{8}$/.test(id))!;
+    const p = (idempotency as Json).Properties;
+    assert.deepEqual(p.KeySchema, [{ AttributeName: 'id', KeyType: 'HASH' }]);
+    assert.deepEqual(p.AttributeDefinitions, [{ AttributeName: 'id', AttributeType: 'S' }]);
+    assert.equal(p.BillingMode, 'PAY_PER_REQUEST');
+    assert.deepEqual(p.TimeToLiveSpecification, { AttributeName: 'expiration', Enabled: true });
+    assert.deepEqual(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+    assert.equal(p.SSESpecification.SSEType, 'KMS');
+    assert.deepEqual(p.SSESpecification.KMSMasterKeyId, (main as Json).Properties.SSESpecification.KMSMasterKeyId);
+    assert.equal(p.StreamSpecification, undefined);
+    assert.equal(p.DeletionProtectionEnabled, true);
+    assert.equal((idempotency as Json).DeletionPolicy, 'Retain');
+  });
+
+  it('lets only the create routes (networks, gateways, clients) use the idempotency table, item by item', () => {
+    const tableId = Object.keys(template.findResources('AWS::DynamoDB::Table')).find((id) => id.includes('IdempotencyTable'))!;
+    const users = Object.entries(template.findResources('AWS::IAM::Policy'))
+      .filter(([, p]) => json(p).includes(`"${tableId}"`))
+      .map(([id]) => id.replace(/^WgIngressApi/, '').replace(/Role.*$/, ''))
+      .sort();
+    assert.deepEqual(users, ['Clients', 'Gateways', 'Networks']);
+    for (const user of users) {
+      const actions = policyOf(template, user)
+        .filter((s) => json(s.Resource).includes(`"${tableId}"`))
+        .flatMap((s) => asArray(s.Action))
+        .sort();
+      assert.deepEqual(actions, ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], user);
+    }
     const fns = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => (f as Json).Properties);
+    const named = fns.filter((f) => f.Environment.Variables.IDEMPOTENCY_TABLE_NAME).map((f) => f.Description).sort();
+    const creators = (['networks', 'gateways', 'clients'] as const).map((n) => `wg-ingress: ${functionNeeds[n].description}`);
+    assert.deepEqual(named, creators.sort());
+    for (const f of fns.filter((fn) => fn.Environment.Variables.IDEMPOTENCY_TABLE_NAME)) {
+      assert.deepEqual(f.Environment.Variables.IDEMPOTENCY_TABLE_NAME, { Ref: tableId });
+    }
+  });
+
+  it('runs every function on Node.js 24 arm64 with tracing, its own log group and the configuration names', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => (f as Json).Properties);
+    assert.equal(fns.length, Object.keys(functionEntries).length);
     for (const f of fns) {
-      assert.equal(f.Runtime, 'nodejs22.x');
+      assert.equal(f.Runtime, 'nodejs24.x', f.Description);
       assert.deepEqual(f.Architectures, ['arm64']);
       assert.deepEqual(f.TracingConfig, { Mode: 'Active' });
       assert.equal(f.Handler, 'index.handler');
@@ -321,14 +382,17 @@ describe('WgIngress stack', () => {
         'INIT_DOCUMENT_NAME',
         'APPLY_DOCUMENT_NAME',
         'TEARDOWN_DOCUMENT_NAME',
-        'GATEWAY_TAG_KEY',
-        'GATEWAY_TAG_VALUE',
         'PUBLIC_BASE_URL',
         'AUTH_MODE',
       ]) {
         assert.ok(env.includes(name), `${f.Description}: ${name}`);
       }
       assert.equal(f.Environment.Variables.AUTH_MODE, 'jwt');
+      // The tag only conditions the IAM statement; no function reads it.
+      assert.deepEqual(env.filter((name) => name.startsWith('GATEWAY_TAG')), [], f.Description);
+      assert.equal(f.Environment.Variables.POWERTOOLS_SERVICE_NAME, 'wg-ingress', f.Description);
+      assert.equal(f.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE, 'WgIngress', f.Description);
+      assert.equal(f.Environment.Variables.POWERTOOLS_LOG_LEVEL, 'INFO', f.Description);
     }
     for (const lg of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
       assert.ok((lg as Json).Properties.RetentionInDays > 0);
@@ -468,7 +532,7 @@ describe('WgIngress variants', () => {
   it('can let the data go with the stack for throwaway environments', () => {
     const { stack } = makeStack('WgIngressDestroy', { dataRemovalPolicy: RemovalPolicy.DESTROY });
     const tables = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table')) as Json[];
-    assert.equal(tables.length, 2);
+    assert.equal(tables.length, 3);
     for (const t of tables) {
       assert.equal(t.DeletionPolicy, 'Delete');
       assert.equal(t.Properties.DeletionProtectionEnabled, false);
