@@ -1,32 +1,36 @@
 // Configuration is read once, validated, and fails at start rather than in the middle of a request.
+// Lambda reads it from the environment (loadConfig(process.env)); local mode and the tests hand
+// loadConfig their own values, so nothing has to steer a function through process.env.
 // Checked by hand rather than with zod: every function reads it, and the worker needs no other
 // validation, so a schema library here would be its largest dependency after the AWS SDK.
 
 export interface Config {
   TABLE_NAME: string;
   SECRETS_TABLE_NAME: string;
+  /** Powertools Idempotency records of the create routes; only the functions that serve them have it. */
+  IDEMPOTENCY_TABLE_NAME?: string;
   BUCKET_NAME: string;
   AWS_REGION: string;
   /** jwt: API Gateway's authorizer has checked the caller; token: local mode's admin token. */
   AUTH_MODE: 'jwt' | 'token';
   ADMIN_TOKEN?: string;
-  /** The hosted frontend's origin, for CORS. */
-  CORS_ORIGIN: string;
   PUBLIC_BASE_URL: string;
   INIT_DOCUMENT_NAME: string;
   APPLY_DOCUMENT_NAME: string;
   TEARDOWN_DOCUMENT_NAME: string;
-  GATEWAY_TAG_KEY: string;
-  GATEWAY_TAG_VALUE: string;
   DYNAMODB_ENDPOINT?: string;
   S3_ENDPOINT?: string;
   S3_FORCE_PATH_STYLE: 'true' | 'false';
+  /** Credentials for the local endpoints (DynamoDB Local, the local S3 server); never set in AWS. */
+  ENDPOINT_ACCESS_KEY_ID?: string;
+  ENDPOINT_SECRET_ACCESS_KEY?: string;
 }
 
+export type Environment = Record<string, string | undefined>;
 type Problems = string[];
 
 /** The variable's value, or `fallback` when unset; `minLength` applies to a value that is set. */
-function text(env: NodeJS.ProcessEnv, problems: Problems, name: string, fallback?: string, minLength = 0): string {
+function text(env: Environment, problems: Problems, name: string, fallback?: string, minLength = 0): string {
   const value = env[name];
   if (value === undefined) {
     if (fallback === undefined) problems.push(`${name}: is required`);
@@ -36,7 +40,7 @@ function text(env: NodeJS.ProcessEnv, problems: Problems, name: string, fallback
   return value;
 }
 
-function oneOf<T extends string>(env: NodeJS.ProcessEnv, problems: Problems, name: string, values: readonly T[], fallback?: T): T {
+function oneOf<T extends string>(env: Environment, problems: Problems, name: string, values: readonly T[], fallback?: T): T {
   const value = env[name] ?? fallback;
   if (value === undefined) problems.push(`${name}: is required (one of ${values.join('|')})`);
   else if (!(values as readonly string[]).includes(value)) problems.push(`${name}: must be one of ${values.join('|')}`);
@@ -44,7 +48,7 @@ function oneOf<T extends string>(env: NodeJS.ProcessEnv, problems: Problems, nam
 }
 
 /** An absolute URL, trimmed (as the URL parser reads it); undefined when unset and there is no fallback. */
-function url(env: NodeJS.ProcessEnv, problems: Problems, name: string, fallback?: string): string | undefined {
+function url(env: Environment, problems: Problems, name: string, fallback?: string): string | undefined {
   const value = env[name] ?? fallback;
   if (value === undefined) return undefined;
   const trimmed = value.trim().replace(/[\t\n\r]/g, '');
@@ -52,37 +56,34 @@ function url(env: NodeJS.ProcessEnv, problems: Problems, name: string, fallback?
   return trimmed;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/** Present only when the variable is set. */
+const optional = <K extends string, V>(env: Environment, name: K, read: () => V): Partial<Record<K, V>> =>
+  (env[name] !== undefined ? { [name]: read() } : {}) as Partial<Record<K, V>>;
+
+export function loadConfig(env: Environment): Config {
   const p: Problems = [];
   const config: Config = {
     TABLE_NAME: text(env, p, 'TABLE_NAME', undefined, 1),
     SECRETS_TABLE_NAME: text(env, p, 'SECRETS_TABLE_NAME', undefined, 1),
+    ...optional(env, 'IDEMPOTENCY_TABLE_NAME', () => text(env, p, 'IDEMPOTENCY_TABLE_NAME', undefined, 1)),
     BUCKET_NAME: text(env, p, 'BUCKET_NAME', 'wg-ingress', 1),
     AWS_REGION: text(env, p, 'AWS_REGION', 'us-east-1', 1),
     // No default: a function started without it must fail, not run without any auth check.
     AUTH_MODE: oneOf(env, p, 'AUTH_MODE', ['jwt', 'token']),
-    ...(env.ADMIN_TOKEN !== undefined ? { ADMIN_TOKEN: text(env, p, 'ADMIN_TOKEN', undefined, 32) } : {}),
-    CORS_ORIGIN: text(env, p, 'CORS_ORIGIN', '*'),
+    ...optional(env, 'ADMIN_TOKEN', () => text(env, p, 'ADMIN_TOKEN', undefined, 32)),
     PUBLIC_BASE_URL: url(env, p, 'PUBLIC_BASE_URL', 'http://localhost:8080')!,
     INIT_DOCUMENT_NAME: text(env, p, 'INIT_DOCUMENT_NAME', 'wg-ingress-init'),
     APPLY_DOCUMENT_NAME: text(env, p, 'APPLY_DOCUMENT_NAME', 'wg-ingress-apply'),
     TEARDOWN_DOCUMENT_NAME: text(env, p, 'TEARDOWN_DOCUMENT_NAME', 'wg-ingress-teardown'),
-    GATEWAY_TAG_KEY: text(env, p, 'GATEWAY_TAG_KEY', 'wg-ingress:gateway'),
-    GATEWAY_TAG_VALUE: text(env, p, 'GATEWAY_TAG_VALUE', 'true'),
-    ...(env.DYNAMODB_ENDPOINT !== undefined ? { DYNAMODB_ENDPOINT: url(env, p, 'DYNAMODB_ENDPOINT') } : {}),
-    ...(env.S3_ENDPOINT !== undefined ? { S3_ENDPOINT: url(env, p, 'S3_ENDPOINT') } : {}),
+    ...optional(env, 'DYNAMODB_ENDPOINT', () => url(env, p, 'DYNAMODB_ENDPOINT')!),
+    ...optional(env, 'S3_ENDPOINT', () => url(env, p, 'S3_ENDPOINT')!),
     S3_FORCE_PATH_STYLE: oneOf(env, p, 'S3_FORCE_PATH_STYLE', ['true', 'false'], 'false'),
+    ...optional(env, 'ENDPOINT_ACCESS_KEY_ID', () => text(env, p, 'ENDPOINT_ACCESS_KEY_ID', undefined, 1)),
+    ...optional(env, 'ENDPOINT_SECRET_ACCESS_KEY', () => text(env, p, 'ENDPOINT_SECRET_ACCESS_KEY', undefined, 1)),
   };
   if (p.length) throw new Error(`invalid configuration: ${p.join('; ')}`);
   if (config.AUTH_MODE === 'token' && !config.ADMIN_TOKEN) {
     throw new Error('invalid configuration: AUTH_MODE=token needs ADMIN_TOKEN');
   }
   return config;
-}
-
-let cached: Config | undefined;
-
-export function config(): Config {
-  cached ??= loadConfig();
-  return cached;
 }

@@ -1,22 +1,8 @@
-import { createLink, getConfigDownload, revokeLinks } from '../app/downloads.js';
-import { downloadDeps } from '../deps.js';
-import { httpHandler, routesOf } from '../http/http-handler.js';
-import { created, noContent, ok } from '../http/responses.js';
-import { clientDownloadsApi } from '../contract/api-spec.js';
+// Lambda entry: the client-downloads function, wired by the composition root from the environment.
+import { httpOptions, downloadDeps } from '../compose.js';
+import { loadConfig } from '../config.js';
+import { clientDownloadsHandler } from '../http/routes/client-downloads.js';
 
-const route = routesOf(clientDownloadsApi);
+const config = loadConfig(process.env);
 
-const deps = downloadDeps();
-
-export const handler = httpHandler([
-  route('GET /networks/{network}/clients/{clientId}/config', async ({ path }) =>
-    ok(await getConfigDownload(deps, path.network, path.clientId)),
-  ),
-  route('POST /networks/{network}/clients/{clientId}/links', async ({ path, body }) =>
-    created(await createLink(deps, path.network, path.clientId, body)),
-  ),
-  route('DELETE /networks/{network}/clients/{clientId}/links', async ({ path }) => {
-    await revokeLinks(deps, path.network, path.clientId);
-    return noContent();
-  }),
-]);
+export const handler = clientDownloadsHandler(downloadDeps(config), httpOptions(config));

@@ -1,27 +1,8 @@
-import { createGateway, deleteGateway, getGateway, listGateways, requestResync, updateGateway } from '../app/gateways.js';
-import { gatewayStores } from '../deps.js';
-import { httpHandler, routesOf } from '../http/http-handler.js';
-import { accepted, noContent, ok } from '../http/responses.js';
-import { gatewaysApi } from '../contract/api-spec.js';
+// Lambda entry: the gateways function, wired by the composition root from the environment.
+import { httpOptions, idempotencyGuard, gatewayDeps } from '../compose.js';
+import { loadConfig } from '../config.js';
+import { gatewaysHandler } from '../http/routes/gateways.js';
 
-const route = routesOf(gatewaysApi);
+const config = loadConfig(process.env);
 
-const deps = gatewayStores();
-
-export const handler = httpHandler([
-  route('POST /networks/{network}/gateways', async ({ path, body }) => accepted(await createGateway(deps, path.network, body))),
-  route('GET /networks/{network}/gateways', async ({ path, query }) => ok(await listGateways(deps, path.network, query))),
-  route('GET /networks/{network}/gateways/{gatewayId}', async ({ path }) =>
-    ok(await getGateway(deps, path.network, path.gatewayId)),
-  ),
-  route('PATCH /networks/{network}/gateways/{gatewayId}', async ({ path, body }) =>
-    ok(await updateGateway(deps, path.network, path.gatewayId, body)),
-  ),
-  route('DELETE /networks/{network}/gateways/{gatewayId}', async ({ path }) => {
-    await deleteGateway(deps, path.network, path.gatewayId);
-    return noContent();
-  }),
-  route('POST /networks/{network}/gateways/{gatewayId}/sync', async ({ path }) =>
-    accepted(await requestResync(deps, path.network, path.gatewayId)),
-  ),
-]);
+export const handler = gatewaysHandler(gatewayDeps(config), httpOptions(config, idempotencyGuard(config)));

@@ -1,14 +1,8 @@
-import { config } from '../config.js';
-import { httpHandler, routesOf } from '../http/http-handler.js';
-import { buildOpenApi } from '../http/openapi.js';
-import { ok } from '../http/responses.js';
-import { publicApi } from '../contract/api-spec.js';
+// Lambda entry: /health and /openapi.json.
+import { httpOptions } from '../compose.js';
+import { loadConfig } from '../config.js';
+import { publicHandler } from '../http/routes/public.js';
 
-const route = routesOf(publicApi);
+const config = loadConfig(process.env);
 
-const document = buildOpenApi(config().PUBLIC_BASE_URL);
-
-export const handler = httpHandler([
-  route('GET /health', async () => ok({ status: 'ok' })),
-  route('GET /openapi.json', async () => ok(document)),
-]);
+export const handler = publicHandler({ publicBaseUrl: config.PUBLIC_BASE_URL }, httpOptions(config));

@@ -18,19 +18,19 @@ import {
 } from '../domain/errors.js';
 import { createStamper } from '../domain/generation.js';
 import { generateKeyPair, generatePresharedKey } from '../domain/keys.js';
-import type { Client, ClientSecrets, Gateway } from '../domain/model.js';
+import type { Client, ClientSecrets, Gateway, Network } from '../domain/model.js';
 import { generateClientName } from '../domain/names.js';
 import type { CreateClientBody, ListClientsQuery, UpdateClientBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
-import type { ClientStore, Clock, GatewayStore, NetworkStore, Page, Random } from './ports.js';
-import { backoff, busy, isRetryable } from './retry.js';
+import type { ClientStore, Clock, GatewayStore, NetworkReader, Page, Random } from './ports.js';
+import { isVersionConflict, lostRace, retry, type RetryDecision } from './retry.js';
 
 const stamp = createStamper();
 
 export interface ClientDeps {
   /** May be a cache (see network-cache.ts): creates check the ranges inside their transaction. */
-  networks: Pick<NetworkStore, 'get'> & { forget?(name: string): void };
-  gateways: GatewayStore;
+  networks: NetworkReader;
+  gateways: Pick<GatewayStore, 'get'>;
   clients: ClientStore;
   clock: Clock;
   random: Random;
@@ -39,97 +39,171 @@ export interface ClientDeps {
 /** A client as the API shows it: with whether its current state is in effect on the gateway. */
 export type ClientView = Client & { inEffect: boolean };
 
-const MAX_CREATE_ATTEMPTS = 40;
+// Address and name collisions are expected in a dense network and each costs one quick attempt.
+const CREATE_ATTEMPTS = 40;
+const CHANGE_ATTEMPTS = 10;
+
+// --- create ------------------------------------------------------------------------------------
+
+/** What a create learns from the attempts that lost, so the next one picks differently. */
+interface CreateState {
+  networkName: string;
+  network: Network | undefined; // undefined: read it (again) before the next attempt
+  name: string;
+  /** The gateway's generation is at least this: the next stamp must be larger. */
+  floor: number;
+  /** Random picks without reading leases, until one loses in this network. */
+  blind: boolean;
+  avoid4: Set<bigint>;
+  avoid6: Set<bigint>;
+  tried?: { address4: bigint; address6?: bigint; leaseKeys: string[] };
+}
 
 export async function createClient(deps: ClientDeps, network: string, body: CreateClientBody): Promise<ClientView> {
-  let net = await deps.networks.get(network);
-  if (!net) throw new NotFoundError('network', network);
+  const state: CreateState = {
+    networkName: network,
+    network: await loadNetwork(deps, network),
+    name: body.name ?? generateClientName(deps.random),
+    floor: 0,
+    blind: !denseNetworks.has(network),
+    avoid4: new Set(),
+    avoid6: new Set(),
+  };
+  const { publicKey, secrets } = keyMaterial(body);
+  return retry(
+    async () => {
+      const net = (state.network ??= await loadNetwork(deps, network));
+      const client = await draftClient(deps, state, net, body, publicKey, secrets);
+      await deps.clients.create({ client, leaseKeys: state.tried!.leaseKeys }, secrets, networkGuard(net));
+      return { ...client, inEffect: false };
+    },
+    { attempts: CREATE_ATTEMPTS, retryOn: (err) => learnFromLostCreate(deps, state, body, err), random: deps.random },
+  );
+}
 
+async function loadNetwork(deps: ClientDeps, name: string): Promise<Network> {
+  const network = await deps.networks.get(name);
+  if (!network) throw new NotFoundError('network', name);
+  return network;
+}
+
+/** The client's key pair (generated unless it brought its own public key) and preshared key. */
+function keyMaterial(body: CreateClientBody): { publicKey: string; secrets: ClientSecrets } {
   const secrets: ClientSecrets = {};
-  let publicKey: string;
-  if (body.publicKey) {
-    publicKey = body.publicKey;
-  } else {
+  let publicKey = body.publicKey;
+  if (publicKey === undefined) {
     const pair = generateKeyPair();
     publicKey = pair.publicKey;
     secrets.privateKey = pair.privateKey;
   }
   if (body.presharedKey === true) secrets.presharedKey = generatePresharedKey();
   else if (typeof body.presharedKey === 'string') secrets.presharedKey = body.presharedKey;
+  return { publicKey, secrets };
+}
 
-  const avoid4 = new Set<bigint>();
-  const avoid6 = new Set<bigint>();
-  let name = body.name ?? generateClientName(deps.random);
-  let floor = 0;
-  let blind = !denseNetworks.has(network);
-  for (let attempt = 1; ; attempt++) {
-    const range4 = parseRange(net.addressRange, 4);
-    const range6 = net.addressRange6 ? parseRange(net.addressRange6, 6) : undefined;
-    const chosen4 = body.address !== undefined ? checkChosenAddress(range4, body.address, 'address') : undefined;
-    if (body.address6 !== undefined && !range6) {
-      throw new ValidationError('address6', 'the network has no IPv6 range (addressRange6), so a client cannot have an IPv6 address');
-    }
-    const chosen6 = body.address6 !== undefined && range6 ? checkChosenAddress(range6, body.address6, 'address6') : undefined;
-    // A blind random pick costs no read and almost always wins in a sparse network; once one
-    // loses, this network is treated as dense and picks come from a read of a lease block.
-    const address4 = chosen4 ?? (blind ? blindPick(range4, avoid4, deps.random) : await pick(deps, network, range4, avoid4, 'address'));
-    const address6 = range6 ? (chosen6 ?? (blind || range6.size > 1n << 20n ? blindPick(range6, avoid6, deps.random) : await pick(deps, network, range6, avoid6, 'address6'))) : undefined;
-    const now = deps.clock.now();
-    const client: Client = {
-      id: name,
-      name,
-      network,
-      gatewayId: body.gatewayId,
-      address: formatAddress(address4, 4),
-      ...(address6 !== undefined ? { address6: formatAddress(address6, 6) } : {}),
-      publicKey,
-      dns: body.dns ?? [],
-      enabled: true,
-      hasPrivateKey: secrets.privateKey !== undefined,
-      hasPresharedKey: secrets.presharedKey !== undefined,
-      ...(body.expiresAt ? { expiresAt: body.expiresAt } : {}),
-      generation: stamp(now.getTime(), floor),
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-      version: 1,
-    };
-    const leases = [leaseKey(address4, 4), ...(address6 !== undefined ? [leaseKey(address6, 6)] : [])];
-    try {
-      await deps.clients.create({ client, leaseKeys: leases }, secrets, {
-        name: network,
-        addressRange: net.addressRange,
-        ...(net.addressRange6 ? { addressRange6: net.addressRange6 } : {}),
-      });
-      return { ...client, inEffect: false };
-    } catch (err) {
-      if (err instanceof GenerationBehindError) {
-        floor = err.current;
-        continue; // not contention on this change: retry at once with a larger stamp
-      }
-      if (err instanceof NetworkChangedError) {
-        deps.networks.forget?.(network);
-        net = await deps.networks.get(network);
-        if (!net) throw new NotFoundError('network', network);
-        continue;
-      } else if (err instanceof AddressTakenError) {
-        const isV4 = err.leaseKey === leases[0];
-        if (isV4 && chosen4 !== undefined) throw new ConflictError('address_taken', `address ${client.address} is already in use in network '${network}'`, 'address');
-        if (!isV4 && chosen6 !== undefined) throw new ConflictError('address_taken', `address ${client.address6} is already in use in network '${network}'`, 'address6');
-        (isV4 ? avoid4 : avoid6).add(isV4 ? address4 : address6!);
-        if (blind) {
-          blind = false;
-          markDense(network);
-        }
-      } else if (err instanceof NameTakenError) {
-        if (body.name !== undefined) throw new ConflictError('name_taken', `a client named '${name}' already exists in network '${network}'`, 'name');
-        name = generateClientName(deps.random);
-      } else if (!isRetryable(err)) {
-        throw err;
-      }
-      if (attempt >= MAX_CREATE_ATTEMPTS) throw busy();
-      await backoff(attempt, deps.random);
-    }
+/** The client record this attempt tries to write, with freshly picked addresses. */
+async function draftClient(
+  deps: ClientDeps,
+  state: CreateState,
+  net: Network,
+  body: CreateClientBody,
+  publicKey: string,
+  secrets: ClientSecrets,
+): Promise<Client> {
+  const { address4, address6 } = await chooseAddresses(deps, state, net, body);
+  state.tried = {
+    address4,
+    ...(address6 !== undefined ? { address6 } : {}),
+    leaseKeys: [leaseKey(address4, 4), ...(address6 !== undefined ? [leaseKey(address6, 6)] : [])],
+  };
+  const now = deps.clock.now();
+  return {
+    id: state.name,
+    name: state.name,
+    network: state.networkName,
+    gatewayId: body.gatewayId,
+    address: formatAddress(address4, 4),
+    ...(address6 !== undefined ? { address6: formatAddress(address6, 6) } : {}),
+    publicKey,
+    dns: body.dns ?? [],
+    enabled: true,
+    hasPrivateKey: secrets.privateKey !== undefined,
+    hasPresharedKey: secrets.presharedKey !== undefined,
+    ...(body.expiresAt ? { expiresAt: body.expiresAt } : {}),
+    generation: stamp(now.getTime(), state.floor),
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    version: 1,
+  };
+}
+
+async function chooseAddresses(
+  deps: ClientDeps,
+  state: CreateState,
+  net: Network,
+  body: CreateClientBody,
+): Promise<{ address4: bigint; address6?: bigint }> {
+  const range4 = parseRange(net.addressRange, 4);
+  const range6 = net.addressRange6 ? parseRange(net.addressRange6, 6) : undefined;
+  if (body.address6 !== undefined && !range6) {
+    throw new ValidationError('address6', 'the network has no IPv6 range (addressRange6), so a client cannot have an IPv6 address');
   }
+  // A blind random pick costs no read and almost always wins in a sparse network; once one loses,
+  // the network counts as dense and picks come from a read of a lease block.
+  const address4 =
+    body.address !== undefined
+      ? checkChosenAddress(range4, body.address, 'address')
+      : state.blind
+        ? blindPick(range4, state.avoid4, deps.random)
+        : await pickFromLeases(deps, state.networkName, range4, state.avoid4, 'address');
+  if (!range6) return { address4 };
+  const address6 =
+    body.address6 !== undefined
+      ? checkChosenAddress(range6, body.address6, 'address6')
+      : state.blind || range6.size > 1n << 20n
+        ? blindPick(range6, state.avoid6, deps.random)
+        : await pickFromLeases(deps, state.networkName, range6, state.avoid6, 'address6');
+  return { address4, address6 };
+}
+
+/** What a lost create attempt teaches the next one; throws the answer when nothing can be done. */
+function learnFromLostCreate(deps: ClientDeps, state: CreateState, body: CreateClientBody, err: unknown): RetryDecision {
+  if (err instanceof GenerationBehindError) {
+    state.floor = err.current; // not contention on this change: go again at once with a larger stamp
+    return 'now';
+  }
+  if (err instanceof NetworkChangedError) {
+    deps.networks.forget?.(state.networkName);
+    state.network = undefined;
+    return 'now';
+  }
+  if (err instanceof AddressTakenError) {
+    const tried = state.tried!;
+    const isV4 = err.leaseKey === tried.leaseKeys[0];
+    const field = isV4 ? 'address' : 'address6';
+    if ((isV4 ? body.address : body.address6) !== undefined) {
+      const address = isV4 ? formatAddress(tried.address4, 4) : formatAddress(tried.address6!, 6);
+      throw new ConflictError('address_taken', `address ${address} is already in use in network '${state.networkName}'`, field);
+    }
+    (isV4 ? state.avoid4 : state.avoid6).add(isV4 ? tried.address4 : tried.address6!);
+    if (state.blind) {
+      state.blind = false;
+      markDense(state.networkName);
+    }
+    return 'later';
+  }
+  if (err instanceof NameTakenError) {
+    if (body.name !== undefined) {
+      throw new ConflictError('name_taken', `a client named '${state.name}' already exists in network '${state.networkName}'`, 'name');
+    }
+    state.name = generateClientName(deps.random);
+    return 'now';
+  }
+  return lostRace(err);
+}
+
+function networkGuard(net: Network) {
+  return { name: net.name, addressRange: net.addressRange, ...(net.addressRange6 ? { addressRange6: net.addressRange6 } : {}) };
 }
 
 // Networks where a blind pick lost once (per container). Bounded so it cannot grow without limit.
@@ -146,7 +220,7 @@ function blindPick(range: AddressRange, avoid: Set<bigint>, random: Random): big
   }
 }
 
-async function pick(deps: ClientDeps, network: string, range: AddressRange, avoid: Set<bigint>, field: string): Promise<bigint> {
+async function pickFromLeases(deps: ClientDeps, network: string, range: AddressRange, avoid: Set<bigint>, field: string): Promise<bigint> {
   try {
     return await pickCandidate(deps.clients, network, range, avoid, deps.random);
   } catch (err) {
@@ -157,6 +231,8 @@ async function pick(deps: ClientDeps, network: string, range: AddressRange, avoi
   }
 }
 
+// --- read ------------------------------------------------------------------------------------------
+
 export async function getClient(deps: ClientDeps, network: string, name: string): Promise<ClientView> {
   const client = await deps.clients.get(network, name);
   if (!client) throw new NotFoundError('client', name);
@@ -165,7 +241,7 @@ export async function getClient(deps: ClientDeps, network: string, name: string)
 }
 
 export async function listClients(deps: ClientDeps, network: string, query: ListClientsQuery): Promise<Page<ClientView>> {
-  if (!(await deps.networks.get(network))) throw new NotFoundError('network', network);
+  await loadNetwork(deps, network);
   const page = await deps.clients.list(network, { gatewayId: query.gatewayId, limit: query.limit, cursor: query.cursor });
   const gateways = new Map<string, Gateway | undefined>();
   for (const c of page.items) {
@@ -174,71 +250,82 @@ export async function listClients(deps: ClientDeps, network: string, query: List
   return { ...page, items: page.items.map((c) => view(c, gateways.get(c.gatewayId))) };
 }
 
-export async function updateClient(deps: ClientDeps, network: string, name: string, body: UpdateClientBody): Promise<ClientView> {
-  let floor = 0;
-  for (let attempt = 1; ; attempt++) {
-    const current = await deps.clients.get(network, name);
-    if (!current) throw new NotFoundError('client', name);
-    if (body.version !== undefined && body.version !== current.version) {
-      throw new ConflictError('version_conflict', `client '${name}' is at version ${current.version}, not ${body.version}`, 'version');
-    }
-    const now = deps.clock.now();
-    const enabled = body.enabled ?? current.enabled;
-    const expiresAt = body.expiresAt === null ? undefined : (body.expiresAt ?? current.expiresAt);
-    const peerSetChanged = enabled !== current.enabled || expiresAt !== current.expiresAt;
-    const next: Client = {
-      ...current,
-      enabled,
-      dns: body.dns ?? current.dns,
-      updatedAt: now.toISOString(),
-      version: current.version + 1,
-      generation: peerSetChanged ? stamp(now.getTime(), Math.max(floor, current.generation)) : current.generation,
-    };
-    if (expiresAt === undefined) delete next.expiresAt;
-    else next.expiresAt = expiresAt;
-    try {
-      await deps.clients.update(next, current.version, peerSetChanged);
-      return view(next, await deps.gateways.get(network, current.gatewayId));
-    } catch (err) {
-      if (err instanceof GenerationBehindError) {
-        floor = err.current;
-        continue;
-      }
-      const lostRace = err instanceof ConflictError && err.code === 'version_conflict' && body.version === undefined;
-      if (!(lostRace || isRetryable(err))) throw err;
-      if (attempt >= 10) throw busy();
-      await backoff(attempt, deps.random);
-    }
-  }
-}
-
-export async function deleteClient(deps: ClientDeps, network: string, name: string): Promise<void> {
-  let floor = 0;
-  for (let attempt = 1; ; attempt++) {
-    const current = await deps.clients.get(network, name);
-    if (!current) throw new NotFoundError('client', name);
-    const leases = [
-      leaseKey(parseAddress(current.address, 4), 4),
-      ...(current.address6 ? [leaseKey(parseAddress(current.address6, 6), 6)] : []),
-    ];
-    try {
-      const generation = stamp(deps.clock.now().getTime(), Math.max(floor, current.generation));
-      await deps.clients.delete({ client: current, leaseKeys: leases }, current.version, generation);
-      return;
-    } catch (err) {
-      if (err instanceof GenerationBehindError) {
-        floor = err.current;
-        continue;
-      }
-      const lostRace = err instanceof ConflictError && err.code === 'version_conflict';
-      if (!(lostRace || isRetryable(err))) throw err;
-      if (attempt >= 10) throw busy();
-      await backoff(attempt, deps.random);
-    }
-  }
-}
-
 export function view(client: Client, gateway: Gateway | undefined): ClientView {
   return { ...client, inEffect: gateway !== undefined && gateway.appliedGeneration >= client.generation };
 }
 
+// --- change ----------------------------------------------------------------------------------------
+
+export async function updateClient(deps: ClientDeps, network: string, name: string, body: UpdateClientBody): Promise<ClientView> {
+  let floor = 0;
+  return retry(
+    async () => {
+      const current = await deps.clients.get(network, name);
+      if (!current) throw new NotFoundError('client', name);
+      if (body.version !== undefined && body.version !== current.version) {
+        throw new ConflictError('version_conflict', `client '${name}' is at version ${current.version}, not ${body.version}`, 'version');
+      }
+      const { next, peerSetChanged } = applyChange(current, body, deps.clock.now(), floor);
+      await deps.clients.update(next, current.version, peerSetChanged);
+      return view(next, await deps.gateways.get(network, current.gatewayId));
+    },
+    {
+      attempts: CHANGE_ATTEMPTS,
+      retryOn: (err) => {
+        if (err instanceof GenerationBehindError) {
+          floor = err.current;
+          return 'now';
+        }
+        // Without an explicit version the caller wants its change applied: re-read and try again.
+        if (body.version === undefined && isVersionConflict(err)) return 'later';
+        return lostRace(err);
+      },
+      random: deps.random,
+    },
+  );
+}
+
+/** The client after the change, and whether the gateway's peer set changes with it. */
+function applyChange(current: Client, body: UpdateClientBody, now: Date, floor: number): { next: Client; peerSetChanged: boolean } {
+  const enabled = body.enabled ?? current.enabled;
+  const expiresAt = body.expiresAt === null ? undefined : (body.expiresAt ?? current.expiresAt);
+  const peerSetChanged = enabled !== current.enabled || expiresAt !== current.expiresAt;
+  const { expiresAt: _old, ...rest } = current;
+  const next: Client = {
+    ...rest,
+    enabled,
+    dns: body.dns ?? current.dns,
+    ...(expiresAt !== undefined ? { expiresAt } : {}),
+    updatedAt: now.toISOString(),
+    version: current.version + 1,
+    generation: peerSetChanged ? stamp(now.getTime(), Math.max(floor, current.generation)) : current.generation,
+  };
+  return { next, peerSetChanged };
+}
+
+export async function deleteClient(deps: ClientDeps, network: string, name: string): Promise<void> {
+  let floor = 0;
+  await retry(
+    async () => {
+      const current = await deps.clients.get(network, name);
+      if (!current) throw new NotFoundError('client', name);
+      const leases = [
+        leaseKey(parseAddress(current.address, 4), 4),
+        ...(current.address6 ? [leaseKey(parseAddress(current.address6, 6), 6)] : []),
+      ];
+      const generation = stamp(deps.clock.now().getTime(), Math.max(floor, current.generation));
+      await deps.clients.delete({ client: current, leaseKeys: leases }, current.version, generation);
+    },
+    {
+      attempts: CHANGE_ATTEMPTS,
+      retryOn: (err) => {
+        if (err instanceof GenerationBehindError) {
+          floor = err.current;
+          return 'now';
+        }
+        return isVersionConflict(err) ? 'later' : lostRace(err);
+      },
+      random: deps.random,
+    },
+  );
+}

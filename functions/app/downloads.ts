@@ -1,41 +1,13 @@
 // What the admin and the end user download: a client's rendered config and its QR code, handed out
 // as short-lived signed S3 URLs, directly (admin) or through a one-time link (end user).
 import { createHash } from 'node:crypto';
-import type { ObjectStore } from '../adapters/s3/object-store.js';
-import { attachmentDisposition } from '../adapters/s3/object-store.js';
 import { ConflictError, GoneError, NotFoundError, UnknownLinkError } from '../domain/errors.js';
 import type { Client, Gateway, Network } from '../domain/model.js';
 import { renderQrPng } from '../domain/qr.js';
-import { configFilename, renderClientConfig } from '../domain/render-client-config.js';
+import { bucketPrefixes } from '../domain/object-keys.js';
+import { attachmentDisposition, configFilename, renderClientConfig } from '../domain/render-client-config.js';
 import { LINK_TTL_SECONDS, type CreateLinkBody } from '../domain/schemas.js';
-import type { ClientStore, Clock, GatewayStore, NetworkStore, SecretsReader } from './ports.js';
-
-export interface LinkRecord {
-  /** SHA-256 of the token, hex. The token itself is never stored. */
-  tokenHash: string;
-  network: string;
-  client: string;
-  /** Tells a client deleted and re-created under the same name from the one the link was made for. */
-  clientCreatedAt: string;
-  clientVersion: number;
-  createdAt: string;
-  expiresAt: string;
-  usedAt?: string;
-  revokedAt?: string;
-}
-
-export type SpendOutcome = { spent: true; link: LinkRecord } | { spent: false; link?: LinkRecord };
-
-export interface LinkStore {
-  create(link: LinkRecord): Promise<void>;
-  get(tokenHash: string): Promise<LinkRecord | undefined>;
-  /** One conditional write: open, unexpired links are spent by exactly one caller. */
-  spend(tokenHash: string, now: string, spendId: string): Promise<SpendOutcome>;
-  /** Undoes the spend `spendId` made (when the download could not be produced). */
-  release(tokenHash: string, spendId: string): Promise<void>;
-  /** Revokes every open link of the client; answers how many. */
-  revokeAll(network: string, client: string, now: string): Promise<number>;
-}
+import type { ClientStore, Clock, GatewayStore, LinkRecord, LinkStore, NetworkStore, ObjectStore, RandomBytes, SecretsReader } from './ports.js';
 
 export interface DownloadDeps {
   networks: NetworkStore;
@@ -45,7 +17,7 @@ export interface DownloadDeps {
   links: LinkStore;
   objects: ObjectStore;
   clock: Clock;
-  randomBytes: (size: number) => Buffer;
+  randomBytes: RandomBytes;
   /** Where /dl/{token} is served, e.g. https://vpn-admin.example.com */
   publicBaseUrl: string;
 }
@@ -54,7 +26,6 @@ export interface DownloadDeps {
 export const CONFIG_URL_SECONDS = 5 * 60;
 /** The end user's signed URLs, on the page shown after a link is spent. */
 export const PAGE_URL_SECONDS = 2 * 60;
-export const DOWNLOADS_PREFIX = 'downloads/';
 const CONFIG_CONTENT_TYPE = 'text/plain; charset=utf-8';
 const QR_CONTENT_TYPE = 'image/png';
 
@@ -231,7 +202,7 @@ async function publish(deps: DownloadDeps, { client, gateway, network }: Rendera
 
   // A fresh random name per download: a signed URL handed out earlier can never show a later
   // config, and the bucket's lifecycle rule on the prefix removes both files after a day.
-  const base = `${DOWNLOADS_PREFIX}${client.network}/${client.name}/${deps.randomBytes(16).toString('hex')}`;
+  const base = `${bucketPrefixes.downloads.prefix}${client.network}/${client.name}/${deps.randomBytes(16).toString('hex')}`;
   await Promise.all([
     deps.objects.putObject(`${base}.conf`, config, CONFIG_CONTENT_TYPE),
     deps.objects.putObject(`${base}.png`, qr, QR_CONTENT_TYPE),

@@ -2,22 +2,21 @@
 // enabled peer set at the current generation, applied with one command. Safe to run any number of
 // times, concurrently with API changes, and after any failure: the gateway ignores generations
 // older than the one it applied, and appliedGeneration only moves forward.
-import { randomBytes } from 'node:crypto';
-import type { ObjectStore } from '../adapters/s3/object-store.js';
 import {
   buildApplyParameters,
   buildInitParameters,
   parseApplyOutput,
   parseInitOutput,
   type CommandResult,
-  type GatewayCommandSender,
   type InitOptions,
 } from '../domain/gateway-commands.js';
 import { GenerationBehindError } from '../domain/errors.js';
 import { generationStamp } from '../domain/generation.js';
 import type { Client, Gateway, SyncResult } from '../domain/model.js';
+import { bucketPrefixes } from '../domain/object-keys.js';
 import { peerSetDigest, renderPeerSet, type PeerSetEntry } from '../domain/peer-set.js';
-import type { ClientStore, Clock, GatewayStore, NetworkStore, SecretsReader } from './ports.js';
+import type { ClientStore, Clock, GatewayCommandSender, GatewayStore, NetworkStore, ObjectStore, Random, RandomBytes, SecretsReader } from './ports.js';
+import { lostRace, retry } from './retry.js';
 
 export interface SyncDeps {
   networks: Pick<NetworkStore, 'get'>;
@@ -27,6 +26,8 @@ export interface SyncDeps {
   objects: ObjectStore;
   commands: GatewayCommandSender;
   clock: Clock;
+  random: Random;
+  randomBytes: RandomBytes;
   /** How often to ask for a command's result while waiting. */
   pollIntervalMs: number;
   initOptions?: (gateway: Gateway) => InitOptions;
@@ -77,120 +78,184 @@ export function peerEntries(clients: Client[], psks: Map<string, { presharedKey?
     }));
 }
 
-export async function syncGateway(deps: SyncDeps, network: string, gatewayId: string, budgetMs: number): Promise<SyncOutcome> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const deadline = deps.clock.now().getTime() + budgetMs;
-  const remaining = () => deadline - deps.clock.now().getTime();
-  let commandsSent = 0;
+/** What the gateway's record says is to be done next; each has one function in SYNC_STEPS. */
+type SyncStep =
+  | 'send-init'
+  | 'await-init'
+  | 'await-apply'
+  | 'in-sync'
+  | 'retry-pause'
+  | 'burst-pause'
+  | 'send-apply';
 
-  const waitFor = async (commandId: string, instanceId: string): Promise<CommandResult> => {
+export function nextSyncStep(gateway: Gateway, nowMs: number): SyncStep | 'errored' {
+  if (gateway.status === 'error') return 'errored';
+  if (gateway.status === 'pending') return gateway.initCommand ? 'await-init' : 'send-init';
+  const last = gateway.lastSync;
+  if (last?.outcome === 'sent' && last.commandId) return 'await-apply';
+  if (gateway.appliedGeneration >= gateway.desiredGeneration) return 'in-sync';
+  const lastAt = last ? Date.parse(last.at) : 0;
+  if (last?.outcome === 'failed' && lastAt + retryDelay(last.failures ?? 1) > nowMs) return 'retry-pause';
+  if (lastAt + burstInterval(currentBurst(last, nowMs)) > nowMs) return 'burst-pause';
+  return 'send-apply';
+}
+
+/** One run of the worker on one gateway: its deps, its time budget, what it has sent. */
+class SyncRun {
+  commandsSent = 0;
+  private readonly deadline: number;
+
+  constructor(
+    readonly deps: SyncDeps,
+    budgetMs: number,
+  ) {
+    this.deadline = deps.clock.now().getTime() + budgetMs;
+  }
+
+  nowMs(): number {
+    return this.deps.clock.now().getTime();
+  }
+
+  at(): string {
+    return this.deps.clock.now().toISOString();
+  }
+
+  remaining(): number {
+    return this.deadline - this.nowMs();
+  }
+
+  sleep(ms: number): Promise<void> {
+    return (this.deps.sleep ?? ((t: number) => new Promise<void>((r) => setTimeout(r, t))))(ms);
+  }
+
+  /** Polls a command until it has a result or the budget is spent (then it is still pending). */
+  async waitFor(commandId: string, instanceId: string): Promise<CommandResult> {
     for (;;) {
-      const result = await deps.commands.getResult(commandId, instanceId);
-      if (result.status !== 'pending' || remaining() <= 0) return result;
-      await sleep(Math.min(deps.pollIntervalMs, Math.max(1, remaining())));
+      const result = await this.deps.commands.getResult(commandId, instanceId);
+      if (result.status !== 'pending' || this.remaining() <= 0) return result;
+      await this.sleep(Math.min(this.deps.pollIntervalMs, Math.max(1, this.remaining())));
     }
-  };
+  }
 
+  waiting(gateway: Gateway): SyncOutcome {
+    return { state: 'waiting', appliedGeneration: gateway.appliedGeneration, commandsSent: this.commandsSent };
+  }
+
+  /** Sleeps until `untilMs` when the budget allows; otherwise ends the run as "waiting". */
+  async pauseUntil(gateway: Gateway, untilMs: number): Promise<SyncOutcome | undefined> {
+    const wait = untilMs - this.nowMs();
+    if (wait > this.remaining()) return this.waiting(gateway);
+    if (wait > 0) await this.sleep(wait);
+    return undefined;
+  }
+}
+
+/** Each step either ends the run with an outcome or returns undefined: read the gateway again. */
+const SYNC_STEPS: Record<SyncStep, (run: SyncRun, gateway: Gateway) => Promise<SyncOutcome | undefined>> = {
+  'send-init': sendInit,
+  'await-init': awaitInit,
+  'await-apply': awaitApply,
+  'in-sync': async (run, gateway) => ({ state: 'in-sync', appliedGeneration: gateway.appliedGeneration, commandsSent: run.commandsSent }),
+  'retry-pause': (run, gateway) => run.pauseUntil(gateway, Date.parse(gateway.lastSync!.at) + retryDelay(gateway.lastSync!.failures ?? 1)),
+  'burst-pause': (run, gateway) => {
+    const last = gateway.lastSync!;
+    return run.pauseUntil(gateway, Date.parse(last.at) + burstInterval(currentBurst(last, run.nowMs())));
+  },
+  'send-apply': sendApply,
+};
+
+export async function syncGateway(deps: SyncDeps, network: string, gatewayId: string, budgetMs: number): Promise<SyncOutcome> {
+  const run = new SyncRun(deps, budgetMs);
   for (;;) {
     const gateway = await deps.gateways.get(network, gatewayId);
-    if (!gateway) return { state: 'gone', commandsSent };
-    if (remaining() <= 0) return { state: 'waiting', appliedGeneration: gateway.appliedGeneration, commandsSent };
-    const at = () => deps.clock.now().toISOString();
-
-    if (gateway.status === 'error') return { state: 'error', commandsSent };
-
-    if (gateway.status === 'pending') {
-      if (!gateway.initCommand) {
-        const net = await deps.networks.get(network);
-        if (!net) return { state: 'gone', commandsSent };
-        const params = buildInitParameters(gateway, net, deps.initOptions?.(gateway));
-        const { commandId } = await deps.commands.sendInit(gateway.instanceId, params);
-        commandsSent++;
-        await deps.gateways.markInitSent(network, gatewayId, { commandId, at: at() });
-        continue;
-      }
-      const commandId = gateway.initCommand.commandId;
-      const result = await waitFor(commandId, gateway.instanceId);
-      if (result.status === 'pending') return { state: 'waiting', commandsSent };
-      if (result.status === 'success') {
-        try {
-          const { publicKey } = parseInitOutput(result.stdout ?? '');
-          await deps.gateways.recordInit(network, gatewayId, { status: 'ready', publicKey, at: at(), commandId });
-        } catch (err) {
-          await deps.gateways.recordInit(network, gatewayId, { status: 'error', reason: (err as Error).message, at: at(), commandId });
-        }
-      } else {
-        await deps.gateways.recordInit(network, gatewayId, {
-          status: 'error',
-          reason: `init ${result.status}: ${result.reason ?? 'no reason given'}`.slice(0, 500),
-          at: at(),
-          commandId,
-        });
-      }
-      continue;
-    }
-
-    const last = gateway.lastSync;
-    if (last?.outcome === 'sent' && last.commandId) {
-      const result = await waitFor(last.commandId, gateway.instanceId);
-      if (result.status === 'pending') return { state: 'waiting', appliedGeneration: gateway.appliedGeneration, commandsSent };
-      await recordApplyResult(deps, gateway, last, result, at());
-      continue;
-    }
-
-    if (gateway.appliedGeneration >= gateway.desiredGeneration) {
-      return { state: 'in-sync', appliedGeneration: gateway.appliedGeneration, commandsSent };
-    }
-
-    const now = deps.clock.now().getTime();
-    const lastAt = last ? Date.parse(last.at) : 0;
-    if (last?.outcome === 'failed') {
-      const wait = lastAt + retryDelay(last.failures ?? 1) - now;
-      if (wait > 0) {
-        if (wait > remaining()) return { state: 'waiting', appliedGeneration: gateway.appliedGeneration, commandsSent };
-        await sleep(wait);
-        continue;
-      }
-    }
-    const burst = currentBurst(last, now);
-    const pause = lastAt + burstInterval(burst) - now;
-    if (pause > 0) {
-      if (pause > remaining()) return { state: 'waiting', appliedGeneration: gateway.appliedGeneration, commandsSent };
-      await sleep(pause);
-      continue;
-    }
-
-    // The generation is read before the clients: every change counted in it is already visible.
-    const generation = gateway.desiredGeneration;
-    const clients = await deps.clients.allOfGateway(network, gatewayId);
-    const withPsk = clients.filter((c) => c.hasPresharedKey).map((c) => c.name);
-    const psks = withPsk.length ? await deps.secrets.getMany(network, withPsk) : new Map();
-    const text = renderPeerSet(peerEntries(clients, psks, deps.clock.now()));
-    const digest = peerSetDigest(text);
-    // A fresh random name per upload: a URL handed out earlier never shows a newer peer set.
-    const key = `peer-sets/${network}/${gatewayId}/${generation}-${randomBytes(8).toString('hex')}.conf`;
-    await deps.objects.putObject(key, text, 'text/plain; charset=utf-8');
-    const peerSetUrl = await deps.objects.signedGetUrl(key, { expiresInSeconds: PEER_SET_URL_SECONDS });
-    // Apply must use the folder init was told to use (local mode and tests pick their own).
-    const stateDir = deps.initOptions?.(gateway).stateDir;
-    const params = buildApplyParameters({
-      interfaceName: gateway.interfaceName,
-      generation,
-      peerSetUrl,
-      peerSetSha256: digest,
-      ...(stateDir !== undefined ? { stateDir } : {}),
-    });
-    const { commandId } = await deps.commands.sendApply(gateway.instanceId, params);
-    commandsSent++;
-    await deps.gateways.recordSync(network, gatewayId, {
-      at: at(),
-      generation,
-      outcome: 'sent',
-      commandId,
-      burst: burst + 1,
-      ...(last?.failures ? { failures: last.failures } : {}),
-    });
+    if (!gateway) return { state: 'gone', commandsSent: run.commandsSent };
+    if (run.remaining() <= 0) return run.waiting(gateway);
+    const step = nextSyncStep(gateway, run.nowMs());
+    if (step === 'errored') return { state: 'error', commandsSent: run.commandsSent };
+    const outcome = await SYNC_STEPS[step](run, gateway);
+    if (outcome) return outcome;
   }
+}
+
+async function sendInit(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | undefined> {
+  const { deps } = run;
+  const net = await deps.networks.get(gateway.network);
+  if (!net) return { state: 'gone', commandsSent: run.commandsSent };
+  const params = buildInitParameters(gateway, net, deps.initOptions?.(gateway));
+  const { commandId } = await deps.commands.sendInit(gateway.instanceId, params);
+  run.commandsSent++;
+  await deps.gateways.markInitSent(gateway.network, gateway.id, { commandId, at: run.at() });
+  return undefined;
+}
+
+async function awaitInit(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | undefined> {
+  const { deps } = run;
+  const commandId = gateway.initCommand!.commandId;
+  const result = await run.waitFor(commandId, gateway.instanceId);
+  if (result.status === 'pending') return { state: 'waiting', commandsSent: run.commandsSent };
+  const record = (outcome: { status: 'ready' | 'error'; publicKey?: string; reason?: string }) =>
+    deps.gateways.recordInit(gateway.network, gateway.id, { ...outcome, at: run.at(), commandId });
+  if (result.status !== 'success') {
+    await record({ status: 'error', reason: `init ${result.status}: ${result.reason ?? 'no reason given'}`.slice(0, 500) });
+    return undefined;
+  }
+  let publicKey: string;
+  try {
+    ({ publicKey } = parseInitOutput(result.stdout ?? ''));
+  } catch (err) {
+    await record({ status: 'error', reason: (err as Error).message });
+    return undefined;
+  }
+  await record({ status: 'ready', publicKey });
+  return undefined;
+}
+
+async function awaitApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | undefined> {
+  const last = gateway.lastSync!;
+  const result = await run.waitFor(last.commandId!, gateway.instanceId);
+  if (result.status === 'pending') return run.waiting(gateway);
+  await recordApplyResult(run.deps, gateway, last, result, run.at());
+  return undefined;
+}
+
+async function sendApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | undefined> {
+  const { deps } = run;
+  const last = gateway.lastSync;
+  // The generation is read before the clients: every change counted in it is already visible.
+  const generation = gateway.desiredGeneration;
+  const text = await renderGatewayPeerSet(deps, gateway);
+  // A fresh random name per upload: a URL handed out earlier never shows a newer peer set.
+  const key = `${bucketPrefixes.peerSets.prefix}${gateway.network}/${gateway.id}/${generation}-${deps.randomBytes(8).toString('hex')}.conf`;
+  await deps.objects.putObject(key, text, 'text/plain; charset=utf-8');
+  const peerSetUrl = await deps.objects.signedGetUrl(key, { expiresInSeconds: PEER_SET_URL_SECONDS });
+  // Apply must use the folder init was told to use (local mode and tests pick their own).
+  const stateDir = deps.initOptions?.(gateway).stateDir;
+  const params = buildApplyParameters({
+    interfaceName: gateway.interfaceName,
+    generation,
+    peerSetUrl,
+    peerSetSha256: peerSetDigest(text),
+    ...(stateDir !== undefined ? { stateDir } : {}),
+  });
+  const { commandId } = await deps.commands.sendApply(gateway.instanceId, params);
+  run.commandsSent++;
+  await deps.gateways.recordSync(gateway.network, gateway.id, {
+    at: run.at(),
+    generation,
+    outcome: 'sent',
+    commandId,
+    burst: currentBurst(last, run.nowMs()) + 1,
+    ...(last?.failures ? { failures: last.failures } : {}),
+  });
+  return undefined;
+}
+
+/** The gateway's whole enabled peer set, with the preshared keys of the clients that have one. */
+async function renderGatewayPeerSet(deps: SyncDeps, gateway: Gateway): Promise<string> {
+  const clients = await deps.clients.allOfGateway(gateway.network, gateway.id);
+  const withPsk = clients.filter((c) => c.hasPresharedKey).map((c) => c.name);
+  const psks = withPsk.length ? await deps.secrets.getMany(gateway.network, withPsk) : new Map();
+  return renderPeerSet(peerEntries(clients, psks, deps.clock.now()));
 }
 
 async function recordApplyResult(deps: SyncDeps, gateway: Gateway, sent: SyncResult, result: CommandResult, at: string): Promise<void> {
@@ -232,14 +297,14 @@ export async function enforceExpiries(deps: SyncDeps, gateway: Gateway): Promise
   const clients = await deps.clients.allOfGateway(gateway.network, gateway.id);
   if (expiredSinceApplied(clients, gateway.appliedGeneration, deps.clock.now()).length === 0) return false;
   let floor = gateway.desiredGeneration;
-  for (let attempt = 0; attempt < 10; attempt++) {
-    try {
-      await deps.gateways.requestResync(gateway.network, gateway.id, generationStamp(deps.clock.now().getTime(), floor), false);
-      return true;
-    } catch (err) {
-      if (!(err instanceof GenerationBehindError)) throw err;
+  await retry(() => deps.gateways.requestResync(gateway.network, gateway.id, generationStamp(deps.clock.now().getTime(), floor), false), {
+    attempts: 10,
+    retryOn: (err) => {
+      if (!(err instanceof GenerationBehindError)) return lostRace(err);
       floor = err.current;
-    }
-  }
-  return false;
+      return 'now';
+    },
+    random: deps.random,
+  });
+  return true;
 }

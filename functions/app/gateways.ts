@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { formatAddress, leaseKey, parseAddress, parseRange, usableBounds, type AddressRange } from '../domain/address-pool.js';
 import { AddressTakenError, ConflictError, GenerationBehindError, NotFoundError } from '../domain/errors.js';
 import { createStamper } from '../domain/generation.js';
@@ -6,23 +5,24 @@ import type { Gateway } from '../domain/model.js';
 import { validateEndpoint } from '../domain/patterns.js';
 import type { CreateGatewayBody, ListQuery, UpdateGatewayBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
-import { backoff, busy, isRetryable } from './retry.js';
-import type { ClientStore, Clock, GatewayStore, NetworkStore, Page, Random } from './ports.js';
+import type { Clock, GatewayStore, LeaseReader, NetworkStore, Page, Random, RandomBytes } from './ports.js';
+import { isVersionConflict, lostRace, retry } from './retry.js';
 
 const stamp = createStamper();
 
 export interface GatewayDeps {
   networks: NetworkStore;
   gateways: GatewayStore;
-  clients: Pick<ClientStore, 'leasesBetween'>;
+  leases: LeaseReader;
   clock: Clock;
   random: Random;
+  randomBytes: RandomBytes;
 }
 
 export const DEFAULT_LISTEN_PORT = 51820;
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-function newGatewayId(): string {
+function newGatewayId(randomBytes: RandomBytes): string {
   const bytes = randomBytes(10);
   return `gw-${[...bytes].map((b) => ID_ALPHABET[b % ID_ALPHABET.length]).join('')}`;
 }
@@ -34,48 +34,57 @@ export async function createGateway(deps: GatewayDeps, network: string, body: Cr
   const range6 = net.addressRange6 ? parseRange(net.addressRange6, 6) : undefined;
   const avoid4 = new Set<bigint>();
   const avoid6 = new Set<bigint>();
-  for (let attempt = 1; ; attempt++) {
-    const id = newGatewayId();
-    // The gateway takes the first usable address when it is free: the conventional ".1".
-    const address4 = await gatewayAddress(deps, network, range4, avoid4);
-    const address6 = range6 ? await gatewayAddress(deps, network, range6, avoid6) : undefined;
-    const now = deps.clock.now().toISOString();
-    const gateway: Gateway = {
-      id,
-      network,
-      instanceId: body.instanceId,
-      endpoint: validateEndpoint(body.endpoint),
-      listenPort: body.listenPort ?? DEFAULT_LISTEN_PORT,
-      interfaceName: `wgi-${id.slice(3)}`,
-      address: formatAddress(address4, 4),
-      ...(address6 !== undefined ? { address6: formatAddress(address6, 6) } : {}),
-      routedRanges: (body.routedRanges ?? []).map((r) => parseRangeText(r)),
-      fullTunnel: body.fullTunnel ?? false,
-      dns: body.dns ?? [],
-      ...(body.mtu !== undefined ? { mtu: body.mtu } : {}),
-      ...(body.persistentKeepalive !== undefined ? { persistentKeepalive: body.persistentKeepalive } : {}),
-      status: 'pending',
-      desiredGeneration: 0,
-      appliedGeneration: 0,
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-    };
-    const leases = [leaseKey(address4, 4), ...(address6 !== undefined ? [leaseKey(address6, 6)] : [])];
-    try {
-      await deps.gateways.create(gateway, leases);
+  let tried: { address4: bigint; address6?: bigint; leaseKeys: string[] } | undefined;
+  return retry(
+    async () => {
+      // The gateway takes the first usable address when it is free: the conventional ".1".
+      const address4 = await gatewayAddress(deps, network, range4, avoid4);
+      const address6 = range6 ? await gatewayAddress(deps, network, range6, avoid6) : undefined;
+      const gateway = draftGateway(deps, network, body, address4, address6);
+      tried = { address4, ...(address6 !== undefined ? { address6 } : {}), leaseKeys: [leaseKey(address4, 4), ...(address6 !== undefined ? [leaseKey(address6, 6)] : [])] };
+      await deps.gateways.create(gateway, tried.leaseKeys);
       return gateway;
-    } catch (err) {
-      if (err instanceof AddressTakenError) {
-        if (err.leaseKey === leases[0]) avoid4.add(address4);
-        else avoid6.add(address6!);
-      } else if (!(isRetryable(err) || (err instanceof ConflictError && err.code === 'id_taken'))) {
-        throw err;
-      }
-      if (attempt >= 20) throw busy();
-      await backoff(attempt, deps.random);
-    }
-  }
+    },
+    {
+      attempts: 20,
+      retryOn: (err) => {
+        if (err instanceof AddressTakenError) {
+          if (err.leaseKey === tried!.leaseKeys[0]) avoid4.add(tried!.address4);
+          else avoid6.add(tried!.address6!);
+          return 'later';
+        }
+        if (err instanceof ConflictError && err.code === 'id_taken') return 'now';
+        return lostRace(err);
+      },
+      random: deps.random,
+    },
+  );
+}
+
+function draftGateway(deps: GatewayDeps, network: string, body: CreateGatewayBody, address4: bigint, address6: bigint | undefined): Gateway {
+  const id = newGatewayId(deps.randomBytes);
+  const now = deps.clock.now().toISOString();
+  return {
+    id,
+    network,
+    instanceId: body.instanceId,
+    endpoint: validateEndpoint(body.endpoint),
+    listenPort: body.listenPort ?? DEFAULT_LISTEN_PORT,
+    interfaceName: `wgi-${id.slice(3)}`,
+    address: formatAddress(address4, 4),
+    ...(address6 !== undefined ? { address6: formatAddress(address6, 6) } : {}),
+    routedRanges: (body.routedRanges ?? []).map((r) => parseRangeText(r)),
+    fullTunnel: body.fullTunnel ?? false,
+    dns: body.dns ?? [],
+    ...(body.mtu !== undefined ? { mtu: body.mtu } : {}),
+    ...(body.persistentKeepalive !== undefined ? { persistentKeepalive: body.persistentKeepalive } : {}),
+    status: 'pending',
+    desiredGeneration: 0,
+    appliedGeneration: 0,
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  };
 }
 
 function parseRangeText(text: string): string {
@@ -85,12 +94,12 @@ function parseRangeText(text: string): string {
 async function gatewayAddress(deps: GatewayDeps, network: string, range: AddressRange, avoid: Set<bigint>): Promise<bigint> {
   const first = usableBounds(range).first;
   if (!avoid.has(first)) {
-    const taken = await deps.clients.leasesBetween(network, leaseKey(first, range.family), leaseKey(first, range.family));
+    const taken = await deps.leases.leasesBetween(network, leaseKey(first, range.family), leaseKey(first, range.family));
     if (taken.size === 0) return first;
     avoid.add(first);
   }
   try {
-    return await pickCandidate(deps.clients, network, range, avoid, deps.random);
+    return await pickCandidate(deps.leases, network, range, avoid, deps.random);
   } catch (err) {
     if (err instanceof AddressPoolExhausted) {
       throw new ConflictError('address_pool_exhausted', `address pool exhausted: every address of ${range.text} is in use`);
@@ -111,71 +120,77 @@ export async function listGateways(deps: GatewayDeps, network: string, query: Li
 }
 
 export async function updateGateway(deps: GatewayDeps, network: string, id: string, body: UpdateGatewayBody): Promise<Gateway> {
-  for (let attempt = 1; ; attempt++) {
-    const current = await getGateway(deps, network, id);
-    if (body.version !== undefined && body.version !== current.version) {
-      throw new ConflictError('version_conflict', `gateway '${id}' is at version ${current.version}, not ${body.version}`, 'version');
-    }
-    const now = deps.clock.now();
-    const next: Gateway = {
-      ...current,
-      endpoint: body.endpoint !== undefined ? validateEndpoint(body.endpoint) : current.endpoint,
-      listenPort: body.listenPort ?? current.listenPort,
-      routedRanges: body.routedRanges ? body.routedRanges.map(parseRangeText) : current.routedRanges,
-      fullTunnel: body.fullTunnel ?? current.fullTunnel,
-      dns: body.dns ?? current.dns,
-      updatedAt: now.toISOString(),
-    };
-    if (body.mtu === null) delete next.mtu;
-    else if (body.mtu !== undefined) next.mtu = body.mtu;
-    if (body.persistentKeepalive === null) delete next.persistentKeepalive;
-    else if (body.persistentKeepalive !== undefined) next.persistentKeepalive = body.persistentKeepalive;
-    // A new listen port or forwarded ranges change the gateway's own setup: init runs again.
-    const reinit =
-      next.listenPort !== current.listenPort ||
-      next.routedRanges.join() !== current.routedRanges.join() ||
-      next.fullTunnel !== current.fullTunnel;
-    if (reinit) next.status = 'pending';
-    try {
-      return await deps.gateways.update(next, current.version, reinit ? stamp(now.getTime(), current.desiredGeneration) : undefined);
-    } catch (err) {
-      // Without an explicit version the caller wants its change applied: re-read and retry.
-      const lost = err instanceof ConflictError && err.code === 'version_conflict' && body.version === undefined;
-      if (!(lost || isRetryable(err))) throw err;
-      if (attempt >= 10) throw busy();
-      await backoff(attempt, deps.random);
-    }
-  }
+  return retry(
+    async () => {
+      const current = await getGateway(deps, network, id);
+      if (body.version !== undefined && body.version !== current.version) {
+        throw new ConflictError('version_conflict', `gateway '${id}' is at version ${current.version}, not ${body.version}`, 'version');
+      }
+      const now = deps.clock.now();
+      const { next, reinit } = applyGatewayChange(current, body, now);
+      return deps.gateways.update(next, current.version, reinit ? stamp(now.getTime(), current.desiredGeneration) : undefined);
+    },
+    {
+      attempts: 10,
+      // Without an explicit version the caller wants its change applied: re-read and try again.
+      retryOn: (err) => (body.version === undefined && isVersionConflict(err) ? 'later' : lostRace(err)),
+      random: deps.random,
+    },
+  );
+}
+
+/** The gateway after the change, and whether it changes the gateway's own setup (init runs again). */
+function applyGatewayChange(current: Gateway, body: UpdateGatewayBody, now: Date): { next: Gateway; reinit: boolean } {
+  const next: Gateway = {
+    ...current,
+    endpoint: body.endpoint !== undefined ? validateEndpoint(body.endpoint) : current.endpoint,
+    listenPort: body.listenPort ?? current.listenPort,
+    routedRanges: body.routedRanges ? body.routedRanges.map(parseRangeText) : current.routedRanges,
+    fullTunnel: body.fullTunnel ?? current.fullTunnel,
+    dns: body.dns ?? current.dns,
+    updatedAt: now.toISOString(),
+  };
+  if (body.mtu === null) delete next.mtu;
+  else if (body.mtu !== undefined) next.mtu = body.mtu;
+  if (body.persistentKeepalive === null) delete next.persistentKeepalive;
+  else if (body.persistentKeepalive !== undefined) next.persistentKeepalive = body.persistentKeepalive;
+  // A new listen port or forwarded ranges change the gateway's own setup.
+  const reinit =
+    next.listenPort !== current.listenPort ||
+    next.routedRanges.join() !== current.routedRanges.join() ||
+    next.fullTunnel !== current.fullTunnel;
+  if (reinit) next.status = 'pending';
+  return { next, reinit };
 }
 
 export async function deleteGateway(deps: GatewayDeps, network: string, id: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const current = await getGateway(deps, network, id);
-    const leases = [
-      leaseKey(parseAddress(current.address, 4), 4),
-      ...(current.address6 ? [leaseKey(parseAddress(current.address6, 6), 6)] : []),
-    ];
-    try {
+  await retry(
+    async () => {
+      const current = await getGateway(deps, network, id);
+      const leases = [
+        leaseKey(parseAddress(current.address, 4), 4),
+        ...(current.address6 ? [leaseKey(parseAddress(current.address6, 6), 6)] : []),
+      ];
       await deps.gateways.delete(network, id, leases);
-      return;
-    } catch (err) {
-      if (!isRetryable(err)) throw err;
-      if (attempt >= 10) throw busy();
-      await backoff(attempt, deps.random);
-    }
-  }
+    },
+    { attempts: 10, retryOn: lostRace, random: deps.random },
+  );
 }
 
-export async function requestResync(deps: Pick<GatewayDeps, 'gateways' | 'clock'>, network: string, id: string): Promise<Gateway> {
+export async function requestResync(deps: Pick<GatewayDeps, 'gateways' | 'clock' | 'random'>, network: string, id: string): Promise<Gateway> {
   const gateway = await getGateway(deps, network, id);
   let floor = gateway.desiredGeneration;
-  for (;;) {
-    try {
-      // A gateway whose init failed runs init again; a ready one keeps serving while it resyncs.
-      return await deps.gateways.requestResync(network, id, stamp(deps.clock.now().getTime(), floor), gateway.status !== 'ready');
-    } catch (err) {
-      if (!(err instanceof GenerationBehindError)) throw err;
-      floor = err.current;
-    }
-  }
+  return retry(
+    // A gateway whose init failed runs init again; a ready one keeps serving while it resyncs.
+    () => deps.gateways.requestResync(network, id, stamp(deps.clock.now().getTime(), floor), gateway.status !== 'ready'),
+    {
+      attempts: 10,
+      retryOn: (err) => {
+        if (!(err instanceof GenerationBehindError)) return lostRace(err);
+        floor = err.current;
+        return 'now';
+      },
+      random: deps.random,
+    },
+  );
 }

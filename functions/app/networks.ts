@@ -2,11 +2,13 @@ import { parseRange } from '../domain/address-pool.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import type { Network } from '../domain/model.js';
 import type { CreateNetworkBody, ListQuery, UpdateNetworkBody } from '../domain/schemas.js';
-import type { Clock, NetworkStore, Page } from './ports.js';
+import type { Clock, NetworkStore, Page, Random } from './ports.js';
+import { isVersionConflict, lostRace, retry } from './retry.js';
 
 export interface NetworkDeps {
   networks: NetworkStore;
   clock: Clock;
+  random: Random;
 }
 
 export async function createNetwork(deps: NetworkDeps, body: CreateNetworkBody): Promise<Network> {
@@ -36,19 +38,21 @@ export function listNetworks(deps: NetworkDeps, query: ListQuery): Promise<Page<
 }
 
 export async function updateNetwork(deps: NetworkDeps, name: string, body: UpdateNetworkBody): Promise<Network> {
-  for (let attempt = 1; ; attempt++) {
-    const current = await getNetwork(deps, name);
-    if (body.version !== undefined && body.version !== current.version) {
-      throw new ConflictError('version_conflict', `network '${name}' is at version ${current.version}, not ${body.version}`, 'version');
-    }
-    try {
-      return await deps.networks.updateDefaultDns(name, body.defaultDns, current.version, deps.clock.now().toISOString());
-    } catch (err) {
-      // Without an explicit version the caller wants its change applied: re-read and retry.
-      const lost = err instanceof ConflictError && err.code === 'version_conflict' && body.version === undefined;
-      if (!lost || attempt >= 5) throw err;
-    }
-  }
+  return retry(
+    async () => {
+      const current = await getNetwork(deps, name);
+      if (body.version !== undefined && body.version !== current.version) {
+        throw new ConflictError('version_conflict', `network '${name}' is at version ${current.version}, not ${body.version}`, 'version');
+      }
+      return deps.networks.updateDefaultDns(name, body.defaultDns, current.version, deps.clock.now().toISOString());
+    },
+    {
+      attempts: 5,
+      // Without an explicit version the caller wants its change applied: re-read and try again.
+      retryOn: (err) => (body.version === undefined && isVersionConflict(err) ? 'later' : lostRace(err)),
+      random: deps.random,
+    },
+  );
 }
 
 export async function deleteNetwork(deps: NetworkDeps, name: string): Promise<void> {

@@ -1,4 +1,7 @@
-// The small interfaces the use cases need; DynamoDB/S3/SSM adapters implement them.
+// Every interface the use cases need, in one place. Adapters (DynamoDB, S3, SSM, the local
+// gateway runner) implement them and turn their SDK's errors into domain errors
+// (domain/errors.ts): the app layer never sees an AWS error shape.
+import type { CommandParameters, CommandResult } from '../domain/gateway-commands.js';
 import type { Client, ClientSecrets, Gateway, Network, SyncResult } from '../domain/model.js';
 
 export interface Page<T> {
@@ -6,13 +9,28 @@ export interface Page<T> {
   nextCursor?: string;
 }
 
+export interface Clock {
+  now(): Date;
+}
+
+export type Random = () => number;
+export type RandomBytes = (size: number) => Buffer;
+
+// --- networks, gateways, clients -----------------------------------------------------------------
+
 export interface NetworkStore {
+  /** Throws ConflictError name_taken. */
   create(network: Network): Promise<void>;
   get(name: string): Promise<Network | undefined>;
   list(limit: number, cursor?: string): Promise<Page<Network>>;
+  /** Conditional on expectedVersion; throws ConflictError version_conflict. */
   updateDefaultDns(name: string, defaultDns: string[], expectedVersion: number, now: string): Promise<Network>;
+  /** Throws NotFoundError, or ConflictError network_not_empty while gateways exist. */
   delete(name: string): Promise<void>;
 }
+
+/** The network reads of the create-client path, which may come from a cache (network-cache.ts). */
+export type NetworkReader = Pick<NetworkStore, 'get'> & { forget?(name: string): void };
 
 export interface GatewayStore {
   /** Claims the gateway's overlay address(es) in the same transaction; throws AddressTakenError. */
@@ -26,10 +44,18 @@ export interface GatewayStore {
   /** Records a sync outcome; appliedGeneration only ever moves forward. */
   recordSync(network: string, id: string, result: SyncResult, appliedGeneration?: number): Promise<void>;
   /** Conditional on commandId (when given) still being the init in flight; a stale result is dropped. */
-  recordInit(network: string, id: string, outcome: { status: 'ready' | 'error'; publicKey?: string; reason?: string; at: string; commandId?: string }): Promise<void>;
+  recordInit(network: string, id: string, outcome: InitOutcome): Promise<void>;
   markInitSent(network: string, id: string, command: { commandId: string; at: string }): Promise<void>;
   /** Bumps desiredGeneration; an errored gateway goes back to pending so init runs again. */
   requestResync(network: string, id: string, generation: number, reinit: boolean): Promise<Gateway>;
+}
+
+export interface InitOutcome {
+  status: 'ready' | 'error';
+  publicKey?: string;
+  reason?: string;
+  at: string;
+  commandId?: string;
 }
 
 export interface ClientChange {
@@ -45,7 +71,13 @@ export interface NetworkGuard {
   addressRange6?: string;
 }
 
-export interface ClientStore {
+/** Which addresses of a range are leased: what the allocator picks its candidates from. */
+export interface LeaseReader {
+  /** Lease keys already taken between two lease keys (inclusive). */
+  leasesBetween(network: string, fromKey: string, toKey: string): Promise<Set<string>>;
+}
+
+export interface ClientStore extends LeaseReader {
   /**
    * One transaction: the client (name unique), its address leases (unique), its secrets, a check
    * that the network still has the ranges used, and the gateway's desiredGeneration set to
@@ -61,8 +93,6 @@ export interface ClientStore {
   delete(change: ClientChange, expectedVersion: number, generation: number): Promise<void>;
   /** Records that every link created up to `at` is revoked. */
   markLinksRevoked(network: string, name: string, at: string): Promise<void>;
-  /** Lease keys already taken between two lease keys (inclusive), for the allocator. */
-  leasesBetween(network: string, fromKey: string, toKey: string): Promise<Set<string>>;
   /** Every client of a gateway (all pages), for rendering its peer set. */
   allOfGateway(network: string, gatewayId: string): Promise<Client[]>;
 }
@@ -72,8 +102,84 @@ export interface SecretsReader {
   getMany(network: string, clients: string[]): Promise<Map<string, ClientSecrets>>;
 }
 
-export interface Clock {
-  now(): Date;
+// --- one-time links --------------------------------------------------------------------------------
+
+export interface LinkRecord {
+  /** SHA-256 of the token, hex. The token itself is never stored. */
+  tokenHash: string;
+  network: string;
+  client: string;
+  /** Tells a client deleted and re-created under the same name from the one the link was made for. */
+  clientCreatedAt: string;
+  clientVersion: number;
+  createdAt: string;
+  expiresAt: string;
+  usedAt?: string;
+  revokedAt?: string;
 }
 
-export type Random = () => number;
+export type SpendOutcome = { spent: true; link: LinkRecord } | { spent: false; link?: LinkRecord };
+
+export interface LinkStore {
+  create(link: LinkRecord): Promise<void>;
+  get(tokenHash: string): Promise<LinkRecord | undefined>;
+  /** One conditional write: open, unexpired links are spent by exactly one caller. */
+  spend(tokenHash: string, now: string, spendId: string): Promise<SpendOutcome>;
+  /** Undoes the spend `spendId` made (when the download could not be produced). */
+  release(tokenHash: string, spendId: string): Promise<void>;
+  /** Revokes every open link of the client; answers how many. */
+  revokeAll(network: string, client: string, now: string): Promise<number>;
+}
+
+// --- objects (rendered configs, QR PNGs, peer sets) -----------------------------------------------
+
+export interface SignedGetUrlOptions {
+  expiresInSeconds: number;
+  /** Sent back as the response's Content-Disposition (domain/render-client-config.ts attachmentDisposition). */
+  contentDisposition?: string;
+  /** Sent back as the response's Content-Type, whatever the object was stored with. */
+  contentType?: string;
+  /** Sent back as the response's Cache-Control (secrets in a config: 'no-store'). */
+  cacheControl?: string;
+}
+
+export interface ObjectStore {
+  putObject(key: string, body: Uint8Array | string, contentType: string): Promise<void>;
+  /** The object's bytes, or undefined when there is no such object. */
+  getObject(key: string): Promise<Buffer | undefined>;
+  /** Deleting an object that does not exist is not an error. */
+  deleteObject(key: string): Promise<void>;
+  signedGetUrl(key: string, options: SignedGetUrlOptions): Promise<string>;
+}
+
+// --- gateways' own commands ------------------------------------------------------------------------
+
+/** How the control plane reaches gateways: SSM Run Command in AWS, the local runner otherwise. */
+export interface GatewayCommandSender {
+  sendInit(instanceId: string, params: CommandParameters): Promise<{ commandId: string }>;
+  sendApply(instanceId: string, params: CommandParameters): Promise<{ commandId: string }>;
+  sendTeardown(instanceId: string, params: CommandParameters): Promise<{ commandId: string }>;
+  getResult(commandId: string, instanceId: string): Promise<CommandResult>;
+}
+
+/** A gateway as the sync worker is told about it. */
+export interface GatewayRef {
+  network: string;
+  gatewayId: string;
+}
+
+/** A gateway whose record is gone: what its instance needs to take it down. */
+export interface RemovedGateway extends GatewayRef {
+  instanceId: string;
+  interfaceName: string;
+}
+
+/**
+ * Runs a create once per idempotency key: a repeat with the same payload within the retention
+ * window gets the first result back without running again. Throws IdempotencyKeyReusedError for
+ * the same key with another payload and IdempotencyInFlightError while the first is running. A
+ * failed run leaves no record, so the key can be used again.
+ */
+export interface IdempotencyGuard {
+  once<T extends object>(key: string, payload: unknown, run: () => Promise<T>, remainingTimeMs?: () => number): Promise<T>;
+}

@@ -1,5 +1,7 @@
 // Which Lambda function serves which HTTP route. CDK builds the API from this table and the
-// local server dispatches with it, so the two cannot drift apart.
+// local server dispatches with it, so the two cannot drift apart. With api-spec.ts (what each
+// route takes and answers) and domain/schemas.ts it is the API's contract, read by http/ and the
+// entries alike.
 
 export type FunctionName =
   | 'networks'
@@ -15,26 +17,28 @@ export interface RouteSpec {
   fn: FunctionName;
   /** Public routes skip the JWT authorizer. */
   public?: boolean;
+  /** Creates that take an Idempotency-Key header (one-time links never: their token is not stored). */
+  idempotent?: boolean;
 }
 
 export const routes: readonly RouteSpec[] = [
   { method: 'GET', path: '/health', fn: 'public', public: true },
   { method: 'GET', path: '/openapi.json', fn: 'public', public: true },
 
-  { method: 'POST', path: '/networks', fn: 'networks' },
+  { method: 'POST', path: '/networks', fn: 'networks', idempotent: true },
   { method: 'GET', path: '/networks', fn: 'networks' },
   { method: 'GET', path: '/networks/{network}', fn: 'networks' },
   { method: 'PATCH', path: '/networks/{network}', fn: 'networks' },
   { method: 'DELETE', path: '/networks/{network}', fn: 'networks' },
 
-  { method: 'POST', path: '/networks/{network}/gateways', fn: 'gateways' },
+  { method: 'POST', path: '/networks/{network}/gateways', fn: 'gateways', idempotent: true },
   { method: 'GET', path: '/networks/{network}/gateways', fn: 'gateways' },
   { method: 'GET', path: '/networks/{network}/gateways/{gatewayId}', fn: 'gateways' },
   { method: 'PATCH', path: '/networks/{network}/gateways/{gatewayId}', fn: 'gateways' },
   { method: 'DELETE', path: '/networks/{network}/gateways/{gatewayId}', fn: 'gateways' },
   { method: 'POST', path: '/networks/{network}/gateways/{gatewayId}/sync', fn: 'gateways' },
 
-  { method: 'POST', path: '/networks/{network}/clients', fn: 'clients' },
+  { method: 'POST', path: '/networks/{network}/clients', fn: 'clients', idempotent: true },
   { method: 'GET', path: '/networks/{network}/clients', fn: 'clients' },
   { method: 'GET', path: '/networks/{network}/clients/{clientId}', fn: 'clients' },
   { method: 'PATCH', path: '/networks/{network}/clients/{clientId}', fn: 'clients' },

@@ -84,3 +84,35 @@ export class GenerationBehindError extends Error {
 export class NetworkChangedError extends Error {
   override name = 'NetworkChangedError';
 }
+
+/**
+ * Another writer changed one of the same items at the same moment (DynamoDB's transaction
+ * conflict). The change did nothing; the use case may try again, and once its retries run out the
+ * caller may simply send the request again.
+ */
+export class WriteConflictError extends ConflictError {
+  constructor() {
+    super('busy', 'too many concurrent changes to this network or gateway; try again');
+  }
+}
+
+/** The data store refused the request rate even after the SDK's own retries. */
+export class ThrottledError extends DomainError {
+  constructor() {
+    super('throttled', 'too many requests right now; try again in a moment');
+  }
+}
+
+/** The Idempotency-Key was used before with another request body (IETF httpapi idempotency draft: 422). */
+export class IdempotencyKeyReusedError extends DomainError {
+  constructor() {
+    super('idempotency_key_reused', 'this Idempotency-Key was already used with a different request body', 'Idempotency-Key');
+  }
+}
+
+/** The first request with this Idempotency-Key is still being answered (IETF draft: 409). */
+export class IdempotencyInFlightError extends ConflictError {
+  constructor() {
+    super('idempotency_in_flight', 'a request with this Idempotency-Key is still in progress; try again in a moment', 'Idempotency-Key');
+  }
+}

@@ -1,43 +1,38 @@
-// What the control plane sends to a gateway (the parameters of the init and apply SSM documents)
-// and what it reads back from the command output. Pure: no AWS, no I/O.
+// What the control plane sends to a gateway (the parameters of the init, apply and teardown SSM
+// documents) and what it reads back from the command output. Pure: no AWS, no I/O.
 //
 // The parameter patterns below are the single source for both the documents' `allowedPattern`
-// (infra/ssm/documents.ts) and the check made here before anything is sent. The scripts assign
-// each parameter inside single quotes, so the one thing a pattern must never let through is a
-// quote; they also keep out everything else a shell or a config file could trip on.
+// (infra/ssm/documents.ts) and the check made here before anything is sent; their tokens come
+// from grammar.ts. The scripts assign each parameter inside single quotes, so the one thing a
+// pattern must never let through is a quote; they also keep out everything else a shell or a
+// config file could trip on.
 import { DomainError, ValidationError } from './errors.js';
 import type { Gateway, Network } from './model.js';
+import { anchored, anchoredOrEmpty, BLOCK, PATTERN } from './grammar.js';
 import { isWireGuardKey } from './keys.js';
 
-const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
-const IPV4 = `${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}`;
-const IPV6 = '[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}';
-const CIDR4 = `${IPV4}/(3[0-2]|[12][0-9]|[0-9])`;
-const CIDR6 = `${IPV6}/(12[0-8]|1[01][0-9]|[1-9][0-9]|[0-9])`;
-const CIDR = `(${CIDR4}|${CIDR6})`;
-const CIDR_LIST = `${CIDR}(,${CIDR}){0,63}`;
 /** Characters of a URL that are safe inside single quotes and never special to a shell word. */
 const URL_CHARS = "[A-Za-z0-9._~%/+=&?:@,-]";
 
-/** Regex sources (JavaScript and Java-compatible: anchors, classes, groups, bounded repeats). */
+/** Regex sources in grammar.ts's subset (JavaScript, Java and POSIX ERE read them alike). */
 export const PARAMETER_PATTERNS = {
-  interfaceName: '^[a-zA-Z][a-zA-Z0-9_-]{0,14}$',
-  listenPort: '^([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$',
-  address: `^${CIDR4}$`,
-  address6: `^(${CIDR6})?$`,
-  networkRanges: `^(${CIDR_LIST})?$`,
-  clientRange: `^${CIDR_LIST}$`,
-  allowClientToClient: '^(true|false)$',
-  egressInterface: '^([a-zA-Z0-9][a-zA-Z0-9_.-]{0,14})?$',
-  stateDir: '^/[a-zA-Z0-9_/.-]{0,199}$',
-  generation: '^(0|[1-9][0-9]{0,14})$',
+  interfaceName: PATTERN.INTERFACE_NAME,
+  listenPort: PATTERN.PORT,
+  address: PATTERN.CIDR4,
+  address6: anchoredOrEmpty(BLOCK.CIDR6),
+  networkRanges: anchoredOrEmpty(BLOCK.CIDR_LIST),
+  clientRange: PATTERN.CIDR_LIST,
+  allowClientToClient: anchored('(true|false)'),
+  egressInterface: anchoredOrEmpty(BLOCK.INTERFACE_NAME),
+  stateDir: anchored('/[a-zA-Z0-9_/.-]{0,199}'),
+  generation: PATTERN.GENERATION,
   // https anywhere (signed S3 URLs); plain http only to this machine's loopback and file:// for
   // local mode and tests.
   peerSetUrl:
     `^(https://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?/${URL_CHARS}{0,4000}` +
     `|http://(127\\.0\\.0\\.1|localhost)(:[0-9]{1,5})?/${URL_CHARS}{0,4000}` +
     '|file:///[A-Za-z0-9._/-]{1,1000})$',
-  peerSetSha256: '^[a-f0-9]{64}$',
+  peerSetSha256: PATTERN.SHA256_HEX,
 } as const;
 
 export type ParameterName = keyof typeof PARAMETER_PATTERNS;
@@ -235,12 +230,4 @@ export interface CommandResult {
   status: CommandStatus;
   stdout?: string;
   reason?: string;
-}
-
-/** How the control plane reaches gateways: SSM Run Command in AWS, the local runner otherwise. */
-export interface GatewayCommandSender {
-  sendInit(instanceId: string, params: CommandParameters): Promise<{ commandId: string }>;
-  sendApply(instanceId: string, params: CommandParameters): Promise<{ commandId: string }>;
-  sendTeardown(instanceId: string, params: CommandParameters): Promise<{ commandId: string }>;
-  getResult(commandId: string, instanceId: string): Promise<CommandResult>;
 }

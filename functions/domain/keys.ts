@@ -1,7 +1,7 @@
 // WireGuard keys: Curve25519 (x25519) key pairs and preshared keys, base64 of 32 bytes.
 import { randomBytes } from 'node:crypto';
 import { x25519 } from '@noble/curves/ed25519.js';
-import { WG_KEY } from './patterns.js';
+import { WG_KEY } from './grammar.js';
 
 const KEY_BYTES = 32;
 

@@ -1,46 +1,22 @@
-// The exact shapes of every value that may reach a config file or a gateway script.
-// ALLOWED_PATTERN holds the strings for SSM document `allowedPattern`; the RegExp constants are built
-// from the same strings, so the API and the documents cannot drift apart. The strings use only
-// syntax JavaScript and Java regexes read alike (no lookaround, no \d, no flags).
-// Java's `$` also matches before a final "\n", so the API check with these RegExps (and
-// hasControlOrQuote) is the gate; the document patterns are a second line of defence.
+// Endpoint validation, and the grammar's patterns under the names the rest of the code imports.
+// The patterns themselves are defined once, in grammar.ts.
 import { ValidationError } from './errors.js';
 import { formatAddress, tryParseAddress } from './address-pool.js';
+import { ENDPOINT_HOST } from './grammar.js';
 
-const OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
-const IPV4_SHAPE = `(?:${OCTET}\\.){3}${OCTET}`;
-const IPV6_SHAPE = '[0-9a-f:]{2,39}';
-const LABEL = '[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?';
-const IFNAME_CHAR = '[a-zA-Z0-9_=+.-]';
-const IFNAME_FIRST = '[a-zA-Z0-9_=+-]';
-
-export const ALLOWED_PATTERN = {
-  NAME: '^[a-zA-Z0-9][a-zA-Z0-9_-]{0,31}$',
-  INSTANCE_ID: '^i-[0-9a-f]{8}([0-9a-f]{9})?$',
-  // Linux takes 1..15 bytes except "." and ".."; wg-quick narrows the alphabet to this one.
-  INTERFACE_NAME: `^(?:${IFNAME_FIRST}${IFNAME_CHAR}{0,14}|\\.${IFNAME_FIRST}${IFNAME_CHAR}{0,13}|\\.\\.${IFNAME_CHAR}{1,13})$`,
-  // Host name (RFC 1123 labels), dotted quad, or the character set of an IPv6 address; the total
-  // length (253) and the IPv6 grammar are checked by validateEndpoint.
-  ENDPOINT_HOST: `^(?:${LABEL}(?:\\.${LABEL})*|${IPV6_SHAPE})$`,
-  PORT: '^(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$',
-  // 43rd character limited to those whose 2 spare bits are zero: one spelling per key.
-  WG_KEY: '^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$',
-  GENERATION: '^[0-9]{1,15}$',
-  SHA256_HEX: '^[0-9a-f]{64}$',
-  CIDR4: `^${IPV4_SHAPE}/(?:[0-9]|[12][0-9]|3[0-2])$`,
-  CIDR6: `^${IPV6_SHAPE}/(?:[0-9]|[1-9][0-9]|1[01][0-9]|12[0-8])$`,
-} as const;
-
-export const NAME = new RegExp(ALLOWED_PATTERN.NAME);
-export const INSTANCE_ID = new RegExp(ALLOWED_PATTERN.INSTANCE_ID);
-export const INTERFACE_NAME = new RegExp(ALLOWED_PATTERN.INTERFACE_NAME);
-export const ENDPOINT_HOST = new RegExp(ALLOWED_PATTERN.ENDPOINT_HOST);
-export const PORT = new RegExp(ALLOWED_PATTERN.PORT);
-export const WG_KEY = new RegExp(ALLOWED_PATTERN.WG_KEY);
-export const GENERATION = new RegExp(ALLOWED_PATTERN.GENERATION);
-export const SHA256_HEX = new RegExp(ALLOWED_PATTERN.SHA256_HEX);
-export const CIDR4 = new RegExp(ALLOWED_PATTERN.CIDR4);
-export const CIDR6 = new RegExp(ALLOWED_PATTERN.CIDR6);
+export {
+  PATTERN as ALLOWED_PATTERN,
+  CIDR4,
+  CIDR6,
+  ENDPOINT_HOST,
+  GENERATION,
+  INSTANCE_ID,
+  INTERFACE_NAME,
+  NAME,
+  PORT,
+  SHA256_HEX,
+  WG_KEY,
+} from './grammar.js';
 
 export const ENDPOINT_HOST_MAX_LENGTH = 253;
 

@@ -1,9 +1,11 @@
 // The desired peer set of one gateway, as the apply document fetches it: a wg(8) config made only
 // of [Peer] sections. The apply script refuses any line outside this grammar, so renderPeerSet only
-// emits it and parsePeerSet accepts exactly it (test/unit/domain/peer-set.test.ts checks the script's
-// own line pattern against this module).
+// emits it and parsePeerSet accepts exactly it. Keys and CIDRs are grammar.ts's; the script's line
+// pattern is generated from the same grammar (test/unit/domain/grammar.test.ts and peer-set.test.ts
+// run the script's own check against this module).
 import { createHash } from 'node:crypto';
 import { ValidationError } from './errors.js';
+import { CIDR as ALLOWED_IP } from './grammar.js';
 import { isWireGuardKey } from './keys.js';
 
 export interface PeerSetEntry {
@@ -11,11 +13,6 @@ export interface PeerSetEntry {
   presharedKey?: string;
   allowedIps: string[];
 }
-
-const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
-const CIDR4 = `${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}/(3[0-2]|[12][0-9]|[0-9])`;
-const CIDR6 = '[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}/(12[0-8]|1[01][0-9]|[1-9][0-9]|[0-9])';
-const ALLOWED_IP = new RegExp(`^(${CIDR4}|${CIDR6})$`);
 
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 

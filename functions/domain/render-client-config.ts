@@ -161,3 +161,16 @@ export function configFilename(networkName: string, clientName: string): string 
   if (!TUNNEL_NAME.test(base)) refuse('filename', 'is not a valid tunnel name');
   return `${base}.conf`;
 }
+
+const SAFE_FILENAME = /^[a-zA-Z0-9_=+.-]{1,64}$/;
+
+/**
+ * `attachment; filename="<name>"` for a name that needs neither escaping nor RFC 5987 encoding,
+ * so every browser saves the file under exactly that name.
+ */
+export function attachmentDisposition(filename: string): string {
+  if (!SAFE_FILENAME.test(filename) || filename.startsWith('.')) {
+    throw new Error(`unsafe download filename: ${JSON.stringify(filename)}`);
+  }
+  return `attachment; filename="${filename}"`;
+}

@@ -5,7 +5,8 @@ import * as z from 'zod/mini';
 import { parseRange, parseRoutedRange, tryParseAddress } from './address-pool.js';
 import { DomainError } from './errors.js';
 import { isWireGuardKey } from './keys.js';
-import { ALLOWED_PATTERN, INSTANCE_ID, NAME, hasControlOrQuote, validateEndpoint } from './patterns.js';
+import { GATEWAY_ID, INSTANCE_ID, INSTANCE_ID_PATTERN, LINK_TOKEN, NAME, PATTERN } from './grammar.js';
+import { validateEndpoint } from './patterns.js';
 
 // zod/mini has no messages of its own. These are the words of zod's English locale for the rules
 // the schemas leave to zod (sizes and ranges: "Too big: expected string to have <=39 characters");
@@ -56,7 +57,7 @@ export const Name = define(() =>
   z
     .string()
     .check(
-      z.regex(NAME, `must match ${ALLOWED_PATTERN.NAME} (1-32 letters, digits, _ or -, starting with a letter or digit)`),
+      z.regex(NAME, `must match ${PATTERN.NAME} (1-32 letters, digits, _ or -, starting with a letter or digit)`),
       z.describe('1-32 characters: letters, digits, _ and -, starting with a letter or digit'),
     ),
 );
@@ -132,6 +133,10 @@ export type CreateNetworkBody = z.infer<typeof CreateNetworkBody>;
 export const UpdateNetworkBody = define(() => z.strictObject({ defaultDns: DnsList, version: optional(Version) }));
 export type UpdateNetworkBody = z.infer<typeof UpdateNetworkBody>;
 
+export const InstanceId = define(() =>
+  z.string().check(z.regex(INSTANCE_ID, `must match ${INSTANCE_ID_PATTERN} (an EC2 instance id such as i-0123456789abcdef0)`)),
+);
+
 const GatewayTunables = define(() => ({
   endpoint: Endpoint,
   listenPort: integer(1, 65535),
@@ -144,9 +149,7 @@ const GatewayTunables = define(() => ({
 
 export const CreateGatewayBody = define(() =>
   z.strictObject({
-    instanceId: z
-      .string()
-      .check(z.regex(INSTANCE_ID, `must match ${ALLOWED_PATTERN.INSTANCE_ID} (an EC2 instance id such as i-0123456789abcdef0)`)),
+    instanceId: InstanceId,
     endpoint: GatewayTunables.endpoint,
     listenPort: optional(GatewayTunables.listenPort),
     routedRanges: optional(GatewayTunables.routedRanges),
@@ -173,7 +176,7 @@ export const UpdateGatewayBody = define(() =>
 export type UpdateGatewayBody = z.infer<typeof UpdateGatewayBody>;
 
 export const GatewayId = define(() =>
-  z.string().check(z.regex(/^gw-[a-z0-9]{10}$/, 'must be a gateway id such as gw-0a1b2c3d4e')),
+  z.string().check(z.regex(GATEWAY_ID, 'must be a gateway id such as gw-0a1b2c3d4e')),
 );
 
 export const CreateClientBody = define(() =>
@@ -225,5 +228,5 @@ export const PathParams = define(() => ({
   network: Name,
   gatewayId: GatewayId,
   clientId: Name,
-  token: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/, 'is not a link token')),
+  token: z.string().check(z.regex(LINK_TOKEN, 'is not a link token')),
 }));

@@ -3,15 +3,17 @@ import {
   ConflictError,
   DomainError,
   GoneError,
+  IdempotencyKeyReusedError,
   NotFoundError,
   PayloadTooLargeError,
+  ThrottledError,
   UnauthorizedError,
   ValidationError,
 } from '../domain/errors.js';
-import { busy, isWriteConflict } from '../app/retry.js';
-import { log } from './log.js';
+import { logger } from '../observability.js';
 import { errorResponse, type HttpResponse } from './responses.js';
 
+// First match wins: subclasses before the classes they extend.
 const STATUS: [new (...args: never[]) => DomainError, number][] = [
   [ValidationError, 400],
   [UnauthorizedError, 401],
@@ -19,6 +21,8 @@ const STATUS: [new (...args: never[]) => DomainError, number][] = [
   [ConflictError, 409],
   [GoneError, 410],
   [PayloadTooLargeError, 413],
+  [IdempotencyKeyReusedError, 422],
+  [ThrottledError, 429],
 ];
 
 export function toErrorResponse(err: unknown, routeKey: string): HttpResponse {
@@ -26,14 +30,11 @@ export function toErrorResponse(err: unknown, routeKey: string): HttpResponse {
     const entry = STATUS.find(([type]) => err instanceof type);
     if (entry) return errorResponse(entry[1], err.code, err.message, err.field);
   }
-  // Writers that kept colliding on one item (retries ran out, or a path without retries): the
-  // request did nothing and may simply be sent again.
-  if (isWriteConflict(err)) return errorResponse(409, busy().code, busy().message);
   // middy's own HTTP errors (malformed JSON, wrong content type) are the caller's fault.
   const status = (err as { statusCode?: number })?.statusCode;
   if (status === 415 || status === 422) {
     return errorResponse(400, 'validation_failed', 'request body must be a JSON object sent with content-type application/json', 'body');
   }
-  log('error', { routeKey, error: (err as Error)?.name ?? 'unknown', message: (err as Error)?.message });
+  logger.error('unhandled error', { route: routeKey, error: (err as Error)?.name ?? 'unknown', detail: (err as Error)?.message });
   return errorResponse(500, 'internal', 'internal error');
 }

@@ -1,22 +1,32 @@
 // The one middy stack every API function uses: parse → validate → call the domain → answer.
+// Errors take one path: the handler and every middleware throw, and the error middleware (used
+// last, so its onError runs first) turns the error into the route kind's answer — JSON for the
+// API, an HTML page for the one-time-link pages — before the headers and the access log see it.
+// CORS is not here: API Gateway answers it in AWS, the local server in local mode.
 import { timingSafeEqual } from 'node:crypto';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import httpCors from '@middy/http-cors';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpSecurityHeaders from '@middy/http-security-headers';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { config } from '../config.js';
-import { NotFoundError, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../domain/errors.js';
-import { PathParams } from '../domain/schemas.js';
+import type { IdempotencyGuard } from '../app/ports.js';
 import type { RouteApiSpec } from '../contract/api-spec.js';
 import { routes } from '../contract/route-table.js';
+import { NotFoundError, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../domain/errors.js';
+import { PathParams } from '../domain/schemas.js';
+import { logger, metrics, tracer } from '../observability.js';
 import { toErrorResponse } from './error-map.js';
-import { log } from './log.js';
+import { errorPage } from './pages.js';
 import type { HttpResponse } from './responses.js';
 
 export const MAX_BODY_BYTES = 16 * 1024;
+/** IETF httpapi idempotency draft: the key is a string; ours is 1-255 visible ASCII characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 type PathParamName = keyof typeof PathParams;
 
@@ -28,21 +38,32 @@ export interface RouteRequest<B, Q> {
   event: APIGatewayProxyEventV2;
 }
 
+/** json: the API's answers and errors; html: the one-time-link pages (their own CSP, errors as pages). */
+export type RouteKind = 'json' | 'html';
+
 export interface RouteDef {
   routeKey: string;
   public: boolean;
+  kind: RouteKind;
+  idempotent: boolean;
   body?: z.ZodMiniType;
   query?: z.ZodMiniType;
   handle(req: RouteRequest<unknown, unknown>): Promise<HttpResponse>;
+}
+
+export interface HttpOptions {
+  auth: { mode: 'jwt' } | { mode: 'token'; adminToken: string };
+  /** Required when a route of the function takes Idempotency-Key (the create routes). */
+  idempotency?: IdempotencyGuard;
 }
 
 type BodyOf<S> = S extends { body: infer B extends z.ZodMiniType } ? z.infer<B> : undefined;
 type QueryOf<S> = S extends { query: infer Q extends z.ZodMiniType } ? z.infer<Q> : undefined;
 
 /**
- * The `route` of one function, bound to its table in api-spec.ts (so its bundle holds only its own
- * schemas); a route's public flag comes from route-table.ts. Every route the table gives the
- * function must have a spec, checked at load so a new route cannot ship undocumented.
+ * The `route` of one function, bound to its table in contract/api-spec.ts (so its bundle holds only
+ * its own schemas); public and idempotent flags come from contract/route-table.ts. Every route the
+ * table gives the function must have a spec, checked at load so a new route cannot ship undocumented.
  */
 export function routesOf<T extends Record<string, RouteApiSpec>>(table: T) {
   const fn = routes.find((r) => `${r.method} ${r.path}` in table)?.fn;
@@ -58,6 +79,8 @@ export function routesOf<T extends Record<string, RouteApiSpec>>(table: T) {
     return {
       routeKey,
       public: entry?.public ?? false,
+      kind: spec.success.contentType?.startsWith('text/html') ? 'html' : 'json',
+      idempotent: entry?.idempotent ?? false,
       body: spec.body,
       query: spec.query,
       handle: handle as RouteDef['handle'],
@@ -65,9 +88,8 @@ export function routesOf<T extends Record<string, RouteApiSpec>>(table: T) {
   };
 }
 
-function firstIssue(error: { issues: z.core.$ZodIssue[] }, prefix?: string): ValidationError {
+function firstIssue(error: { issues: z.core.$ZodIssue[] }): ValidationError {
   const issue = error.issues[0]!;
-  const path = [...(prefix ? [prefix] : []), ...issue.path.map(String)];
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') {
     const key = issue.keys[0]!;
@@ -76,56 +98,78 @@ function firstIssue(error: { issues: z.core.$ZodIssue[] }, prefix?: string): Val
   if (issue.code === 'invalid_type' && message.startsWith('Invalid input')) {
     message = `must be of type ${issue.expected}`;
   }
-  return new ValidationError(path.join('.') || 'body', message);
+  return new ValidationError(issue.path.map(String).join('.') || 'body', message);
 }
 
-function checkToken(headers: Record<string, string | undefined>): void {
-  const { AUTH_MODE, ADMIN_TOKEN } = config();
-  if (AUTH_MODE !== 'token') return; // API Gateway's JWT authorizer has already let the caller in.
+function checkToken(auth: HttpOptions['auth'], headers: Record<string, string | undefined>): void {
+  if (auth.mode !== 'token') return; // API Gateway's JWT authorizer has already let the caller in.
   const presented = /^Bearer (\S+)$/.exec(headers.authorization ?? '')?.[1];
   const a = Buffer.from(presented ?? '');
-  const b = Buffer.from(ADMIN_TOKEN ?? '');
+  const b = Buffer.from(auth.adminToken);
   if (!presented || a.length !== b.length || !timingSafeEqual(a, b)) throw new UnauthorizedError();
 }
 
-async function dispatch(routes: Map<string, RouteDef>, event: APIGatewayProxyEventV2): Promise<HttpResponse> {
-  const def = routes.get(event.routeKey);
-  if (!def) throw new NotFoundError('route', event.routeKey);
-  const headers = (event.headers ?? {}) as Record<string, string | undefined>;
-  if (!def.public) checkToken(headers);
+/** Who is calling, for the log and the idempotency scope: the JWT's subject, or local mode's admin. */
+function callerOf(event: APIGatewayProxyEventV2, auth: HttpOptions['auth']): string | undefined {
+  if (auth.mode === 'token') return 'local-admin';
+  const claims = (event as APIGatewayProxyEventV2WithJWTAuthorizer).requestContext?.authorizer?.jwt?.claims;
+  const sub = claims?.sub;
+  return typeof sub === 'string' ? sub : undefined;
+}
 
+function parsePath(event: APIGatewayProxyEventV2): Record<PathParamName, string> {
   const path = {} as Record<PathParamName, string>;
   for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
-    const schema = PathParams[name as PathParamName];
-    const parsed = schema.safeParse(value);
+    const parsed = PathParams[name as PathParamName].safeParse(value);
     if (!parsed.success) {
       // A path that cannot name an existing resource is "not found" (and says why).
       throw new NotFoundError(name === 'clientId' ? 'client' : name === 'gatewayId' ? 'gateway' : name, String(value).slice(0, 64));
     }
     path[name as PathParamName] = parsed.data;
   }
+  return path;
+}
 
-  let query: unknown;
-  if (def.query) {
-    const parsed = def.query.safeParse(event.queryStringParameters ?? {});
-    if (!parsed.success) throw firstIssue(parsed.error);
-    query = parsed.data;
-  }
+function parseWith(schema: z.ZodMiniType | undefined, value: unknown): unknown {
+  if (!schema) return undefined;
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw firstIssue(parsed.error);
+  return parsed.data;
+}
 
-  let body: unknown;
-  if (def.body) {
-    const raw = event.body === undefined || event.body === '' ? {} : event.body;
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      throw new ValidationError('body', 'request body must be a JSON object sent with content-type application/json');
-    }
-    const parsed = def.body.safeParse(raw);
-    if (!parsed.success) throw firstIssue(parsed.error);
-    body = parsed.data;
+function parseBody(def: RouteDef, event: APIGatewayProxyEventV2): unknown {
+  if (!def.body) return undefined;
+  const raw = event.body === undefined || event.body === '' ? {} : event.body;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ValidationError('body', 'request body must be a JSON object sent with content-type application/json');
   }
-  return def.handle({ body, query, path, headers, event });
+  return parseWith(def.body, raw);
+}
+
+async function dispatch(routeDefs: Map<string, RouteDef>, options: HttpOptions, event: APIGatewayProxyEventV2, context: Context): Promise<HttpResponse> {
+  const def = routeDefs.get(event.routeKey);
+  if (!def) throw new NotFoundError('route', event.routeKey);
+  const headers = (event.headers ?? {}) as Record<string, string | undefined>;
+  if (!def.public) checkToken(options.auth, headers);
+  const request: RouteRequest<unknown, unknown> = {
+    path: parsePath(event),
+    query: parseWith(def.query, event.queryStringParameters ?? {}),
+    body: parseBody(def, event),
+    headers,
+    event,
+  };
+  const key = headers['idempotency-key'];
+  if (!def.idempotent || key === undefined) return def.handle(request);
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new ValidationError('Idempotency-Key', 'must be 1-255 visible ASCII characters');
+  }
+  // Scoped to the route, the resource path and the caller: one admin's key never answers another's request.
+  const scope = `${def.routeKey} ${event.rawPath} ${callerOf(event, options.auth) ?? '-'} ${key}`;
+  return options.idempotency!.once(scope, request.body ?? {}, () => def.handle(request), () => context.getRemainingTimeInMillis());
 }
 
 type HttpMiddleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, Context>;
+type HttpRequest = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, Context>;
 
 /** middy's JSON parser, skipped for requests without a body (a GET that still says content-type: json). */
 function jsonBodyWhenPresent(): HttpMiddleware {
@@ -138,37 +182,86 @@ function jsonBodyWhenPresent(): HttpMiddleware {
   };
 }
 
-export function httpHandler(routeDefs: RouteDef[]) {
-  const routes = new Map(routeDefs.map((r) => [r.routeKey, r]));
-  const core = async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyResultV2> => {
-    const started = Date.now();
-    let response: HttpResponse;
-    try {
-      response = await dispatch(routes, event);
-    } catch (err) {
-      response = toErrorResponse(err, event.routeKey);
-    }
-    // Route templates only: a raw path may carry a one-time link token.
-    log('info', { routeKey: event.routeKey, status: response.statusCode, ms: Date.now() - started });
-    return response;
+function bodySizeLimit(): HttpMiddleware {
+  return {
+    before: (request) => {
+      const { body, isBase64Encoded } = request.event;
+      const size = body ? Buffer.byteLength(body, isBase64Encoded ? 'base64' : 'utf8') : 0;
+      if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(`request body is larger than ${MAX_BODY_BYTES} bytes`);
+    },
   };
+}
 
+/**
+ * One access-log line and the request metrics per request, refused ones included. Route
+ * templates only: a raw path may carry a one-time link token.
+ */
+function accessLog(options: HttpOptions): HttpMiddleware {
+  const started = new WeakMap<object, number>();
+  const done = (request: HttpRequest) => {
+    const status = (request.response as { statusCode?: number } | undefined)?.statusCode ?? 500;
+    const ms = Date.now() - (started.get(request) ?? Date.now());
+    metrics.addMetric('Requests', MetricUnit.Count, 1);
+    metrics.addMetric(`Status${Math.floor(status / 100)}xx`, MetricUnit.Count, 1);
+    metrics.addMetric('Latency', MetricUnit.Milliseconds, ms);
+    logger.info('request', { status, ms });
+  };
+  return {
+    before: (request) => {
+      started.set(request, Date.now());
+      const isPublic = routes.find((r) => `${r.method} ${r.path}` === request.event.routeKey)?.public ?? false;
+      const caller = isPublic ? undefined : callerOf(request.event, options.auth);
+      logger.appendKeys({ route: request.event.routeKey, api_request_id: request.event.requestContext?.requestId, ...(caller ? { caller } : {}) });
+      metrics.addMetadata('request_id', request.context.awsRequestId);
+      metrics.addDimension('route', request.event.routeKey);
+    },
+    after: done,
+    onError: done,
+  };
+}
+
+/** The security headers of the route's kind: middy's for JSON; pages bring their own (pages.ts). */
+function securityHeaders(routeDefs: Map<string, RouteDef>): HttpMiddleware {
+  const json = httpSecurityHeaders() as HttpMiddleware;
+  const isJson = (request: HttpRequest) => (routeDefs.get(request.event.routeKey)?.kind ?? 'json') === 'json';
+  return {
+    after: (request) => (isJson(request) ? json.after?.(request) : undefined),
+    onError: (request) => (isJson(request) ? json.onError?.(request) : undefined),
+  };
+}
+
+/** The one error path: domain errors to 4xx, anything else to a 500 without internals. */
+function errorAnswers(routeDefs: Map<string, RouteDef>): HttpMiddleware {
+  return {
+    onError: (request) => {
+      const answer = toErrorResponse(request.error, request.event.routeKey);
+      if (routeDefs.get(request.event.routeKey)?.kind === 'html') {
+        // The pages' public end: a JSON error (or a path value echoed back) is no answer for a person.
+        const code = (JSON.parse(answer.body!) as { error: { code: string } }).error.code;
+        request.response = errorPage(answer.statusCode, code) as APIGatewayProxyResultV2;
+      } else {
+        request.response = answer as APIGatewayProxyResultV2;
+      }
+    },
+  };
+}
+
+export function httpHandler(routeDefs: RouteDef[], options: HttpOptions) {
+  const byKey = new Map(routeDefs.map((r) => [r.routeKey, r]));
+  if (!options.idempotency && routeDefs.some((r) => r.idempotent)) {
+    throw new Error('a route takes Idempotency-Key but the function has no idempotency store (IDEMPOTENCY_TABLE_NAME)');
+  }
+  const core = (event: APIGatewayProxyEventV2, context: Context) =>
+    dispatch(byKey, options, event, context) as Promise<APIGatewayProxyResultV2>;
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, Context>()
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics))
+    .use(accessLog(options))
     .use(httpHeaderNormalizer())
-    .use({
-      before: (request) => {
-        const size = request.event.body ? Buffer.byteLength(request.event.body, request.event.isBase64Encoded ? 'base64' : 'utf8') : 0;
-        if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(`request body is larger than ${MAX_BODY_BYTES} bytes`);
-      },
-    })
+    .use(securityHeaders(byKey))
+    .use(bodySizeLimit())
     .use(jsonBodyWhenPresent())
-    .use(httpSecurityHeaders())
-    .use(httpCors({ origin: config().CORS_ORIGIN, headers: 'authorization,content-type', methods: 'GET,POST,PATCH,DELETE' }))
-    .use({
-      // Errors thrown by the middlewares themselves (size, malformed JSON) get the same answers.
-      onError: (request) => {
-        request.response = toErrorResponse(request.error, request.event.routeKey) as APIGatewayProxyResultV2;
-      },
-    })
+    .use(errorAnswers(byKey))
     .handler(core);
 }

@@ -2,7 +2,6 @@
 // phone, one inline <style> allowed by its hash, nothing cached, nothing indexed, no Referer sent
 // (the page's own URL carries the token).
 import { createHash } from 'node:crypto';
-import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { LinkView, PageDownload } from '../app/downloads.js';
 import type { HttpResponse } from './responses.js';
 
@@ -132,56 +131,4 @@ export function errorPage(statusCode: number, code: string): HttpResponse {
       : { title: 'This request cannot be answered', text: 'Open the link exactly as you received it.' };
   const { title, text } = known ?? fallback;
   return page(statusCode, known ? code : statusCode >= 500 ? 'internal' : 'bad_request', title, html`<p>${text}</p>`);
-}
-
-type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
-
-/**
- * Wraps the shared HTTP handler for the public page routes. Its error answers are JSON (and a
- * malformed-token 404 would repeat the path value), and its security-header middleware gives any
- * text/html answer a CSP that refuses forms and images plus `Cross-Origin-Embedder-Policy:
- * require-corp`, which blocks the QR image from S3: so error answers become pages, and the page
- * headers replace those.
- */
-export function asHtmlPages(inner: LambdaHandler): LambdaHandler {
-  return async (event, context) => {
-    const result = (await inner(event, context)) as APIGatewayProxyStructuredResultV2;
-    const status = result.statusCode ?? 200;
-    const headers = { ...(result.headers ?? {}) };
-    const contentType = String(headerValue(headers, 'content-type') ?? '');
-    let body = result.body;
-    let own: Record<string, string>;
-    if (contentType.startsWith('text/html')) {
-      own = { ...pageHeaders(), ...lowerCased(headers, Object.keys(pageHeaders())) };
-    } else {
-      const error = errorPage(status >= 400 ? status : 500, errorCode(result.body));
-      body = error.body;
-      own = error.headers!;
-    }
-    for (const name of [...Object.keys(own), 'cross-origin-embedder-policy', 'report-to', 'x-xss-protection']) {
-      for (const k of Object.keys(headers)) if (k.toLowerCase() === name) delete headers[k];
-    }
-    return { ...result, statusCode: status, headers: { ...headers, ...own }, body };
-  };
-}
-
-function headerValue(headers: Record<string, unknown>, name: string): unknown {
-  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
-  return key === undefined ? undefined : headers[key];
-}
-
-/** The page's own headers as the route set them (lower-case keys), which middy may have shadowed. */
-function lowerCased(headers: Record<string, unknown>, names: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (k === k.toLowerCase() && names.includes(k)) out[k] = String(v);
-  return out;
-}
-
-function errorCode(body: string | undefined): string {
-  try {
-    const code = (JSON.parse(body ?? '') as { error?: { code?: unknown } }).error?.code;
-    return typeof code === 'string' ? code : 'internal';
-  } catch {
-    return 'internal';
-  }
 }

@@ -17,11 +17,12 @@ export LC_ALL=C
 
 fail() { echo "WG_INGRESS_APPLY_FAILED generation=$GENERATION reason=$1" >&2; exit "${2:-1}"; }
 
-# The only lines a peer set may hold (functions/domain/peer-set.ts renders exactly these).
-KEY_RE='[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]='
-OCTET_RE='(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
-CIDR_RE="(${OCTET_RE}\.${OCTET_RE}\.${OCTET_RE}\.${OCTET_RE}/(3[0-2]|[12][0-9]|[0-9])|[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,7}/(12[0-8]|1[01][0-9]|[1-9][0-9]|[0-9]))"
-PEER_LINE_RE="^(\[Peer\]|PublicKey = ${KEY_RE}|PresharedKey = ${KEY_RE}|AllowedIPs = ${CIDR_RE}(, ${CIDR_RE})*|)$"
+# The only lines a peer set may hold (functions/domain/peer-set.ts renders exactly these): the
+# grammar's PEER_LINE_PATTERN (functions/domain/grammar.ts), which infra/ssm/documents.ts writes in
+# for the marker when it reads this file (for the SSM document and the local runner alike).
+PEER_LINE_RE='%%PEER_LINE_PATTERN%%'
+# This file run as is still holds the marker: refuse rather than check nothing.
+case "$PEER_LINE_RE" in %%*) fail script_not_built ;; esac
 
 [[ "$GENERATION" =~ ^[0-9]+$ ]] || fail bad_generation
 CONF="$STATE_DIR/$IFACE.conf"

@@ -1,12 +1,13 @@
-// Serves the same Lambda handlers behind a local HTTP server that builds API Gateway v2 events.
+// Serves the same Lambda handlers behind a local HTTP server that builds API Gateway v2 events,
+// each built by its factory (functions/http/routes) from the dependencies local mode composed.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { functionEntries, routes, type FunctionName } from '../../functions/contract/route-table.js';
+import type { Deps } from '../../functions/compose.js';
+import { routes, type FunctionName } from '../../functions/contract/route-table.js';
+import type { HttpOptions } from '../../functions/http/http-handler.js';
+import { handlerFactories } from '../../functions/http/routes/index.js';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAX_REQUEST_BYTES = 1024 * 1024;
 
 type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -28,15 +29,13 @@ const compiled: CompiledRoute[] = routes.map((r) => {
   return { method: r.method, path: r.path, fn: r.fn, regex: new RegExp(`^${pattern}$`), names };
 });
 
-const handlers = new Map<FunctionName, Promise<LambdaHandler>>();
+type Handlers = Record<FunctionName, LambdaHandler>;
 
-function loadHandler(fn: FunctionName): Promise<LambdaHandler> {
-  let h = handlers.get(fn);
-  if (!h) {
-    h = import(pathToFileURL(join(repoRoot, functionEntries[fn])).href).then((m: { handler: LambdaHandler }) => m.handler);
-    handlers.set(fn, h);
-  }
-  return h;
+/** Every function's handler, built from one set of dependencies as each Lambda builds its own. */
+function buildHandlers(deps: Deps, options: HttpOptions): Handlers {
+  return Object.fromEntries(
+    Object.entries(handlerFactories).map(([fn, make]) => [fn, (make as (d: Deps, o: HttpOptions) => LambdaHandler)(deps, options)]),
+  ) as Handlers;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
@@ -70,14 +69,27 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(body);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * What API Gateway's CORS configuration does in AWS (infra/lib/stateless.ts corsPreflight): answer
+ * preflights itself, and add the allow-origin header to answers for an allowed origin.
+ */
+const CORS_METHODS = 'GET,POST,PATCH,DELETE';
+const CORS_HEADERS = 'authorization,content-type,idempotency-key';
+
+function corsHeaders(allowedOrigin: string, origin: string | undefined): Record<string, string> {
+  if (!origin || (allowedOrigin !== '*' && origin !== allowedOrigin)) return {};
+  return { 'access-control-allow-origin': allowedOrigin === '*' ? '*' : origin, vary: 'origin' };
+}
+
+async function handle(handlers: Handlers, allowedOrigin: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://local');
   const method = req.method ?? 'GET';
+  const cors = corsHeaders(allowedOrigin, req.headers.origin);
   if (method === 'OPTIONS') {
     send(res, 204, {
-      'access-control-allow-origin': '*',
-      'access-control-allow-methods': 'GET,POST,PATCH,DELETE',
-      'access-control-allow-headers': 'authorization,content-type',
+      ...cors,
+      'access-control-allow-methods': CORS_METHODS,
+      'access-control-allow-headers': CORS_HEADERS,
       'access-control-max-age': '600',
     });
     return;
@@ -134,17 +146,27 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       timeEpoch: now.getTime(),
     },
   };
-  const handler = await loadHandler(match.fn);
-  const result = await handler(event, fakeContext(match.fn));
-  const outHeaders: Record<string, string> = {};
+  const result = await handlers[match.fn](event, fakeContext(match.fn));
+  const outHeaders: Record<string, string> = { ...cors };
   for (const [k, v] of Object.entries(result.headers ?? {})) outHeaders[k] = String(v);
   const outBody = result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
   send(res, result.statusCode ?? 200, outHeaders, outBody);
 }
 
-export async function startApiServer(port: number, host = '127.0.0.1'): Promise<{ url: string; server: Server; stop(): Promise<void> }> {
+export interface ApiServerOptions {
+  port: number;
+  host?: string;
+  deps: Deps;
+  http: HttpOptions;
+  /** The frontend origin CORS allows ('*': any). */
+  corsOrigin?: string;
+}
+
+export async function startApiServer(opts: ApiServerOptions): Promise<{ url: string; server: Server; stop(): Promise<void> }> {
+  const { port, host = '127.0.0.1' } = opts;
+  const handlers = buildHandlers(opts.deps, opts.http);
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    handle(handlers, opts.corsOrigin ?? '*', req, res).catch((err: unknown) => {
       console.error(JSON.stringify({ level: 'error', message: 'local server failure', error: (err as Error)?.name }));
       if (!res.headersSent) send(res, 500, { 'content-type': 'application/json' }, JSON.stringify({ error: { code: 'internal', message: 'internal error' } }));
     });

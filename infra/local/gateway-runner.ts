@@ -16,8 +16,8 @@ import {
   type CommandParameters,
   type CommandResult,
   type DocumentKind,
-  type GatewayCommandSender,
 } from '../../functions/domain/gateway-commands.js';
+import type { GatewayCommandSender } from '../../functions/app/ports.js';
 import { generateKeyPair, publicKeyFromPrivate } from '../../functions/domain/keys.js';
 import { parsePeerSet, peerSetDigest } from '../../functions/domain/peer-set.js';
 import { renderScript } from '../ssm/documents.js';
@@ -97,10 +97,6 @@ export class LocalGatewayRunner implements GatewayCommandSender {
   setOnline(online: boolean): void {
     this.online = online;
     if (online) for (const instanceId of this.queues.keys()) this.pump(instanceId);
-  }
-
-  isOnline(): boolean {
-    return this.online;
   }
 
   sendInit(instanceId: string, params: CommandParameters): Promise<{ commandId: string }> {

@@ -1,12 +1,17 @@
 // Everything `npm start` and the integration tests run: DynamoDB Local, a signature-checking S3
-// server, and the same Lambda handlers behind a local HTTP server.
-import { randomBytes } from 'node:crypto';
+// server, the same Lambda handlers behind a local HTTP server, the gateway-sync worker fed by the
+// table's stream and a schedule, and the local gateway runner. The handlers get their dependencies
+// from the composition root with a configuration made here: nothing goes through process.env.
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { SyncDeps } from '../../functions/app/gateway-sync.js';
+import type { Context } from 'aws-lambda';
 import type { InitOptions } from '../../functions/domain/gateway-commands.js';
 import type { Gateway } from '../../functions/domain/model.js';
+import { createDeps, httpOptions, type Deps } from '../../functions/compose.js';
+import { loadConfig, type Config } from '../../functions/config.js';
+import { createSyncHandler, type SweepEvent } from '../../functions/worker/sync-handler.js';
 import { startApiServer } from './api-server.js';
 import { LocalGatewayRunner, type RunnerMode } from './gateway-runner.js';
 import { startStreamPoller } from './stream-poller.js';
@@ -37,7 +42,10 @@ export interface LocalStack {
   s3Endpoint: string;
   tableName: string;
   secretsTableName: string;
+  idempotencyTableName: string;
   bucket: string;
+  /** The configuration the handlers and the worker run with. */
+  config: Config;
   runner: LocalGatewayRunner;
   /** Runs the sync worker as the schedule would, right now (serialised with the stream batches). */
   sweep(): Promise<void>;
@@ -48,99 +56,134 @@ export interface LocalStack {
 
 export const LOCAL_TABLE = 'wg-ingress';
 export const LOCAL_SECRETS_TABLE = 'wg-ingress-secrets';
+export const LOCAL_IDEMPOTENCY_TABLE = 'wg-ingress-idempotency';
+
+type Stops = (() => Promise<void>)[];
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
-  const stops: (() => Promise<void>)[] = [];
+  const stops: Stops = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
-    const dynamo = await startDynamoDbLocal({ dataDir: opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined });
-    stops.push(dynamo.stop);
-    await ensureTables(dynamo.endpoint, LOCAL_TABLE, LOCAL_SECRETS_TABLE);
-    const s3 = await startLocalS3Server({ directory: opts.dataDir ? join(opts.dataDir, 's3') : undefined });
-    stops.push(s3.stop);
-
+    const { dynamoEndpoint, s3 } = await startEmulators(opts, stops);
     const port = opts.port === undefined || opts.port === 0 ? await freePort() : opts.port;
     const host = opts.host ?? '127.0.0.1';
     const adminToken = opts.adminToken ?? randomBytes(32).toString('base64url');
-    // The handlers read their configuration from the environment once, as they do in Lambda.
-    Object.assign(process.env, {
-      TABLE_NAME: LOCAL_TABLE,
-      SECRETS_TABLE_NAME: LOCAL_SECRETS_TABLE,
-      BUCKET_NAME: s3.bucket,
-      AWS_REGION: LOCAL_S3_REGION,
-      AWS_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
-      AUTH_MODE: 'token',
-      ADMIN_TOKEN: adminToken,
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
-      S3_ENDPOINT: s3.endpoint,
-      S3_FORCE_PATH_STYLE: 'true',
-      PUBLIC_BASE_URL: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
-    });
-    const api = await startApiServer(port, host);
+    const config = localConfig({ dynamoEndpoint, s3Endpoint: s3.endpoint, bucket: s3.bucket, adminToken, publicBaseUrl: `http://${loopbackName(host)}:${port}` });
+    const runner = startRunner(opts, stops);
+    const deps = createDeps(config, { commands: runner, pollIntervalMs: 20, ...(opts.initOptions ? { initOptions: opts.initOptions } : {}) });
+    const api = await startApiServer({ port, host, deps, http: httpOptions(config, deps.idempotency) });
     stops.push(api.stop);
-
-    const gatewayDir = opts.dataDir ? join(opts.dataDir, 'gateways') : mkdtempSync(join(tmpdir(), 'wg-ingress-gw-'));
-    const runner = new LocalGatewayRunner({ dataDir: gatewayDir, mode: opts.gatewayMode ?? 'record', namespaces: opts.namespaces });
-    stops.push(async () => {
-      await runner.close();
-      if (!opts.dataDir) rmSync(gatewayDir, { recursive: true, force: true });
-    });
-    // Imported only now: the handlers read the environment set above when they load.
-    const { createSyncHandler } = await import('../../functions/worker/sync-handler.js');
-    const { stores, secretsReader, objectStore } = await import('../../functions/deps.js');
-    const syncDeps = (): SyncDeps => ({
-      ...stores(),
-      secrets: secretsReader(),
-      objects: objectStore(),
-      commands: runner,
-      pollIntervalMs: 20,
-      initOptions: opts.initOptions,
-    });
-    const worker = createSyncHandler(syncDeps, { budgetMs: 60_000 });
-    // One worker invocation at a time, like one stream shard plus a schedule that waits its turn.
-    let chain: Promise<unknown> = Promise.resolve();
-    const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-      const next = chain.then(fn, fn);
-      chain = next.catch(() => undefined);
-      return next;
-    };
-    let poller: Awaited<ReturnType<typeof startStreamPoller>> | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const setWorkerRunning = async (running: boolean) => {
-      if (running && !poller) {
-        poller = await startStreamPoller({
-          endpoint: dynamo.endpoint,
-          tableName: LOCAL_TABLE,
-          onBatch: (event) => serial(() => worker(event)),
-        });
-        timer = setInterval(() => void serial(() => worker({ source: 'local.schedule' })).catch(() => undefined), opts.scheduleMs ?? 10_000);
-      } else if (!running && poller) {
-        clearInterval(timer);
-        await poller.stop();
-        poller = undefined;
-        await chain;
-      }
-    };
-    if (opts.worker !== false) await setWorkerRunning(true);
-    stops.push(() => setWorkerRunning(false));
+    const worker = localWorker(deps, dynamoEndpoint, opts.scheduleMs ?? 10_000);
+    if (opts.worker !== false) await worker.setRunning(true);
+    stops.push(() => worker.setRunning(false));
     return {
       url: api.url,
       adminToken,
-      dynamoEndpoint: dynamo.endpoint,
+      dynamoEndpoint,
       s3Endpoint: s3.endpoint,
       tableName: LOCAL_TABLE,
       secretsTableName: LOCAL_SECRETS_TABLE,
+      idempotencyTableName: LOCAL_IDEMPOTENCY_TABLE,
       bucket: s3.bucket,
+      config,
       runner,
-      sweep: () => serial(async () => void (await worker({ source: 'local.schedule' }))),
-      setWorkerRunning,
+      sweep: worker.sweep,
+      setWorkerRunning: worker.setRunning,
       stop: stopAll,
     };
   } catch (err) {
     await stopAll();
     throw err;
   }
+}
+
+const loopbackName = (host: string) => (host === '0.0.0.0' ? '127.0.0.1' : host);
+
+/** DynamoDB Local with the project's tables, and the signature-checking S3 server. */
+async function startEmulators(opts: LocalStackOptions, stops: Stops) {
+  const dynamo = await startDynamoDbLocal({ dataDir: opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined });
+  stops.push(dynamo.stop);
+  await ensureTables(dynamo.endpoint, { table: LOCAL_TABLE, secretsTable: LOCAL_SECRETS_TABLE, idempotencyTable: LOCAL_IDEMPOTENCY_TABLE });
+  const s3 = await startLocalS3Server({ directory: opts.dataDir ? join(opts.dataDir, 's3') : undefined });
+  stops.push(s3.stop);
+  return { dynamoEndpoint: dynamo.endpoint, s3 };
+}
+
+/** The configuration a deployed function reads from its environment, for the local services. */
+export function localConfig(local: { dynamoEndpoint: string; s3Endpoint: string; bucket: string; adminToken: string; publicBaseUrl: string }): Config {
+  return loadConfig({
+    TABLE_NAME: LOCAL_TABLE,
+    SECRETS_TABLE_NAME: LOCAL_SECRETS_TABLE,
+    IDEMPOTENCY_TABLE_NAME: LOCAL_IDEMPOTENCY_TABLE,
+    BUCKET_NAME: local.bucket,
+    AWS_REGION: LOCAL_S3_REGION,
+    AUTH_MODE: 'token',
+    ADMIN_TOKEN: local.adminToken,
+    DYNAMODB_ENDPOINT: local.dynamoEndpoint,
+    S3_ENDPOINT: local.s3Endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    // DynamoDB Local takes any credentials; the S3 server only its own.
+    ENDPOINT_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+    ENDPOINT_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+    PUBLIC_BASE_URL: local.publicBaseUrl,
+  });
+}
+
+/** The stand-in for SSM Run Command, with its data folder (removed at stop when temporary). */
+function startRunner(opts: LocalStackOptions, stops: Stops): LocalGatewayRunner {
+  const gatewayDir = opts.dataDir ? join(opts.dataDir, 'gateways') : mkdtempSync(join(tmpdir(), 'wg-ingress-gw-'));
+  const runner = new LocalGatewayRunner({ dataDir: gatewayDir, mode: opts.gatewayMode ?? 'record', namespaces: opts.namespaces });
+  stops.push(async () => {
+    await runner.close();
+    if (!opts.dataDir) rmSync(gatewayDir, { recursive: true, force: true });
+  });
+  return runner;
+}
+
+/** What Lambda would hand the worker; the request id is what every log line of the run carries. */
+const workerContext = (): Context =>
+  ({
+    functionName: 'wg-ingress-gateway-sync',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:wg-ingress-gateway-sync',
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    getRemainingTimeInMillis: () => 300_000,
+    callbackWaitsForEmptyEventLoop: false,
+  }) as unknown as Context;
+
+/**
+ * The worker as Lambda runs it: one invocation at a time (one stream shard plus a schedule that
+ * waits its turn), fed by the table's stream and a timer.
+ */
+function localWorker(deps: Deps, dynamoEndpoint: string, scheduleMs: number) {
+  const handler = createSyncHandler(deps, { budgetMs: 60_000 });
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = chain.then(fn, fn);
+    chain = next.catch(() => undefined);
+    return next;
+  };
+  const sweepEvent: SweepEvent = { source: 'local.schedule' };
+  const sweep = () => serial(async () => void (await handler(sweepEvent, workerContext())));
+  let poller: Awaited<ReturnType<typeof startStreamPoller>> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const setRunning = async (running: boolean) => {
+    if (running && !poller) {
+      poller = await startStreamPoller({
+        endpoint: dynamoEndpoint,
+        tableName: LOCAL_TABLE,
+        onBatch: (event) => serial(() => handler(event, workerContext())),
+      });
+      timer = setInterval(() => void sweep().catch(() => undefined), scheduleMs);
+    } else if (!running && poller) {
+      clearInterval(timer);
+      await poller.stop();
+      poller = undefined;
+      await chain;
+    }
+  };
+  return { sweep, setRunning };
 }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { INSTANCE_ID } from '../../functions/domain/grammar.js';
 import { startLocalStack } from './local-stack.js';
 
 const inMemory = process.env.WG_INGRESS_IN_MEMORY === '1' || process.argv.includes('--in-memory');
@@ -30,7 +31,7 @@ function namespaces(): Record<string, string> | undefined {
   if (!spec) return undefined;
   const pairs = spec.split(',').map((p) => p.trim().split('='));
   for (const pair of pairs) {
-    if (pair.length !== 2 || !/^i-[0-9a-f]{8,17}$/.test(pair[0]!) || !/^[A-Za-z0-9_.-]{1,64}$/.test(pair[1]!)) {
+    if (pair.length !== 2 || !INSTANCE_ID.test(pair[0]!) || !/^[A-Za-z0-9_.-]{1,64}$/.test(pair[1]!)) {
       console.error('WG_INGRESS_GATEWAY_NAMESPACES must look like i-0123456789abcdef0=namespace,…');
       process.exit(2);
     }

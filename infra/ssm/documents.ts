@@ -1,7 +1,8 @@
-// The two SSM Command documents that run on gateways. Their scripts live in infra/gateway/*.sh and
-// are read at synth time, so the local runner and the documents execute the very same text; their
-// parameter patterns come from functions/domain/gateway-commands.ts, the same table the control
-// plane checks before sending.
+// The three SSM Command documents that run on gateways (init, apply, teardown). Their scripts live
+// in infra/gateway/*.sh and are read at synth time, so the local runner and the documents execute
+// the very same text; their parameter patterns come from functions/domain/gateway-commands.ts, the
+// same table the control plane checks before sending, and the scripts' own line checks from
+// functions/domain/grammar.ts, written in for `%%NAME%%` markers when the text is read.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -9,6 +10,7 @@ import {
   PARAMETER_PATTERNS,
   type DocumentKind,
 } from '../../functions/domain/gateway-commands.js';
+import { PEER_LINE_PATTERN } from '../../functions/domain/grammar.js';
 
 export { PARAMETER_PATTERNS, INIT_PARAMETERS, APPLY_PARAMETERS, TEARDOWN_PARAMETERS } from '../../functions/domain/gateway-commands.js';
 
@@ -23,9 +25,24 @@ export function scriptPath(kind: DocumentKind): string {
   return fileURLToPath(SCRIPT_FILES[kind]);
 }
 
-/** The script text, with its `{{ parameter }}` placeholders still in it. */
+// Synth-time markers (distinct from SSM's `{{ parameter }}` placeholders, which stay for SSM).
+const MARKER = /%%([A-Z0-9_]+)%%/g;
+const MARKER_VALUES: Record<string, string> = { PEER_LINE_PATTERN };
+
+/**
+ * A marker's value goes inside single quotes on one line, and SSM then reads the text for
+ * `{{ ... }}`: none of those may occur in it.
+ */
+function markerValue(name: string): string {
+  const value = MARKER_VALUES[name];
+  if (value === undefined) throw new Error(`no value for script marker %%${name}%%`);
+  if (/['\n\r]|\{\{|\}\}|%%/.test(value)) throw new Error(`script marker %%${name}%% has a value that cannot go in single quotes`);
+  return value;
+}
+
+/** The script text: markers replaced by the grammar's patterns, `{{ parameter }}` placeholders still in it. */
 export function scriptText(kind: DocumentKind): string {
-  return readFileSync(SCRIPT_FILES[kind], 'utf8');
+  return readFileSync(SCRIPT_FILES[kind], 'utf8').replace(MARKER, (_, name: string) => markerValue(name));
 }
 
 const EXECUTION_TIMEOUT_SECONDS: Record<DocumentKind, number> = { init: 900, apply: 300, teardown: 300 };

@@ -2,13 +2,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import {
-  attachmentDisposition,
-  createS3Client,
-  S3ObjectStore,
-  type ObjectStore,
-} from '../../functions/adapters/s3/object-store.js';
-import { configFilename, renderClientConfig } from '../../functions/domain/render-client-config.js';
+import { createS3Client, S3ObjectStore } from '../../functions/adapters/s3/object-store.js';
+import type { ObjectStore } from '../../functions/app/ports.js';
+import { attachmentDisposition, configFilename, renderClientConfig } from '../../functions/domain/render-client-config.js';
 import { renderQrPng } from '../../functions/domain/qr.js';
 import { startLocalS3Server, type LocalS3Server } from '../../infra/local/s3-server.js';
 import { configVariants } from '../unit/domain/fixtures.js';

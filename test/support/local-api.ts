@@ -26,10 +26,21 @@ function captureLogs(): void {
     const original = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
     (stream as unknown as { write: unknown }).write = (chunk: unknown, ...rest: unknown[]) => {
       logLines.push(String(chunk));
-      // Handler log lines are JSON; keep test output readable by not echoing request logs.
-      if (typeof chunk === 'string' && chunk.startsWith('{"level":"info"')) return true;
+      // Handler log lines (Powertools JSON, EMF metrics) are kept for the checks, not echoed.
+      if (typeof chunk === 'string' && isLogLine(chunk)) return true;
       return original(chunk, ...rest);
     };
+  }
+}
+
+/** A line the handlers or the worker wrote: Powertools Logger JSON or an EMF metrics document. */
+function isLogLine(chunk: string): boolean {
+  if (!chunk.startsWith('{')) return false;
+  try {
+    const parsed = JSON.parse(chunk) as Record<string, unknown>;
+    return 'level' in parsed || '_aws' in parsed;
+  } catch {
+    return false;
   }
 }
 

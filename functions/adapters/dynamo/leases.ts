@@ -1,6 +1,6 @@
 // Reads which addresses of a range are leased; the allocator picks its candidates from this.
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ClientStore } from '../../app/ports.js';
+import type { LeaseReader } from '../../app/ports.js';
 import { keys } from './table.js';
 
 /** Transaction items that claim leases: each succeeds only if nobody holds that address yet. */
@@ -42,7 +42,7 @@ export async function leasesBetween(
 }
 
 /** Just the lease reads, for code that allocates without writing clients (gateway creation). */
-export class DynamoLeaseReader implements Pick<ClientStore, 'leasesBetween'> {
+export class DynamoLeaseReader implements LeaseReader {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,

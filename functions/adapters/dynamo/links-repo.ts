@@ -1,7 +1,7 @@
 // One-time download links: one item per token, keyed by the token's SHA-256 (the token itself is
 // never stored), listed per client through gsi1 so they can be revoked together.
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { LinkRecord, LinkStore, SpendOutcome } from '../../app/downloads.js';
+import type { LinkRecord, LinkStore, SpendOutcome } from '../../app/ports.js';
 import { isConditionFailure, keys } from './table.js';
 
 /**

@@ -2,14 +2,25 @@
 import { Agent } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { translateErrors } from './errors.js';
 
-export function createDocumentClient(opts: { region: string; endpoint?: string }): DynamoDBDocumentClient {
+export interface DocumentClientOptions {
+  region: string;
+  endpoint?: string;
+  /** For a local endpoint; in AWS the SDK's default chain reads the role's credentials. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Wraps the base client once it is built (the composition root's tracing). */
+  instrument?: <C extends DynamoDBClient>(client: C) => C;
+}
+
+/** The base client, as Powertools Idempotency takes it; the stores use createDocumentClient. */
+export function createDynamoClient(opts: DocumentClientOptions): DynamoDBClient {
   const client = new DynamoDBClient({
     region: opts.region,
     ...(opts.endpoint
       ? {
           endpoint: opts.endpoint,
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          credentials: opts.credentials ?? { accessKeyId: 'local', secretAccessKey: 'local' },
           // Locally one process serves every request; DynamoDB Local drops connections when
           // hundreds arrive at once, so requests queue here instead (a Lambda container sends one
           // request at a time and never gets near this).
@@ -18,9 +29,14 @@ export function createDocumentClient(opts: { region: string; endpoint?: string }
         }
       : { maxAttempts: 3 }),
   });
-  return DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  return opts.instrument ? opts.instrument(client) : client;
+}
+
+/** The stores' client: SDK errors come out as domain errors (errors.ts). */
+export function createDocumentClient(opts: DocumentClientOptions): DynamoDBDocumentClient {
+  const client = createDynamoClient(opts);
+  translateErrors(client);
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
 export const keys = {

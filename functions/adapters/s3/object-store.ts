@@ -1,5 +1,4 @@
-// Objects (rendered configs, QR PNGs, desired peer sets) behind a small interface, with an S3
-// implementation. The client and the bucket are injected: no process.env here.
+// The object store (rendered configs, QR PNGs, desired peer sets) on S3. The client and the bucket are injected: no process.env here.
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -9,41 +8,12 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-
-export interface SignedGetUrlOptions {
-  expiresInSeconds: number;
-  /** Sent back as the response's Content-Disposition, e.g. attachmentDisposition('hq-alice.conf'). */
-  contentDisposition?: string;
-  /** Sent back as the response's Content-Type, whatever the object was stored with. */
-  contentType?: string;
-  /** Sent back as the response's Cache-Control (secrets in a config: 'no-store'). */
-  cacheControl?: string;
-}
-
-export interface ObjectStore {
-  putObject(key: string, body: Uint8Array | string, contentType: string): Promise<void>;
-  /** The object's bytes, or undefined when there is no such object. */
-  getObject(key: string): Promise<Buffer | undefined>;
-  /** Deleting an object that does not exist is not an error (S3 answers 204 either way). */
-  deleteObject(key: string): Promise<void>;
-  signedGetUrl(key: string, options: SignedGetUrlOptions): Promise<string>;
-}
+import type { ObjectStore, SignedGetUrlOptions } from '../../app/ports.js';
+import { translateSdkErrors, throttlingAs } from '../sdk-errors.js';
+import { ThrottledError } from '../../domain/errors.js';
 
 // SigV4 presigned URLs cannot outlive a week; links handed to users last minutes.
 export const MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600;
-
-const SAFE_FILENAME = /^[a-zA-Z0-9_=+.-]{1,64}$/;
-
-/**
- * `attachment; filename="<name>"` for a name that needs neither escaping nor RFC 5987 encoding,
- * so every browser saves the file under exactly that name.
- */
-export function attachmentDisposition(filename: string): string {
-  if (!SAFE_FILENAME.test(filename) || filename.startsWith('.')) {
-    throw new Error(`unsafe download filename: ${JSON.stringify(filename)}`);
-  }
-  return `attachment; filename="${filename}"`;
-}
 
 // Object keys are built from validated names; refusing anything else keeps a stray '..', a
 // control character or a leading '/' from ever addressing a different object.
@@ -63,16 +33,20 @@ export interface S3ClientOptions {
   /** Local servers address buckets by path: http://127.0.0.1:port/<bucket>/<key>. */
   forcePathStyle?: boolean;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Wraps the client once it is built (the composition root's tracing). */
+  instrument?: (client: S3Client) => S3Client;
 }
 
 /** Create once per process (module scope of a handler) and inject it. */
 export function createS3Client(options: S3ClientOptions): S3Client {
-  return new S3Client({
+  const client = new S3Client({
     region: options.region,
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
     ...(options.forcePathStyle !== undefined ? { forcePathStyle: options.forcePathStyle } : {}),
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
   });
+  translateSdkErrors(client, throttlingAs(['SlowDown'], () => new ThrottledError()));
+  return options.instrument ? options.instrument(client) : client;
 }
 
 export class S3ObjectStore implements ObjectStore {
@@ -83,7 +57,8 @@ export class S3ObjectStore implements ObjectStore {
 
   async putObject(key: string, body: Uint8Array | string, contentType: string): Promise<void> {
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: checkKey(key), Body: body, ContentType: contentType }),
+      // The length up front: without it the SDK streams the body in chunks and warns about it.
+      new PutObjectCommand({ Bucket: this.bucket, Key: checkKey(key), Body: body, ContentType: contentType, ContentLength: Buffer.byteLength(body) }),
     );
   }
 

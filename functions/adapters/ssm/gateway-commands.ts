@@ -4,17 +4,19 @@ import {
   GetCommandInvocationCommand,
   InvocationDoesNotExist,
   SendCommandCommand,
+  SSMClient,
   type GetCommandInvocationCommandOutput,
-  type SSMClient,
 } from '@aws-sdk/client-ssm';
 import {
   validateCommandParameters,
   type CommandParameters,
   type CommandResult,
   type DocumentKind,
-  type GatewayCommandSender,
 } from '../../domain/gateway-commands.js';
-import { ValidationError } from '../../domain/errors.js';
+import type { GatewayCommandSender } from '../../app/ports.js';
+import { translateSdkErrors, throttlingAs } from '../sdk-errors.js';
+import { ThrottledError, ValidationError } from '../../domain/errors.js';
+import { INSTANCE_ID } from '../../domain/grammar.js';
 
 export interface SsmGatewayCommandsOptions {
   initDocumentName: string;
@@ -24,8 +26,6 @@ export interface SsmGatewayCommandsOptions {
   deliveryTimeoutSeconds?: number;
 }
 
-// EC2 instance ids, and managed-instance ids for hybrid activations.
-const INSTANCE_ID = /^(i-[0-9a-f]{8}|i-[0-9a-f]{17}|mi-[0-9a-f]{17})$/;
 const DEFAULT_DELIVERY_TIMEOUT_SECONDS = 600;
 const MAX_REASON_CHARS = 500;
 
@@ -33,6 +33,13 @@ const tail = (text: string | undefined): string => {
   const t = (text ?? '').trim();
   return t.length > MAX_REASON_CHARS ? '…' + t.slice(-MAX_REASON_CHARS) : t;
 };
+
+/** Create once per process and inject it; SendCommand throttling after the SDK's retries is a domain error. */
+export function createSsmClient(options: { region: string; instrument?: (client: SSMClient) => SSMClient }): SSMClient {
+  const client = new SSMClient({ region: options.region });
+  translateSdkErrors(client, throttlingAs(['ThrottlingException'], () => new ThrottledError()));
+  return options.instrument ? options.instrument(client) : client;
+}
 
 export class SsmGatewayCommands implements GatewayCommandSender {
   constructor(

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { burstInterval, currentBurst, expiredSinceApplied, peerEntries, retryDelay, syncGateway, type SyncDeps } from '../../../functions/app/gateway-sync.js';
-import type { GatewayStore } from '../../../functions/app/ports.js';
-import type { CommandParameters, CommandResult, GatewayCommandSender } from '../../../functions/domain/gateway-commands.js';
+import type { GatewayCommandSender, GatewayStore } from '../../../functions/app/ports.js';
+import type { CommandParameters, CommandResult } from '../../../functions/domain/gateway-commands.js';
 import { generationStamp } from '../../../functions/domain/generation.js';
 import { generateKeyPair } from '../../../functions/domain/keys.js';
 import type { Client, Gateway, SyncResult } from '../../../functions/domain/model.js';
@@ -86,6 +87,8 @@ function deps(gateways: GatewayStore, sender: GatewayCommandSender, clients: Cli
     },
     commands: sender,
     clock: { now: () => new Date(clock.t) },
+    random: Math.random,
+    randomBytes,
     pollIntervalMs: 1,
     sleep: async (ms) => void (clock.t += ms),
   } as SyncDeps & { objects: { stored: Map<string, string> } };

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { needsWork, wantsSync } from '../../../functions/worker/sync-handler.js';
+import { wantsSync } from '../../../functions/adapters/dynamo/stream-records.js';
+import { needsWork } from '../../../functions/app/gateway-worker.js';
 import type { Gateway } from '../../../functions/domain/model.js';
 
 const record = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', sk: string, prev?: Record<string, unknown>, next?: Record<string, unknown>): DynamoDBRecord =>

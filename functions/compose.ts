@@ -1,0 +1,153 @@
+// The composition root: the one place that turns a validated configuration into stores, clients
+// and clocks. Every Lambda entry, the worker, local mode and the tests build their dependencies
+// here. Each function takes the slice it uses (networkDeps …), so its bundle holds only those
+// adapters; createDeps builds them all (local mode, the tests), `overrides` replaces any part.
+import { randomBytes } from 'node:crypto';
+import { DynamoClientStore } from './adapters/dynamo/clients-repo.js';
+import { DynamoGatewayStore } from './adapters/dynamo/gateways-repo.js';
+import { DynamoLeaseReader } from './adapters/dynamo/leases.js';
+import { DynamoLinkStore } from './adapters/dynamo/links-repo.js';
+import { DynamoNetworkStore } from './adapters/dynamo/networks-repo.js';
+import { DynamoSecretsReader } from './adapters/dynamo/secrets-store.js';
+import { createDocumentClient, createDynamoClient, type DocumentClientOptions } from './adapters/dynamo/table.js';
+import { PowertoolsIdempotencyGuard } from './adapters/idempotency/powertools.js';
+import { createS3Client, S3ObjectStore } from './adapters/s3/object-store.js';
+import { createSsmClient, SsmGatewayCommands } from './adapters/ssm/gateway-commands.js';
+import type { ClientDeps } from './app/clients.js';
+import type { DownloadDeps } from './app/downloads.js';
+import type { SyncDeps } from './app/gateway-sync.js';
+import type { GatewayDeps } from './app/gateways.js';
+import { NetworkCache } from './app/network-cache.js';
+import type { NetworkDeps } from './app/networks.js';
+import type { Clock, IdempotencyGuard } from './app/ports.js';
+import type { Config } from './config.js';
+import type { HttpOptions } from './http/http-handler.js';
+import { tracer } from './observability.js';
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** Everything any function needs. */
+export type Deps = NetworkDeps &
+  GatewayDeps &
+  ClientDeps &
+  DownloadDeps &
+  SyncDeps & {
+    /** The create-client path reads networks through a per-container cache (network-cache.ts). */
+    cachedNetworks: ClientDeps['networks'];
+    idempotency?: IdempotencyGuard;
+  };
+
+// Clients are made once per process and configuration (module scope of a Lambda container).
+const documentClients = new WeakMap<Config, ReturnType<typeof createDocumentClient>>();
+
+function dynamoOptions(config: Config): DocumentClientOptions {
+  return {
+    region: config.AWS_REGION,
+    ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
+    ...endpointCredentials(config),
+    instrument: (client) => tracer.captureAWSv3Client(client),
+  };
+}
+
+function endpointCredentials(config: Config): { credentials?: { accessKeyId: string; secretAccessKey: string } } {
+  return config.ENDPOINT_ACCESS_KEY_ID && config.ENDPOINT_SECRET_ACCESS_KEY
+    ? { credentials: { accessKeyId: config.ENDPOINT_ACCESS_KEY_ID, secretAccessKey: config.ENDPOINT_SECRET_ACCESS_KEY } }
+    : {};
+}
+
+function documentClient(config: Config) {
+  let db = documentClients.get(config);
+  if (!db) {
+    db = createDocumentClient(dynamoOptions(config));
+    documentClients.set(config, db);
+  }
+  return db;
+}
+
+const basics = () => ({ clock: systemClock, random: Math.random, randomBytes });
+
+/** The HTTP stack's own needs: how callers are authenticated, and the create routes' idempotency. */
+export function httpOptions(config: Config, idempotency?: IdempotencyGuard): HttpOptions {
+  return {
+    auth: config.AUTH_MODE === 'token' ? { mode: 'token', adminToken: config.ADMIN_TOKEN! } : { mode: 'jwt' },
+    ...(idempotency ? { idempotency } : {}),
+  };
+}
+
+export function idempotencyGuard(config: Config): IdempotencyGuard | undefined {
+  if (!config.IDEMPOTENCY_TABLE_NAME) return undefined;
+  return new PowertoolsIdempotencyGuard(createDynamoClient(dynamoOptions(config)), config.IDEMPOTENCY_TABLE_NAME);
+}
+
+export function networkDeps(config: Config) {
+  return { networks: new DynamoNetworkStore(documentClient(config), config.TABLE_NAME), ...basics() } satisfies NetworkDeps;
+}
+
+/** Gateway creation reads leases, never the whole client store (the gateways bundle stays small). */
+export function gatewayDeps(config: Config) {
+  const db = documentClient(config);
+  return {
+    ...networkDeps(config),
+    gateways: new DynamoGatewayStore(db, config.TABLE_NAME),
+    leases: new DynamoLeaseReader(db, config.TABLE_NAME),
+  } satisfies GatewayDeps;
+}
+
+export function clientDeps(config: Config) {
+  const db = documentClient(config);
+  const networks = new DynamoNetworkStore(db, config.TABLE_NAME);
+  return {
+    networks,
+    // Creates need only the network's ranges, which never change; reads and lists use the store.
+    cachedNetworks: new NetworkCache(networks, systemClock),
+    gateways: new DynamoGatewayStore(db, config.TABLE_NAME),
+    clients: new DynamoClientStore(db, config.TABLE_NAME, config.SECRETS_TABLE_NAME),
+    ...basics(),
+  } satisfies ClientDeps & Pick<Deps, 'cachedNetworks'>;
+}
+
+function objectStore(config: Config): S3ObjectStore {
+  const s3 = createS3Client({
+    region: config.AWS_REGION,
+    ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
+    forcePathStyle: config.S3_FORCE_PATH_STYLE === 'true',
+    ...endpointCredentials(config),
+    instrument: (client) => tracer.captureAWSv3Client(client),
+  });
+  return new S3ObjectStore(s3, config.BUCKET_NAME);
+}
+
+export function downloadDeps(config: Config) {
+  const db = documentClient(config);
+  return {
+    ...clientDeps(config),
+    secrets: new DynamoSecretsReader(db, config.SECRETS_TABLE_NAME),
+    links: new DynamoLinkStore(db, config.TABLE_NAME),
+    objects: objectStore(config),
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+  } satisfies DownloadDeps;
+}
+
+export function syncDeps(config: Config) {
+  const ssm = createSsmClient({ region: config.AWS_REGION, instrument: (client) => tracer.captureAWSv3Client(client) });
+  return {
+    ...downloadDeps(config),
+    commands: new SsmGatewayCommands(ssm, {
+      initDocumentName: config.INIT_DOCUMENT_NAME,
+      applyDocumentName: config.APPLY_DOCUMENT_NAME,
+      teardownDocumentName: config.TEARDOWN_DOCUMENT_NAME,
+    }),
+    pollIntervalMs: 1000,
+  } satisfies SyncDeps;
+}
+
+/** Every part at once (local mode, the tests); `overrides` replaces any of them (a local gateway runner). */
+export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
+  const idempotency = idempotencyGuard(config);
+  return {
+    ...syncDeps(config),
+    ...gatewayDeps(config),
+    ...(idempotency ? { idempotency } : {}),
+    ...overrides,
+  };
+}

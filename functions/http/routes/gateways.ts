@@ -1,0 +1,27 @@
+import { createGateway, deleteGateway, getGateway, listGateways, requestResync, updateGateway, type GatewayDeps } from '../../app/gateways.js';
+import { gatewaysApi } from '../../contract/api-spec.js';
+import { httpHandler, routesOf, type HttpOptions } from '../http-handler.js';
+import { accepted, noContent, ok } from '../responses.js';
+
+const route = routesOf(gatewaysApi);
+
+export function gatewaysHandler(deps: GatewayDeps, options: HttpOptions) {
+  return httpHandler(
+    [
+      route('POST /networks/{network}/gateways', async ({ path, body }) => accepted(await createGateway(deps, path.network, body))),
+      route('GET /networks/{network}/gateways', async ({ path, query }) => ok(await listGateways(deps, path.network, query))),
+      route('GET /networks/{network}/gateways/{gatewayId}', async ({ path }) => ok(await getGateway(deps, path.network, path.gatewayId))),
+      route('PATCH /networks/{network}/gateways/{gatewayId}', async ({ path, body }) =>
+        ok(await updateGateway(deps, path.network, path.gatewayId, body)),
+      ),
+      route('DELETE /networks/{network}/gateways/{gatewayId}', async ({ path }) => {
+        await deleteGateway(deps, path.network, path.gatewayId);
+        return noContent();
+      }),
+      route('POST /networks/{network}/gateways/{gatewayId}/sync', async ({ path }) =>
+        accepted(await requestResync(deps, path.network, path.gatewayId)),
+      ),
+    ],
+    options,
+  );
+}
