@@ -49,8 +49,8 @@ describe('patterns', () => {
   });
 
   it('INTERFACE_NAME', () => {
-    check(INTERFACE_NAME, ['wg0', 'wg-ingress', 'a', 'a.b', '.a', '...', '..a', 'x=y+z_1', '-', 'A'.repeat(15), '.'.repeat(15)],
-      ['.', '..', 'A'.repeat(16), 'wg 0', 'wg0/1', 'wg:0']);
+    check(INTERFACE_NAME, ['wg0', 'wg-ingress', 'wgi-0a1b2c3d4e', 'a', 'x_y-z_1', 'A'.repeat(15)],
+      ['.', '..', 'a.b', '.a', '-', '0wg', '_wg', 'x=y+z', 'A'.repeat(16), 'wg 0', 'wg0/1', 'wg:0']);
   });
 
   it('ENDPOINT_HOST', () => {

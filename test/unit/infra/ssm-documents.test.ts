@@ -2,32 +2,44 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { applyDocument, initDocument, renderScript, scriptPath, type CommandDocument } from '../../../infra/ssm/documents.js';
-import { APPLY_PARAMETERS, INIT_PARAMETERS, PARAMETER_PATTERNS, type DocumentKind } from '../../../functions/domain/gateway-commands.js';
+import {
+  applyDocument,
+  initDocument,
+  renderScript,
+  scriptPath,
+  scriptText,
+  teardownDocument,
+  type CommandDocument,
+} from '../../../infra/ssm/documents.js';
+import { DOCUMENT_PARAMETERS, PARAMETER_PATTERNS, type DocumentKind } from '../../../functions/domain/gateway-commands.js';
+import { PEER_LINE_PATTERN } from '../../../functions/domain/grammar.js';
 
 const docs: [DocumentKind, CommandDocument][] = [
   ['init', initDocument()],
   ['apply', applyDocument()],
+  ['teardown', teardownDocument()],
 ];
+const MARKER = /%%[A-Z0-9_]+%%/;
 const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
 
 describe('SSM command documents', () => {
   for (const [kind, doc] of docs) {
     describe(kind, () => {
-      it('is a schema 2.2 document with one aws:runShellScript step holding the script file line by line', () => {
+      it('is a schema 2.2 document with one aws:runShellScript step holding the built script line by line', () => {
         assert.equal(doc.schemaVersion, '2.2');
         assert.ok(doc.description.length > 20);
         assert.equal(doc.mainSteps.length, 1);
         const step = doc.mainSteps[0]!;
         assert.equal(step.action, 'aws:runShellScript');
-        assert.equal(step.inputs.runCommand.join('\n') + '\n', readFileSync(scriptPath(kind), 'utf8'));
+        assert.equal(step.inputs.runCommand.join('\n') + '\n', scriptText(kind));
+        assert.doesNotMatch(scriptText(kind), MARKER, 'a synth-time marker left in the document');
         assert.equal(step.inputs.runCommand[0], '#!/bin/bash');
         assert.ok(Number(step.inputs.timeoutSeconds) > 0);
         assert.ok(JSON.stringify(doc).length < 64 * 1024, 'SSM documents are limited to 64 KB');
       });
 
       it('declares every parameter as a String with a description and the shared pattern; defaults pass it', () => {
-        const specs = kind === 'init' ? INIT_PARAMETERS : APPLY_PARAMETERS;
+        const specs = DOCUMENT_PARAMETERS[kind];
         assert.deepEqual(Object.keys(doc.parameters), specs.map((s) => s.name));
         for (const spec of specs) {
           const p = doc.parameters[spec.name]!;
@@ -65,6 +77,23 @@ describe('SSM command documents', () => {
       });
     });
   }
+
+  it("writes the grammar's peer-line pattern into apply.sh for its marker, inside single quotes", () => {
+    const source = readFileSync(scriptPath('apply'), 'utf8');
+    assert.match(source, /^PEER_LINE_RE='%%PEER_LINE_PATTERN%%'$/m);
+    assert.ok(scriptText('apply').split('\n').includes(`PEER_LINE_RE='${PEER_LINE_PATTERN}'`));
+    assert.doesNotMatch(PEER_LINE_PATTERN, /'|\{\{|\}\}|%%|\n/);
+    for (const kind of ['init', 'teardown'] as const) assert.equal(scriptText(kind), readFileSync(scriptPath(kind), 'utf8'));
+  });
+
+  it('refuses to run an apply script that was not built (marker still in it)', () => {
+    const raw = readFileSync(scriptPath('apply'), 'utf8').replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (_, name: string) =>
+      name === 'generation' ? '1' : name === 'stateDir' ? '/nonexistent' : 'x',
+    );
+    const r = spawnSync('bash', ['-s'], { input: raw, encoding: 'utf8' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /reason=script_not_built/);
+  });
 
   it('substitutes like SSM: every {{ name }}, with or without blanks', () => {
     const text = renderScript('apply', {
