@@ -71,6 +71,48 @@ export function canRunForReal(): { ok: boolean; missing: string[] } {
 const DEFAULT_EXECUTION_TIMEOUT_SECONDS: Record<DocumentKind, number> = { init: 900, apply: 300, teardown: 300 };
 const safeName = (s: string): string => s.replace(/[^A-Za-z0-9_-]/g, '_');
 const tail = (s: string, max = 600): string => (s.length > max ? s.slice(-max) : s).trim();
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+/** SSM's reason for a script that ended with a non-zero exit code. */
+const exitReason = (code: number | null, detail: string): string => `Failed: exit code ${code}: ${detail}`;
+
+/** How a script ended in a namespace. */
+interface ScriptRun {
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+  timedOut: boolean;
+}
+
+/** The result SSM reports for a script that ran. */
+function resultOf(run: ScriptRun): CommandResult {
+  if (run.timedOut) return { status: 'timed_out', stdout: run.stdout, reason: 'ExecutionTimedOut' };
+  if (run.exitCode === 0) return { status: 'success', stdout: run.stdout };
+  return { status: 'failed', stdout: run.stdout, reason: exitReason(run.exitCode, tail(run.stderr)) };
+}
+
+/** Record mode: the command ends as the script would have, with exit code 0 and this output. */
+function succeed(c: LocalCommand, stdout: string): void {
+  c.stdout = stdout;
+  c.exitCode = 0;
+  c.result = { status: 'success', stdout };
+}
+
+/** Record mode: the apply script's failure line and exit code for this reason. */
+function failApply(c: LocalCommand, generation: number, reason: string, code: number): void {
+  c.exitCode = code;
+  c.stderr = `WG_INGRESS_APPLY_FAILED generation=${generation} reason=${reason}\n`;
+  c.result = { status: 'failed', reason: exitReason(code, c.stderr.trim()) };
+}
+
+/** Writes beside the file, then renames, so a reader sees the old content or the new. */
+function writeAtomically(file: string, data: string | Buffer): void {
+  writeFileSync(file + '.tmp', data, { mode: 0o600 });
+  renameSync(file + '.tmp', file);
+}
+
+function readGeneration(file: string): number {
+  return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) || 0 : 0;
+}
 
 export class LocalGatewayRunner implements GatewayCommandSender {
   readonly mode: RunnerMode;
@@ -183,28 +225,34 @@ export class LocalGatewayRunner implements GatewayCommandSender {
   // One command at a time per instance, in the order sent.
   private pump(instanceId: string): void {
     if (!this.online || this.busy.has(instanceId)) return;
-    const run = (async () => {
-      const queue = this.queues.get(instanceId) ?? [];
-      while (this.online && queue.length) {
-        const c = queue.shift()!;
-        this.expireIfUndelivered(c);
-        if (c.state === 'done') continue;
-        c.state = 'running';
-        try {
-          if (c.mode === 'netns') await this.runInNamespace(c);
-          else await this.record(c);
-        } catch (err) {
-          c.result = { status: 'failed', reason: err instanceof Error ? err.message : String(err) };
-        }
-        c.state = 'done';
-        this.log(c);
-      }
-    })();
+    const run = this.drain(instanceId);
     this.busy.set(instanceId, run);
     void run.finally(() => {
       this.busy.delete(instanceId);
       if (this.online && (this.queues.get(instanceId)?.length ?? 0) > 0) this.pump(instanceId);
     });
+  }
+
+  private async drain(instanceId: string): Promise<void> {
+    const queue = this.queues.get(instanceId) ?? [];
+    while (this.online && queue.length) {
+      const c = queue.shift()!;
+      this.expireIfUndelivered(c);
+      if (c.state === 'done') continue;
+      await this.deliver(c);
+    }
+  }
+
+  private async deliver(c: LocalCommand): Promise<void> {
+    c.state = 'running';
+    try {
+      if (c.mode === 'netns') await this.runInNamespace(c);
+      else await this.record(c);
+    } catch (err) {
+      c.result = { status: 'failed', reason: messageOf(err) };
+    }
+    c.state = 'done';
+    this.log(c);
   }
 
   private log(c: LocalCommand): void {
@@ -241,27 +289,18 @@ export class LocalGatewayRunner implements GatewayCommandSender {
   }
 
   private async runInNamespace(c: LocalCommand): Promise<void> {
-    if (!c.namespace) {
+    const namespace = c.namespace;
+    if (!namespace) {
       c.result = { status: 'failed', reason: `Undeliverable: no network namespace for instance ${c.instanceId}` };
       return;
     }
-    const values = { ...c.parameters };
     const cleanup: string[] = [];
-    if (c.kind === 'apply' && /^https?:/.test(values.peerSetUrl!)) {
-      // A namespace has its own loopback and no route out: fetch here and hand the script a file.
-      // The script still checks the digest and every line of what it reads.
-      const file = join(this.subdir('peer-sets'), `${c.commandId}.peers`);
-      try {
-        writeFileSync(file, await this.fetchPeerSet(values.peerSetUrl!), { mode: 0o600 });
-      } catch (err) {
-        c.result = { status: 'failed', reason: `fetch_failed: ${err instanceof Error ? err.message : String(err)}` };
-        return;
-      }
-      values.peerSetUrl = `file://${file}`;
-      validateCommandParameters('apply', Object.fromEntries(Object.entries(values).map(([k, v]) => [k, [v]])));
-      cleanup.push(file);
+    const staged = await this.stageApplyPeerSet(c, cleanup);
+    if ('failure' in staged) {
+      c.result = { status: 'failed', reason: staged.failure };
+      return;
     }
-    const script = renderScript(c.kind, values);
+    const script = renderScript(c.kind, staged.values);
     c.script = script;
     const scriptFile = join(this.subdir('scripts'), `${c.commandId}.sh`);
     writeFileSync(scriptFile, script, { mode: 0o700 });
@@ -269,114 +308,138 @@ export class LocalGatewayRunner implements GatewayCommandSender {
     try {
       const timeoutSeconds =
         this.options.executionTimeoutSeconds?.[c.kind] ?? DEFAULT_EXECUTION_TIMEOUT_SECONDS[c.kind];
-      // Not detached: wireguard-go stays in the process group of this process and ends with it.
-      const child = spawn('ip', ['netns', 'exec', c.namespace, 'bash', scriptFile], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          ...process.env,
-          WG_QUICK_USERSPACE_IMPLEMENTATION: 'wireguard-go',
-          ...this.options.env,
-        },
-      });
-      this.children.add(child);
-      let stdout = '';
-      let stderr = '';
-      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, timeoutSeconds * 1000);
-      const closed = new Promise<void>((res) => child.once('close', () => res()));
-      const exitCode = await new Promise<number | null>((res) => {
-        child.once('exit', (code) => res(code));
-        child.once('error', (err) => {
-          stderr += String(err);
-          res(null);
-        });
-      });
-      clearTimeout(timer);
-      // A daemon that kept our pipes open must not hold the result back.
-      await Promise.race([closed, new Promise((res) => setTimeout(res, 1000))]);
-      this.children.delete(child);
-      c.stdout = stdout;
-      c.stderr = stderr;
-      c.exitCode = exitCode;
-      if (timedOut) c.result = { status: 'timed_out', stdout, reason: 'ExecutionTimedOut' };
-      else if (exitCode === 0) c.result = { status: 'success', stdout };
-      else c.result = { status: 'failed', stdout, reason: `Failed: exit code ${exitCode}: ${tail(stderr)}` };
+      const run = await this.spawnScript(namespace, scriptFile, timeoutSeconds);
+      c.stdout = run.stdout;
+      c.stderr = run.stderr;
+      c.exitCode = run.exitCode;
+      c.result = resultOf(run);
     } finally {
       for (const f of cleanup) rmSync(f, { force: true });
     }
   }
 
+  /** The script's parameters: an apply's http(s) peer set is fetched here and passed as a file (put on cleanup). */
+  private async stageApplyPeerSet(
+    c: LocalCommand,
+    cleanup: string[],
+  ): Promise<{ values: Record<string, string> } | { failure: string }> {
+    const values = { ...c.parameters };
+    if (c.kind !== 'apply' || !/^https?:/.test(values.peerSetUrl!)) return { values };
+    // A namespace has its own loopback and no route out: fetch here and hand the script a file.
+    // The script still checks the digest and every line of what it reads.
+    const file = join(this.subdir('peer-sets'), `${c.commandId}.peers`);
+    try {
+      writeFileSync(file, await this.fetchPeerSet(values.peerSetUrl!), { mode: 0o600 });
+    } catch (err) {
+      return { failure: `fetch_failed: ${messageOf(err)}` };
+    }
+    values.peerSetUrl = `file://${file}`;
+    validateCommandParameters('apply', Object.fromEntries(Object.entries(values).map(([k, v]) => [k, [v]])));
+    cleanup.push(file);
+    return { values };
+  }
+
+  /** Runs the script with bash inside the namespace; killed after timeoutSeconds. */
+  private async spawnScript(namespace: string, scriptFile: string, timeoutSeconds: number): Promise<ScriptRun> {
+    // Not detached: wireguard-go stays in the process group of this process and ends with it.
+    const child = spawn('ip', ['netns', 'exec', namespace, 'bash', scriptFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        WG_QUICK_USERSPACE_IMPLEMENTATION: 'wireguard-go',
+        ...this.options.env,
+      },
+    });
+    this.children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutSeconds * 1000);
+    const closed = new Promise<void>((res) => child.once('close', () => res()));
+    const exitCode = await new Promise<number | null>((res) => {
+      child.once('exit', (code) => res(code));
+      child.once('error', (err) => {
+        stderr += String(err);
+        res(null);
+      });
+    });
+    clearTimeout(timer);
+    // A daemon that kept our pipes open must not hold the result back.
+    await Promise.race([closed, new Promise((res) => setTimeout(res, 1000))]);
+    this.children.delete(child);
+    return { stdout, stderr, exitCode, timedOut };
+  }
+
   private async record(c: LocalCommand): Promise<void> {
     c.script = renderScript(c.kind, c.parameters);
+    // This runner's record of the instance: files named after instance and interface.
     const base = `${safeName(c.instanceId)}-${safeName(c.parameters.interfaceName!)}`;
     const dir = this.subdir('record');
-    if (c.kind === 'init') {
-      const keyFile = join(this.subdir('gateway-keys'), `${base}.key`);
-      let privateKey: string;
-      if (existsSync(keyFile)) privateKey = readFileSync(keyFile, 'utf8').trim();
-      else {
-        privateKey = generateKeyPair().privateKey;
-        writeFileSync(keyFile, privateKey + '\n', { mode: 0o600 });
-      }
-      chmodSync(keyFile, 0o600);
-      const stdout = `WG_INGRESS_PUBLIC_KEY=${publicKeyFromPrivate(privateKey)}\nWG_INGRESS_INIT_OK\n`;
-      c.stdout = stdout;
-      c.exitCode = 0;
-      c.result = { status: 'success', stdout };
-      return;
+    if (c.kind === 'init') return succeed(c, this.recordInit(base));
+    if (c.kind === 'teardown') return succeed(c, this.recordTeardown(base, dir, c.parameters.interfaceName!));
+    return this.recordApply(c, base, dir);
+  }
+
+  private gatewayKeyFile(base: string): string {
+    return join(this.subdir('gateway-keys'), `${base}.key`);
+  }
+
+  /** Keeps the gateway key of an earlier init, else makes one; answers with its public key. */
+  private recordInit(base: string): string {
+    const keyFile = this.gatewayKeyFile(base);
+    let privateKey: string;
+    if (existsSync(keyFile)) privateKey = readFileSync(keyFile, 'utf8').trim();
+    else {
+      privateKey = generateKeyPair().privateKey;
+      writeFileSync(keyFile, privateKey + '\n', { mode: 0o600 });
     }
-    if (c.kind === 'teardown') {
-      // What the script does to the instance's state, done to this runner's record of it.
-      rmSync(join(this.subdir('gateway-keys'), `${base}.key`), { force: true });
-      rmSync(join(dir, `${base}.generation`), { force: true });
-      const stdout = `WG_INGRESS_TEARDOWN_OK interface=${c.parameters.interfaceName}\n`;
-      c.stdout = stdout;
-      c.exitCode = 0;
-      c.result = { status: 'success', stdout };
-      return;
-    }
+    chmodSync(keyFile, 0o600);
+    return `WG_INGRESS_PUBLIC_KEY=${publicKeyFromPrivate(privateKey)}\nWG_INGRESS_INIT_OK\n`;
+  }
+
+  private recordTeardown(base: string, dir: string, interfaceName: string): string {
+    // What the script does to the instance's state, done to this runner's record of it.
+    rmSync(this.gatewayKeyFile(base), { force: true });
+    rmSync(join(dir, `${base}.generation`), { force: true });
+    return `WG_INGRESS_TEARDOWN_OK interface=${interfaceName}\n`;
+  }
+
+  /** The apply script's rules: skip an old generation, check the peer set, then store both. */
+  private async recordApply(c: LocalCommand, base: string, dir: string): Promise<void> {
     const generation = Number(c.parameters.generation);
     const generationFile = join(dir, `${base}.generation`);
-    const applied = existsSync(generationFile) ? Number(readFileSync(generationFile, 'utf8').trim()) || 0 : 0;
-    const fail = (reason: string, code: number): void => {
-      c.exitCode = code;
-      c.stderr = `WG_INGRESS_APPLY_FAILED generation=${generation} reason=${reason}\n`;
-      c.result = { status: 'failed', reason: `Failed: exit code ${code}: ${c.stderr.trim()}` };
-    };
+    const applied = readGeneration(generationFile);
     if (generation <= applied) {
-      const stdout = `WG_INGRESS_APPLY_SKIPPED generation=${generation} applied=${applied}\n`;
-      c.stdout = stdout;
-      c.exitCode = 0;
-      c.result = { status: 'success', stdout };
-      return;
+      return succeed(c, `WG_INGRESS_APPLY_SKIPPED generation=${generation} applied=${applied}\n`);
     }
+    const checked = await this.checkPeerSet(c.parameters.peerSetUrl!, c.parameters.peerSetSha256!);
+    if ('reason' in checked) return failApply(c, generation, checked.reason, checked.code);
+    writeAtomically(join(dir, `${base}.peers`), checked.text);
+    writeAtomically(generationFile, `${generation}\n`);
+    succeed(c, `WG_INGRESS_APPLIED generation=${generation} peers=${checked.peers}\n`);
+  }
+
+  /** Fetches and checks a peer set as apply.sh does, failing with its reasons and exit codes. */
+  private async checkPeerSet(
+    url: string,
+    sha256: string,
+  ): Promise<{ text: Buffer; peers: number } | { reason: string; code: number }> {
     let text: Buffer;
     try {
-      text = await this.fetchPeerSet(c.parameters.peerSetUrl!);
+      text = await this.fetchPeerSet(url);
     } catch {
-      return fail('fetch_failed', 1);
+      return { reason: 'fetch_failed', code: 1 };
     }
-    if (peerSetDigest(text) !== c.parameters.peerSetSha256) {
-      return fail('digest_mismatch', 3);
-    }
-    let peers: number;
+    if (peerSetDigest(text) !== sha256) return { reason: 'digest_mismatch', code: 3 };
     try {
-      peers = parsePeerSet(text.toString('utf8')).length;
+      return { text, peers: parsePeerSet(text.toString('utf8')).length };
     } catch {
-      return fail('bad_line', 4);
+      return { reason: 'bad_line', code: 4 };
     }
-    writeFileSync(join(dir, `${base}.peers.tmp`), text, { mode: 0o600 });
-    renameSync(join(dir, `${base}.peers.tmp`), join(dir, `${base}.peers`));
-    writeFileSync(generationFile + '.tmp', `${generation}\n`, { mode: 0o600 });
-    renameSync(generationFile + '.tmp', generationFile);
-    const stdout = `WG_INGRESS_APPLIED generation=${generation} peers=${peers}\n`;
-    c.stdout = stdout;
-    c.exitCode = 0;
-    c.result = { status: 'success', stdout };
   }
 }
