@@ -5,8 +5,7 @@
 // CORS is not here: API Gateway answers it in AWS, the local server in local mode.
 import { timingSafeEqual } from 'node:crypto';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
@@ -19,7 +18,7 @@ import type { RouteApiSpec } from '../contract/api-spec.js';
 import { routes } from '../contract/route-table.js';
 import { NotFoundError, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../domain/errors.js';
 import { PathParams } from '../domain/schemas.js';
-import { logger, metrics, tracer } from '../observability.js';
+import { logger, METRICS_NAMESPACE, SERVICE_NAME, tracer } from '../observability.js';
 import { toErrorResponse } from './error-map.js';
 import { errorPage } from './pages.js';
 import type { HttpResponse } from './responses.js';
@@ -193,17 +192,25 @@ function bodySizeLimit(): HttpMiddleware {
 }
 
 /**
- * One access-log line and the request metrics per request, refused ones included. Route
- * templates only: a raw path may carry a one-time link token.
+ * One access-log line and one metrics document per request, refused ones included. Route
+ * templates only: a raw path may carry a one-time link token. The metrics go into an instance of
+ * their own per request and are published when it ends: local mode serves concurrent requests in
+ * one process, and a shared instance would mix one request's metrics into another's document.
  */
 function accessLog(options: HttpOptions): HttpMiddleware {
   const started = new WeakMap<object, number>();
   const done = (request: HttpRequest) => {
     const status = (request.response as { statusCode?: number } | undefined)?.statusCode ?? 500;
     const ms = Date.now() - (started.get(request) ?? Date.now());
-    metrics.addMetric('Requests', MetricUnit.Count, 1);
-    metrics.addMetric(`Status${Math.floor(status / 100)}xx`, MetricUnit.Count, 1);
-    metrics.addMetric('Latency', MetricUnit.Milliseconds, ms);
+    const requestMetrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+    // Metadata, not a dimension: a metric per route template would multiply the metric count, and
+    // the log line's route answers "which route".
+    requestMetrics.addMetadata('request_id', request.context.awsRequestId);
+    requestMetrics.addMetadata('route', request.event.routeKey);
+    requestMetrics.addMetric('Requests', MetricUnit.Count, 1);
+    requestMetrics.addMetric(`Status${Math.floor(status / 100)}xx`, MetricUnit.Count, 1);
+    requestMetrics.addMetric('Latency', MetricUnit.Milliseconds, ms);
+    requestMetrics.publishStoredMetrics();
     logger.info('request', { status, ms });
   };
   return {
@@ -212,8 +219,6 @@ function accessLog(options: HttpOptions): HttpMiddleware {
       const isPublic = routes.find((r) => `${r.method} ${r.path}` === request.event.routeKey)?.public ?? false;
       const caller = isPublic ? undefined : callerOf(request.event, options.auth);
       logger.appendKeys({ route: request.event.routeKey, api_request_id: request.event.requestContext?.requestId, ...(caller ? { caller } : {}) });
-      metrics.addMetadata('request_id', request.context.awsRequestId);
-      metrics.addDimension('route', request.event.routeKey);
     },
     after: done,
     onError: done,
@@ -256,7 +261,6 @@ export function httpHandler(routeDefs: RouteDef[], options: HttpOptions) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, Context>()
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
     .use(accessLog(options))
     .use(httpHeaderNormalizer())
     .use(securityHeaders(byKey))

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Deps } from '../../functions/compose.js';
+import { logger } from '../../functions/observability.js';
 import { routes, type FunctionName } from '../../functions/contract/route-table.js';
 import type { HttpOptions } from '../../functions/http/http-handler.js';
 import { handlerFactories } from '../../functions/http/routes/index.js';
@@ -167,7 +168,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ url: str
   const handlers = buildHandlers(opts.deps, opts.http);
   const server = createServer((req, res) => {
     handle(handlers, opts.corsOrigin ?? '*', req, res).catch((err: unknown) => {
-      console.error(JSON.stringify({ level: 'error', message: 'local server failure', error: (err as Error)?.name }));
+      logger.error('local server failure', { request_id: `local-server-${randomUUID()}`, error: (err as Error)?.name });
       if (!res.headersSent) send(res, 500, { 'content-type': 'application/json' }, JSON.stringify({ error: { code: 'internal', message: 'internal error' } }));
     });
   });

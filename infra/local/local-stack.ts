@@ -167,7 +167,8 @@ function localWorker(deps: Deps, dynamoEndpoint: string, scheduleMs: number) {
     return next;
   };
   const sweepEvent: SweepEvent = { source: 'local.schedule' };
-  const sweep = () => serial(async () => void (await handler(sweepEvent, workerContext())));
+  const invoke = (event: Parameters<typeof handler>[0]) => handler(event, workerContext());
+  const sweep = () => serial(async () => void (await invoke(sweepEvent)));
   let poller: Awaited<ReturnType<typeof startStreamPoller>> | undefined;
   let timer: NodeJS.Timeout | undefined;
   const setRunning = async (running: boolean) => {
@@ -175,7 +176,7 @@ function localWorker(deps: Deps, dynamoEndpoint: string, scheduleMs: number) {
       poller = await startStreamPoller({
         endpoint: dynamoEndpoint,
         tableName: LOCAL_TABLE,
-        onBatch: (event) => serial(() => handler(event, workerContext())),
+        onBatch: (event) => serial(() => invoke(event)),
       });
       timer = setInterval(() => void sweep().catch(() => undefined), scheduleMs);
     } else if (!running && poller) {

@@ -8,8 +8,12 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
+import { randomUUID } from 'node:crypto';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { logger } from '../../functions/observability.js';
 import { localClient } from './dynamodb.js';
+
+const ROUTINE_STREAM_ERRORS = new Set(['TrimmedDataAccessException', 'ExpiredIteratorException']);
 
 export interface StreamPoller {
   stop(): Promise<void>;
@@ -77,7 +81,10 @@ export async function startStreamPoller(opts: {
         if (!got) await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
       } catch (err) {
         if (!running) break;
-        console.error(JSON.stringify({ level: 'error', message: 'stream poller', error: (err as Error).name, detail: (err as Error).message }));
+        // An iterator that fell behind the shard's trim point or expired is routine: start afresh.
+        if (!ROUTINE_STREAM_ERRORS.has((err as Error).name)) {
+          logger.error('stream poller', { request_id: `stream-poller-${randomUUID()}`, error: (err as Error).name, detail: (err as Error).message });
+        }
         iterators.clear();
         sinceDiscovery = Number.POSITIVE_INFINITY;
         await new Promise((r) => setTimeout(r, 500));

@@ -46,7 +46,6 @@ async function load(total: number, concurrency: number, fn: (i: number) => Promi
 }
 
 export async function benchAllocation(): Promise<Record<string, unknown>> {
-  process.env.WG_INGRESS_QUIET = '1';
   const stack = await startLocalStack({ port: 0, worker: false });
   try {
     const db = createDocumentClient({ region: 'us-east-1', endpoint: stack.dynamoEndpoint });

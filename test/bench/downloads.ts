@@ -71,7 +71,6 @@ async function call(stack: LocalStack, method: string, path: string, body?: unkn
 
 /** Sequential redemptions of distinct links: each one spends, renders, uploads and signs. */
 export async function benchRedeem(links = Math.max(30, LINKS)): Promise<Record<string, unknown>> {
-  process.env.WG_INGRESS_QUIET ??= '1';
   const stack = await startLocalStack({ port: 0 });
   // A local gateway runner would make the gateway ready with its own key and keep the worker
   // busy meanwhile; the bench records the key itself, as the worker would.

@@ -292,7 +292,6 @@ async function benchApply(workDir: string, ns: string, made: [string, string][])
 }
 
 export async function benchGateway(): Promise<Record<string, unknown>> {
-  process.env.WG_INGRESS_QUIET ??= '1';
   const skip = netnsSkip();
   if (skip) return { skipped: skip };
   const sfx = randomBytes(3).toString('hex');

@@ -1,6 +1,6 @@
 // `npm run bench`: every measured goal of the issues, from one run, printed as tables. Each part
-// runs in a process of its own (the handlers read their configuration once per process, as in
-// Lambda, so two local stacks cannot share one) and can also run alone: npx tsx test/bench/<part>.ts
+// runs in a process of its own, so one part's warm caches and sockets never flatter another's
+// figures, and can also run alone: npx tsx test/bench/<part>.ts
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,7 +22,8 @@ for (const [title, file] of parts) {
   const started = Date.now();
   const run = spawnSync(process.execPath, ['--import', 'tsx', '--no-warnings', path], {
     stdio: 'inherit',
-    env: { ...process.env, WG_INGRESS_QUIET: '1' },
+    // Only the handlers' warnings and errors, and no metrics documents: the tables are the output.
+    env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
   });
   if (run.status !== 0) failed = true;
   console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s${run.status !== 0 ? `, exit ${run.status}` : ''})`);

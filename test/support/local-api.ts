@@ -18,6 +18,8 @@ const answers: string[] = [];
 /** Answers of POST …/links: the one place a link token is meant to appear (for the admin). */
 const linkAnswers: string[] = [];
 const logLines: string[] = [];
+/** Everything written to stdout/stderr, test-runner messages included, for the leak check. */
+const output: string[] = [];
 const tokens = new Set<string>();
 const seenSecrets = new Set<string>();
 
@@ -25,7 +27,9 @@ function captureLogs(): void {
   for (const stream of [process.stdout, process.stderr]) {
     const original = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
     (stream as unknown as { write: unknown }).write = (chunk: unknown, ...rest: unknown[]) => {
-      logLines.push(String(chunk));
+      output.push(String(chunk));
+      // Text is what loggers write; the test runner's own messages to its parent are binary.
+      if (typeof chunk === 'string') logLines.push(...chunk.split('\n').filter((l) => l.trim() !== ''));
       // Handler log lines (Powertools JSON, EMF metrics) are kept for the checks, not echoed.
       if (typeof chunk === 'string' && isLogLine(chunk)) return true;
       return original(chunk, ...rest);
@@ -68,6 +72,7 @@ export function useLocalApi(options: LocalStackOptions = {}): TestApi {
       // Every file that runs the stack checks, at its end, that no secret it made leaked into an
       // answer or a log line: together they cover the whole suite.
       if (stack) await assertNoSecretLeaked(api);
+      assertLogLinesStructured(api);
     } finally {
       await stack?.stop();
     }
@@ -134,7 +139,7 @@ export async function assertNoSecretLeaked(api: TestApi): Promise<number> {
     if (keys !== 'expiresAt,url') throw new Error(`a link answer carries more than the link: ${keys}`);
   }
   const secrets = await api.secrets();
-  const haystacks = [...api.answers(), ...api.logs()];
+  const haystacks = [...api.answers(), ...output];
   for (const secret of secrets) {
     for (const h of haystacks) {
       // The report itself must not spread the secret: it shows where, with the secret blanked out.
@@ -142,4 +147,25 @@ export async function assertNoSecretLeaked(api: TestApi): Promise<number> {
     }
   }
   return secrets.length;
+}
+
+/**
+ * Every line the handlers, the worker and local mode wrote is one JSON object that carries the
+ * request id of its invocation: Powertools Logger lines (`function_request_id`) and EMF metric
+ * documents (`request_id` metadata).
+ */
+export function assertLogLinesStructured(api: TestApi): number {
+  // '# …' lines are the tests' own measurement notes (as TAP writes diagnostics), not log lines.
+  const lines = api.logs().filter((l) => !l.startsWith('# '));
+  for (const line of lines) {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      throw new Error(`a log line is not JSON: ${line.slice(0, 200)}`);
+    }
+    const id = parsed.function_request_id ?? parsed.request_id;
+    if (typeof id !== 'string' || id === '') throw new Error(`a log line carries no request id: ${line.slice(0, 300)}`);
+  }
+  return lines.length;
 }

@@ -24,7 +24,8 @@ export function createDynamoClient(opts: DocumentClientOptions): DynamoDBClient 
           // Locally one process serves every request; DynamoDB Local drops connections when
           // hundreds arrive at once, so requests queue here instead (a Lambda container sends one
           // request at a time and never gets near this).
-          requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 24 }) },
+          // Queueing is the point here, so the SDK's "socket usage at capacity" warning is noise.
+          requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 24 }), socketAcquisitionWarningTimeout: 60_000 },
           maxAttempts: 6,
         }
       : { maxAttempts: 3 }),
