@@ -1,7 +1,7 @@
 // The layers of functions/ (DESIGN.md §5), checked in CI by `npm run lint:deps`:
 //
 //   domain/ (pure)  <-  app/ (use cases, ports)  <-  adapters/ (AWS)   and   contract/, http/
-//   entries (api/, worker/) and the one composition root (compose.ts) wire them together.
+//   entries (api/, worker/) and the one composition root (compose/) wire them together.
 //
 // Paths are relative to the repository root; npm packages resolve to node_modules/…, node
 // builtins are of dependency type "core". test/unit/lint-deps.test.ts plants a violation of
@@ -12,7 +12,7 @@ const anyNpmButAwsAndMiddleware = '^node_modules/(?!(?:@aws-sdk|@aws-lambda-powe
 const anyNpm = '^node_modules/';
 
 /** Modules allowed to import adapters: entries, the composition root, local mode, tests. */
-const adapterWirers = ['^functions/(?:api|worker)/', '^functions/compose\\.ts$', '^infra/local/', '^test/'];
+const adapterWirers = ['^functions/(?:api|worker)/', '^functions/compose/', '^infra/local/', '^test/'];
 
 /**
  * A layer that may import only `allowed` (and node builtins). Unresolved imports are left to
@@ -57,14 +57,14 @@ module.exports = {
     ),
     layer(
       'http-never-reaches-adapters',
-      'functions/http/ (the one middy stack) imports app, domain, contract, http, observability.ts, config.ts and npm packages; never adapters, nor compose.ts or an entry, through which it would reach them.',
+      'functions/http/ (the one middy stack) imports app, domain, contract, http, observability.ts, config.ts and npm packages; never adapters, nor compose/ or an entry, through which it would reach them.',
       '^functions/http/',
       ['^functions/(?:app|domain|contract|http)/', '^functions/(?:observability|config)\\.ts$', anyNpm],
     ),
     {
       name: 'only-entries-wire-adapters',
       comment:
-        'Only entries (functions/api/, functions/worker/), the composition root functions/compose.ts, local mode (infra/local/) and tests import functions/adapters/.',
+        'Only entries (functions/api/, functions/worker/), the composition root functions/compose/, local mode (infra/local/) and tests import functions/adapters/.',
       severity: 'error',
       from: { pathNot: ['^functions/adapters/', ...adapterWirers] },
       to: { path: '^functions/adapters/' },

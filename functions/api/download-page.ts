@@ -1,6 +1,7 @@
 // Lambda entry: the download-page function, wired by the composition root from the environment.
-import { httpOptions, downloadDeps } from '../compose.js';
+import { downloadDeps } from '../compose/slices.js';
 import { loadConfig } from '../config.js';
+import { httpOptions } from '../http/http-handler.js';
 import { downloadPageHandler } from '../http/routes/download-page.js';
 
 const config = loadConfig(process.env);

@@ -1,6 +1,6 @@
 // Lambda entry: /health and /openapi.json.
-import { httpOptions } from '../compose.js';
 import { loadConfig } from '../config.js';
+import { httpOptions } from '../http/http-handler.js';
 import { publicHandler } from '../http/routes/public.js';
 
 const config = loadConfig(process.env);

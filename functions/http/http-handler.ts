@@ -14,6 +14,7 @@ import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import type { IdempotencyGuard } from '../app/ports.js';
+import type { Config } from '../config.js';
 import type { RouteApiSpec } from '../contract/api-spec.js';
 import { routes } from '../contract/route-table.js';
 import { NotFoundError, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../domain/errors.js';
@@ -54,6 +55,14 @@ export interface HttpOptions {
   auth: { mode: 'jwt' } | { mode: 'token'; adminToken: string };
   /** Required when a route of the function takes Idempotency-Key (the create routes). */
   idempotency?: IdempotencyGuard;
+}
+
+/** The stack's own needs from the configuration: how callers are authenticated; the guard of the create routes. */
+export function httpOptions(config: Pick<Config, 'AUTH_MODE' | 'ADMIN_TOKEN'>, idempotency?: IdempotencyGuard): HttpOptions {
+  return {
+    auth: config.AUTH_MODE === 'token' ? { mode: 'token', adminToken: config.ADMIN_TOKEN! } : { mode: 'jwt' },
+    ...(idempotency ? { idempotency } : {}),
+  };
 }
 
 type BodyOf<S> = S extends { body: infer B extends z.ZodMiniType } ? z.infer<B> : undefined;

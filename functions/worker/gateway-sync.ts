@@ -1,5 +1,5 @@
 // Lambda entry of the gateway-sync worker (stream + schedule), with SSM Run Command as delivery.
-import { syncDeps } from '../compose.js';
+import { syncDeps } from '../compose/slices.js';
 import { loadConfig } from '../config.js';
 import { createSyncHandler } from './sync-handler.js';
 

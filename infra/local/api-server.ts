@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { Deps } from '../../functions/compose.js';
+import type { Deps } from '../../functions/compose/index.js';
 import { logger } from '../../functions/observability.js';
 import { routes, type FunctionName } from '../../functions/contract/route-table.js';
 import type { HttpOptions } from '../../functions/http/http-handler.js';

@@ -31,8 +31,9 @@ export const lambdaLikeEnv: Record<string, string> = {
   INIT_DOCUMENT_NAME: 'bench-init',
   APPLY_DOCUMENT_NAME: 'bench-apply',
   TEARDOWN_DOCUMENT_NAME: 'bench-teardown',
-  GATEWAY_TAG_KEY: 'wg-ingress:gateway',
-  GATEWAY_TAG_VALUE: 'true',
+  IDEMPOTENCY_TABLE_NAME: 'bench-idempotency',
+  POWERTOOLS_SERVICE_NAME: 'wg-ingress',
+  POWERTOOLS_METRICS_NAMESPACE: 'WgIngress',
   PUBLIC_BASE_URL: 'https://bench.example.com',
   AUTH_MODE: 'jwt',
   // Lambda always provides the role's credentials in the environment.

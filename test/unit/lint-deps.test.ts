@@ -165,7 +165,7 @@ describe('dependency rules (.dependency-cruiser.cjs)', () => {
     assertBroken('only-entries-wire-adapters', broken.httpImportsAdapter);
   });
 
-  it('refuses adapters wired anywhere but entries, compose.ts and local mode (only-entries-wire-adapters)', () => {
+  it('refuses adapters wired anywhere but entries, compose/ and local mode (only-entries-wire-adapters)', () => {
     assertBroken('only-entries-wire-adapters', broken.rootImportsAdapter);
   });
 

@@ -1,46 +1,32 @@
-// The composition root: the one place that turns a validated configuration into stores, clients
-// and clocks. Every Lambda entry, the worker, local mode and the tests build their dependencies
-// here. Each function takes the slice it uses (networkDeps …), so its bundle holds only those
-// adapters; createDeps builds them all (local mode, the tests), `overrides` replaces any part.
+// The composition root's slices: each function's dependencies (networkDeps …) built from the
+// validated configuration. An entry imports only its slice, so its bundle holds only those
+// adapters; index.ts builds them all at once for local mode and the tests.
 import { randomBytes } from 'node:crypto';
-import { DynamoClientStore } from './adapters/dynamo/clients-repo.js';
-import { DynamoGatewayStore } from './adapters/dynamo/gateways-repo.js';
-import { DynamoLeaseReader } from './adapters/dynamo/leases.js';
-import { DynamoLinkStore } from './adapters/dynamo/links-repo.js';
-import { DynamoNetworkStore } from './adapters/dynamo/networks-repo.js';
-import { DynamoSecretsReader } from './adapters/dynamo/secrets-store.js';
-import { createDocumentClient, createDynamoClient, type DocumentClientOptions } from './adapters/dynamo/table.js';
-import { PowertoolsIdempotencyGuard } from './adapters/idempotency/powertools.js';
-import { createS3Client, S3ObjectStore } from './adapters/s3/object-store.js';
-import { createSsmClient, SsmGatewayCommands } from './adapters/ssm/gateway-commands.js';
-import type { ClientDeps } from './app/clients.js';
-import type { DownloadDeps } from './app/downloads.js';
-import type { SyncDeps } from './app/gateway-sync.js';
-import type { GatewayDeps } from './app/gateways.js';
-import { NetworkCache } from './app/network-cache.js';
-import type { NetworkDeps } from './app/networks.js';
-import type { Clock, IdempotencyGuard } from './app/ports.js';
-import type { Config } from './config.js';
-import type { HttpOptions } from './http/http-handler.js';
-import { tracer } from './observability.js';
+import { DynamoClientStore } from '../adapters/dynamo/clients-repo.js';
+import { DynamoGatewayStore } from '../adapters/dynamo/gateways-repo.js';
+import { DynamoLeaseReader } from '../adapters/dynamo/leases.js';
+import { DynamoLinkStore } from '../adapters/dynamo/links-repo.js';
+import { DynamoNetworkStore } from '../adapters/dynamo/networks-repo.js';
+import { DynamoSecretsReader } from '../adapters/dynamo/secrets-store.js';
+import { createDocumentClient, type DocumentClientOptions } from '../adapters/dynamo/table.js';
+import { createS3Client, S3ObjectStore } from '../adapters/s3/object-store.js';
+import { createSsmClient, SsmGatewayCommands } from '../adapters/ssm/gateway-commands.js';
+import type { ClientDeps } from '../app/clients.js';
+import type { DownloadDeps } from '../app/downloads.js';
+import type { SyncDeps } from '../app/gateway-sync.js';
+import type { GatewayDeps } from '../app/gateways.js';
+import { NetworkCache } from '../app/network-cache.js';
+import type { NetworkDeps } from '../app/networks.js';
+import type { Clock, NetworkReader } from '../app/ports.js';
+import type { Config } from '../config.js';
+import { tracer } from '../observability.js';
 
 export const systemClock: Clock = { now: () => new Date() };
-
-/** Everything any function needs. */
-export type Deps = NetworkDeps &
-  GatewayDeps &
-  ClientDeps &
-  DownloadDeps &
-  SyncDeps & {
-    /** The create-client path reads networks through a per-container cache (network-cache.ts). */
-    cachedNetworks: ClientDeps['networks'];
-    idempotency?: IdempotencyGuard;
-  };
 
 // Clients are made once per process and configuration (module scope of a Lambda container).
 const documentClients = new WeakMap<Config, ReturnType<typeof createDocumentClient>>();
 
-function dynamoOptions(config: Config): DocumentClientOptions {
+export function dynamoOptions(config: Config): DocumentClientOptions {
   return {
     region: config.AWS_REGION,
     ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
@@ -66,19 +52,6 @@ function documentClient(config: Config) {
 
 const basics = () => ({ clock: systemClock, random: Math.random, randomBytes });
 
-/** The HTTP stack's own needs: how callers are authenticated, and the create routes' idempotency. */
-export function httpOptions(config: Config, idempotency?: IdempotencyGuard): HttpOptions {
-  return {
-    auth: config.AUTH_MODE === 'token' ? { mode: 'token', adminToken: config.ADMIN_TOKEN! } : { mode: 'jwt' },
-    ...(idempotency ? { idempotency } : {}),
-  };
-}
-
-export function idempotencyGuard(config: Config): IdempotencyGuard | undefined {
-  if (!config.IDEMPOTENCY_TABLE_NAME) return undefined;
-  return new PowertoolsIdempotencyGuard(createDynamoClient(dynamoOptions(config)), config.IDEMPOTENCY_TABLE_NAME);
-}
-
 export function networkDeps(config: Config) {
   return { networks: new DynamoNetworkStore(documentClient(config), config.TABLE_NAME), ...basics() } satisfies NetworkDeps;
 }
@@ -103,7 +76,7 @@ export function clientDeps(config: Config) {
     gateways: new DynamoGatewayStore(db, config.TABLE_NAME),
     clients: new DynamoClientStore(db, config.TABLE_NAME, config.SECRETS_TABLE_NAME),
     ...basics(),
-  } satisfies ClientDeps & Pick<Deps, 'cachedNetworks'>;
+  } satisfies ClientDeps & { cachedNetworks: NetworkReader };
 }
 
 function objectStore(config: Config): S3ObjectStore {
@@ -139,15 +112,4 @@ export function syncDeps(config: Config) {
     }),
     pollIntervalMs: 1000,
   } satisfies SyncDeps;
-}
-
-/** Every part at once (local mode, the tests); `overrides` replaces any of them (a local gateway runner). */
-export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
-  const idempotency = idempotencyGuard(config);
-  return {
-    ...syncDeps(config),
-    ...gatewayDeps(config),
-    ...(idempotency ? { idempotency } : {}),
-    ...overrides,
-  };
 }
