@@ -10,13 +10,12 @@ import {
   type CommandResult,
   type InitOptions,
 } from '../domain/gateway-commands.js';
-import { GenerationBehindError } from '../domain/errors.js';
 import { generationStamp } from '../domain/generation.js';
 import type { Client, Gateway, SyncResult } from '../domain/model.js';
 import { bucketPrefixes } from '../domain/object-keys.js';
 import { peerSetDigest, renderPeerSet, type PeerSetEntry } from '../domain/peer-set.js';
 import type { ClientStore, Clock, GatewayCommandSender, GatewayStore, NetworkStore, ObjectStore, Random, RandomBytes, SecretsReader } from './ports.js';
-import { lostRace, retry } from './retry.js';
+import { moveGeneration } from './gateways.js';
 
 export interface SyncDeps {
   networks: Pick<NetworkStore, 'get'>;
@@ -296,15 +295,6 @@ export function expiredSinceApplied(clients: Client[], appliedGeneration: number
 export async function enforceExpiries(deps: SyncDeps, gateway: Gateway): Promise<boolean> {
   const clients = await deps.clients.allOfGateway(gateway.network, gateway.id);
   if (expiredSinceApplied(clients, gateway.appliedGeneration, deps.clock.now()).length === 0) return false;
-  let floor = gateway.desiredGeneration;
-  await retry(() => deps.gateways.requestResync(gateway.network, gateway.id, generationStamp(deps.clock.now().getTime(), floor), false), {
-    attempts: 10,
-    retryOn: (err) => {
-      if (!(err instanceof GenerationBehindError)) return lostRace(err);
-      floor = err.current;
-      return 'now';
-    },
-    random: deps.random,
-  });
+  await moveGeneration(deps, gateway, false);
   return true;
 }

@@ -179,18 +179,23 @@ export async function deleteGateway(deps: GatewayDeps, network: string, id: stri
 
 export async function requestResync(deps: Pick<GatewayDeps, 'gateways' | 'clock' | 'random'>, network: string, id: string): Promise<Gateway> {
   const gateway = await getGateway(deps, network, id);
+  // A gateway whose init failed runs init again; a ready one keeps serving while it resyncs.
+  return moveGeneration(deps, gateway, gateway.status !== 'ready');
+}
+
+/**
+ * Moves a gateway's desiredGeneration past every stamp written so far (a forced resync, expiries
+ * due): a stamp that lost to a larger one is taken again at once above it.
+ */
+export function moveGeneration(deps: Pick<GatewayDeps, 'gateways' | 'clock' | 'random'>, gateway: Gateway, reinit: boolean): Promise<Gateway> {
   let floor = gateway.desiredGeneration;
-  return retry(
-    // A gateway whose init failed runs init again; a ready one keeps serving while it resyncs.
-    () => deps.gateways.requestResync(network, id, stamp(deps.clock.now().getTime(), floor), gateway.status !== 'ready'),
-    {
-      attempts: 10,
-      retryOn: (err) => {
-        if (!(err instanceof GenerationBehindError)) return lostRace(err);
-        floor = err.current;
-        return 'now';
-      },
-      random: deps.random,
+  return retry(() => deps.gateways.requestResync(gateway.network, gateway.id, stamp(deps.clock.now().getTime(), floor), reinit), {
+    attempts: 10,
+    retryOn: (err) => {
+      if (!(err instanceof GenerationBehindError)) return lostRace(err);
+      floor = err.current;
+      return 'now';
     },
-  );
+    random: deps.random,
+  });
 }

@@ -49,18 +49,27 @@ export class WgIngressData extends Construct {
       removalPolicy,
     });
 
-    this.table = new dynamodb.Table(this, 'Table', {
+    // Every table: on demand, its own customer-managed key, point-in-time recovery, protected.
+    const table = (id: string, key: kms.IKey, props: Omit<dynamodb.TableProps, 'billingMode' | 'encryption' | 'encryptionKey'>) =>
+      new dynamodb.Table(this, id, {
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+        encryptionKey: key,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: protect,
+        removalPolicy,
+        ...props,
+      });
+    const pkSk = {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: this.dataKey,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    };
+
+    this.table = table('Table', this.dataKey, {
+      ...pkSk,
       // The gateway-sync worker needs old and new images to see a desiredGeneration change.
       stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
       timeToLiveAttribute: 'ttl',
-      deletionProtection: protect,
-      removalPolicy,
     });
     this.table.addGlobalSecondaryIndex({
       indexName: mainTableGsi,
@@ -69,27 +78,12 @@ export class WgIngressData extends Construct {
       projectionType: dynamodb.ProjectionType.ALL,
     });
 
-    this.secretsTable = new dynamodb.Table(this, 'SecretsTable', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: this.secretsKey,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: protect,
-      removalPolicy,
-    });
+    this.secretsTable = table('SecretsTable', this.secretsKey, pkSk);
 
     // The key and TTL attribute names are the defaults of Powertools' DynamoDBPersistenceLayer.
-    this.idempotencyTable = new dynamodb.Table(this, 'IdempotencyTable', {
+    this.idempotencyTable = table('IdempotencyTable', this.dataKey, {
       partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: this.dataKey,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: 'expiration',
-      deletionProtection: protect,
-      removalPolicy,
     });
 
     // Access log delivery cannot write to an SSE-KMS bucket, hence S3-managed keys here.
