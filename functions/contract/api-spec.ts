@@ -73,12 +73,3 @@ export const downloadPageApi = {
 
 /** Every function's table, for the OpenAPI document (and the check that every route has a spec). */
 export const apiTables = [publicApi, networksApi, gatewaysApi, clientsApi, clientDownloadsApi, downloadPageApi] as const;
-
-export type ApiSpec = typeof publicApi &
-  typeof networksApi &
-  typeof gatewaysApi &
-  typeof clientsApi &
-  typeof clientDownloadsApi &
-  typeof downloadPageApi;
-
-export type RouteKey = keyof ApiSpec;

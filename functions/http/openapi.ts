@@ -25,24 +25,35 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
   for (const r of routes) {
     const spec = specs.get(`${r.method} ${r.path}`);
     if (!spec) throw new Error(`route ${r.method} ${r.path} has no API spec`);
-    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => {
+    const params: { name: string; in: 'path' | 'query' | 'header'; required: boolean; schema: Record<string, unknown> }[] = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => {
       const name = m[1] as keyof typeof PathParams;
       const { $schema: _s, ...schema } = jsonSchema(PathParams[name]);
-      return { name, in: 'path', required: true, schema };
+      return { name, in: 'path' as const, required: true, schema };
     });
     if (spec.query) {
       const q = jsonSchema(spec.query) as { properties?: Record<string, unknown>; required?: string[] };
       for (const [name, schema] of Object.entries(q.properties ?? {})) {
-        params.push({ name: name as keyof typeof PathParams, in: 'query', required: false, schema: schema as Record<string, unknown> });
+        params.push({ name, in: 'query', required: false, schema: schema as Record<string, unknown> });
       }
+    }
+    if (r.idempotent) {
+      params.push({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'the same key with the same body within 24 h answers the first answer again and creates nothing' },
+      });
     }
     const errors: Record<string, unknown> = {};
     for (const [status, description] of [
       ['400', 'validation failed: error.field names the field, error.message the rule'],
       ...(r.public ? [] : [['401', 'missing or invalid bearer token']]),
       ['404', 'not found'],
-      ['409', 'conflict'],
+      ['409', r.idempotent ? 'conflict, or a request with this Idempotency-Key still in progress' : 'conflict'],
       ...(r.path.startsWith('/dl/') ? [['410', 'link used, expired, revoked, or client disabled or deleted']] : []),
+      ...(spec.body ? [['413', 'request body too large']] : []),
+      ...(r.idempotent ? [['422', 'this Idempotency-Key was used with another request body']] : []),
+      ['429', 'too many requests; try again'],
       ['500', 'internal error'],
     ] as [string, string][]) {
       errors[status] = { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };

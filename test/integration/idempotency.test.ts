@@ -121,4 +121,18 @@ describe('Idempotency-Key on creates', () => {
     assert.notEqual(second.json.url, first.json.url, 'the header is ignored there: each call makes its own link');
     for (const a of [first, second]) api.rememberToken(a.json.url.split('/dl/')[1]);
   });
+
+  it('documents the header and its answers in /openapi.json on exactly the three creates', async () => {
+    const doc = (await api.call('GET', '/openapi.json')).json;
+    const withKey: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: { name: string; in: string }[]; responses: Record<string, unknown> }>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if (op.parameters?.some((p) => p.in === 'header' && p.name === 'Idempotency-Key')) {
+          withKey.push(`${method.toUpperCase()} ${path}`);
+          assert.ok(op.responses['422'], `${method} ${path} documents 422`);
+        }
+      }
+    }
+    assert.deepEqual(withKey.sort(), ['POST /networks', 'POST /networks/{network}/clients', 'POST /networks/{network}/gateways']);
+  });
 });
