@@ -50,6 +50,7 @@ import {
   type CommandResult,
   type DocumentKind,
 } from '../../functions/domain/gateway-commands.js';
+import { generationStamp } from '../../functions/domain/generation.js';
 import { generateKeyPair } from '../../functions/domain/keys.js';
 import type { Client, ClientSecrets, Gateway, Network, SyncResult } from '../../functions/domain/model.js';
 
@@ -131,6 +132,16 @@ export function seededRandom(seed = 1): Random {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
   };
+}
+
+let yearsAhead = 0;
+/**
+ * A generation larger than any stamp drawn so far in this process, as written by a process whose
+ * clock runs ahead. Each call is a year further: the use cases' stampers remember their last stamp
+ * across tests, so a fixed value could already be behind them.
+ */
+export function generationAhead(clock: Clock): number {
+  return generationStamp(clock.now().getTime() + ++yearsAhead * 365 * 86_400_000);
 }
 
 /** Deterministic bytes, different on every call: SHA-256 of the seed and a counter. */

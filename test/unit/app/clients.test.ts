@@ -3,10 +3,9 @@ import { describe, it } from 'node:test';
 import { createClient, deleteClient, getClient, listClients, updateClient } from '../../../functions/app/clients.js';
 import { contains, leaseKey, parseAddress, parseRange } from '../../../functions/domain/address-pool.js';
 import { ConflictError, NotFoundError, ValidationError, WriteConflictError } from '../../../functions/domain/errors.js';
-import { generationStamp } from '../../../functions/domain/generation.js';
 import { generateKeyPair, publicKeyFromPrivate } from '../../../functions/domain/keys.js';
 import { createGateway } from '../../../functions/app/gateways.js';
-import { fakeWorld, markApplied, networkWithGateway, type FakeWorld } from '../../support/fakes.js';
+import { fakeWorld, generationAhead, markApplied, networkWithGateway, type FakeWorld } from '../../support/fakes.js';
 
 const lease4 = (address: string) => leaseKey(parseAddress(address, 4), 4);
 const lease6 = (address: string) => leaseKey(parseAddress(address, 6), 6);
@@ -137,7 +136,7 @@ describe('createClient', () => {
 
   it("goes again at once with a larger stamp when the gateway's generation is ahead", async (t) => {
     const { w, net, gatewayId, desired } = await setup();
-    const ahead = generationStamp(w.clock.now().getTime() + 3_600_000); // another process with a fast clock
+    const ahead = generationAhead(w.clock);
     w.table.gatewayRow(net, gatewayId)!.gateway.desiredGeneration = ahead;
     const timers = t.mock.method(globalThis, 'setTimeout');
     const client = await createClient(w.deps, net, { gatewayId });
@@ -278,7 +277,7 @@ describe('updateClient', () => {
   it("goes again at once with a larger stamp when the gateway's generation is ahead", async (t) => {
     const { w, net, gatewayId, desired } = await setup();
     await createClient(w.deps, net, { gatewayId, name: 'alice' });
-    const ahead = generationStamp(w.clock.now().getTime() + 3_600_000);
+    const ahead = generationAhead(w.clock);
     w.table.gatewayRow(net, gatewayId)!.gateway.desiredGeneration = ahead;
     const timers = t.mock.method(globalThis, 'setTimeout');
     const updated = await updateClient(w.deps, net, 'alice', { enabled: false });
@@ -325,7 +324,7 @@ describe('deleteClient', () => {
   it("goes again at once with a larger stamp when the gateway's generation is ahead", async (t) => {
     const { w, net, gatewayId, desired } = await setup();
     await createClient(w.deps, net, { gatewayId, name: 'alice' });
-    const ahead = generationStamp(w.clock.now().getTime() + 3_600_000);
+    const ahead = generationAhead(w.clock);
     w.table.gatewayRow(net, gatewayId)!.gateway.desiredGeneration = ahead;
     const timers = t.mock.method(globalThis, 'setTimeout');
     await deleteClient(w.deps, net, 'alice');

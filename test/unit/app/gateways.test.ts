@@ -5,8 +5,7 @@ import { createGateway, deleteGateway, getGateway, listGateways, requestResync, 
 import { createNetwork, deleteNetwork } from '../../../functions/app/networks.js';
 import { leaseKey, parseAddress } from '../../../functions/domain/address-pool.js';
 import { ConflictError, NotFoundError, WriteConflictError } from '../../../functions/domain/errors.js';
-import { generationStamp } from '../../../functions/domain/generation.js';
-import { fakeWorld, freshNetworkName, markApplied, markReady, networkWithGateway, type FakeWorld } from '../../support/fakes.js';
+import { fakeWorld, freshNetworkName, generationAhead, markApplied, markReady, networkWithGateway, type FakeWorld } from '../../support/fakes.js';
 
 const body = { instanceId: 'i-0123456789abcdef0', endpoint: 'vpn.example.com' };
 const lease4 = (address: string) => leaseKey(parseAddress(address, 4), 4);
@@ -192,7 +191,7 @@ describe('requestResync', () => {
   it('goes again at once with a larger stamp when the generation is already ahead of this clock', async (t) => {
     const w = fakeWorld();
     const { network: net, gateway } = await networkWithGateway(w, { ready: true });
-    const ahead = generationStamp(w.clock.now().getTime() + 3_600_000);
+    const ahead = generationAhead(w.clock);
     w.table.gatewayRow(net.name, gateway.id)!.gateway.desiredGeneration = ahead;
     w.faults.before('gateways.requestResync', () => {
       w.table.gatewayRow(net.name, gateway.id)!.gateway.desiredGeneration = ahead + 500; // and another writer moves it again
