@@ -120,6 +120,7 @@ export async function listGateways(deps: GatewayDeps, network: string, query: Li
 }
 
 export async function updateGateway(deps: GatewayDeps, network: string, id: string, body: UpdateGatewayBody): Promise<Gateway> {
+  let floor = 0;
   return retry(
     async () => {
       const current = await getGateway(deps, network, id);
@@ -128,12 +129,19 @@ export async function updateGateway(deps: GatewayDeps, network: string, id: stri
       }
       const now = deps.clock.now();
       const { next, reinit } = applyGatewayChange(current, body, now);
-      return deps.gateways.update(next, current.version, reinit ? stamp(now.getTime(), current.desiredGeneration) : undefined);
+      const generation = reinit ? stamp(now.getTime(), Math.max(floor, current.desiredGeneration)) : undefined;
+      return deps.gateways.update(next, current.version, generation);
     },
     {
       attempts: 10,
-      // Without an explicit version the caller wants its change applied: re-read and try again.
-      retryOn: (err) => (body.version === undefined && isVersionConflict(err) ? 'later' : lostRace(err)),
+      retryOn: (err) => {
+        if (err instanceof GenerationBehindError) {
+          floor = err.current; // a client change moved the generation: stamp again above it, at once
+          return 'now';
+        }
+        // Without an explicit version the caller wants its change applied: re-read and try again.
+        return body.version === undefined && isVersionConflict(err) ? 'later' : lostRace(err);
+      },
       random: deps.random,
     },
   );

@@ -283,10 +283,12 @@ export class MemoryGatewayStore implements GatewayStore {
   async update(gateway: Gateway, expectedVersion: number, generation?: number): Promise<Gateway> {
     await this.t.faults.enter('gateways.update', [gateway, expectedVersion, generation]);
     const row = this.t.gatewayRow(gateway.network, gateway.id);
-    // One condition in the adapter: a generation that is not larger reads as a version conflict too.
-    if (!row || row.gateway.version !== expectedVersion || (generation !== undefined && !(row.gateway.desiredGeneration < generation))) {
+    if (!row) throw new NotFoundError('gateway', gateway.id);
+    if (row.gateway.version !== expectedVersion) {
       throw new ConflictError('version_conflict', `gateway '${gateway.id}' was changed meanwhile (expected version ${expectedVersion})`, 'version');
     }
+    // The version held but a client change moved the generation past the stamp: as the adapter says.
+    if (generation !== undefined && !(row.gateway.desiredGeneration < generation)) throw new GenerationBehindError(row.gateway.desiredGeneration);
     const next: Gateway = {
       ...row.gateway,
       endpoint: gateway.endpoint,

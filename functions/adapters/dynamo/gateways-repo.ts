@@ -131,11 +131,20 @@ export class DynamoGatewayStore implements GatewayStore {
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
       return toGateway(out.Attributes!);
     } catch (err) {
       if (isConditionFailure(err)) {
+        const old = (err as { Item?: Record<string, unknown> }).Item;
+        if (!old) throw new NotFoundError('gateway', gateway.id);
+        // The version held: only the generation had moved on (a client change meanwhile, which
+        // leaves the gateway's version alone). The caller stamps again above it.
+        const current = numberAttribute(old.desiredGeneration);
+        if (generation !== undefined && numberAttribute(old.version) === expectedVersion && current !== undefined) {
+          throw new GenerationBehindError(current);
+        }
         throw new ConflictError('version_conflict', `gateway '${gateway.id}' was changed meanwhile (expected version ${expectedVersion})`, 'version');
       }
       throw err;

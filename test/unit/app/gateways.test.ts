@@ -132,7 +132,6 @@ describe('updateGateway', () => {
 
   it(
     'applies a re-init made against the current version although a client change moved the generation meanwhile',
-    { todo: 'the adapter reports the failed desiredGeneration condition as version_conflict, so an explicit, current version gets 409' },
     async () => {
       const w = fakeWorld();
       const { network: net, gateway } = await networkWithGateway(w, { ready: true });
