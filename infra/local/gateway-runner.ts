@@ -294,18 +294,19 @@ export class LocalGatewayRunner implements GatewayCommandSender {
       c.result = { status: 'failed', reason: `Undeliverable: no network namespace for instance ${c.instanceId}` };
       return;
     }
+    // Everything staged for the script goes, whatever happens: a fetched peer set holds preshared keys.
     const cleanup: string[] = [];
-    const staged = await this.stageApplyPeerSet(c, cleanup);
-    if ('failure' in staged) {
-      c.result = { status: 'failed', reason: staged.failure };
-      return;
-    }
-    const script = renderScript(c.kind, staged.values);
-    c.script = script;
-    const scriptFile = join(this.subdir('scripts'), `${c.commandId}.sh`);
-    writeFileSync(scriptFile, script, { mode: 0o700 });
-    cleanup.push(scriptFile);
     try {
+      const staged = await this.stageApplyPeerSet(c, cleanup);
+      if ('failure' in staged) {
+        c.result = { status: 'failed', reason: staged.failure };
+        return;
+      }
+      const script = renderScript(c.kind, staged.values);
+      c.script = script;
+      const scriptFile = join(this.subdir('scripts'), `${c.commandId}.sh`);
+      cleanup.push(scriptFile);
+      writeFileSync(scriptFile, script, { mode: 0o700 });
       const timeoutSeconds =
         this.options.executionTimeoutSeconds?.[c.kind] ?? DEFAULT_EXECUTION_TIMEOUT_SECONDS[c.kind];
       const run = await this.spawnScript(namespace, scriptFile, timeoutSeconds);
@@ -328,6 +329,7 @@ export class LocalGatewayRunner implements GatewayCommandSender {
     // A namespace has its own loopback and no route out: fetch here and hand the script a file.
     // The script still checks the digest and every line of what it reads.
     const file = join(this.subdir('peer-sets'), `${c.commandId}.peers`);
+    cleanup.push(file);
     try {
       writeFileSync(file, await this.fetchPeerSet(values.peerSetUrl!), { mode: 0o600 });
     } catch (err) {
@@ -335,7 +337,6 @@ export class LocalGatewayRunner implements GatewayCommandSender {
     }
     values.peerSetUrl = `file://${file}`;
     validateCommandParameters('apply', Object.fromEntries(Object.entries(values).map(([k, v]) => [k, [v]])));
-    cleanup.push(file);
     return { values };
   }
 
