@@ -99,6 +99,20 @@ export function nextSyncStep(gateway: Gateway, nowMs: number): SyncStep | 'error
   return 'send-apply';
 }
 
+/**
+ * Polls a command until it has a result or `untilMs` has passed (then the answer is still pending).
+ * The one wait of the worker, for init, apply and teardown alike.
+ */
+export async function waitForCommand(deps: SyncDeps, commandId: string, instanceId: string, untilMs: number): Promise<CommandResult> {
+  const sleep = deps.sleep ?? ((t: number) => new Promise<void>((r) => setTimeout(r, t)));
+  for (;;) {
+    const result = await deps.commands.getResult(commandId, instanceId);
+    const left = untilMs - deps.clock.now().getTime();
+    if (result.status !== 'pending' || left <= 0) return result;
+    await sleep(Math.min(deps.pollIntervalMs, Math.max(1, left)));
+  }
+}
+
 /** One run of the worker on one gateway: its deps, its time budget, what it has sent. */
 class SyncRun {
   commandsSent = 0;
@@ -127,13 +141,8 @@ class SyncRun {
     return (this.deps.sleep ?? ((t: number) => new Promise<void>((r) => setTimeout(r, t))))(ms);
   }
 
-  /** Polls a command until it has a result or the budget is spent (then it is still pending). */
-  async waitFor(commandId: string, instanceId: string): Promise<CommandResult> {
-    for (;;) {
-      const result = await this.deps.commands.getResult(commandId, instanceId);
-      if (result.status !== 'pending' || this.remaining() <= 0) return result;
-      await this.sleep(Math.min(this.deps.pollIntervalMs, Math.max(1, this.remaining())));
-    }
+  waitFor(commandId: string, instanceId: string): Promise<CommandResult> {
+    return waitForCommand(this.deps, commandId, instanceId, this.deadline);
   }
 
   waiting(gateway: Gateway): SyncOutcome {

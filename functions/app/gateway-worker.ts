@@ -4,7 +4,7 @@
 // the others, and every outcome is reported to the caller (which logs it).
 import { buildTeardownParameters } from '../domain/gateway-commands.js';
 import type { Gateway } from '../domain/model.js';
-import { enforceExpiries, syncGateway, type SyncDeps, type SyncOutcome } from './gateway-sync.js';
+import { enforceExpiries, syncGateway, waitForCommand, type SyncDeps, type SyncOutcome } from './gateway-sync.js';
 import type { GatewayRef, RemovedGateway } from './ports.js';
 
 export type WorkerReport =
@@ -42,13 +42,7 @@ export async function teardownGateway(deps: SyncDeps, removed: RemovedGateway, b
     const stateDir = deps.initOptions?.({ network: removed.network, id: removed.gatewayId, instanceId: removed.instanceId, interfaceName: removed.interfaceName } as Gateway)?.stateDir;
     const params = buildTeardownParameters({ interfaceName: removed.interfaceName, ...(stateDir ? { stateDir } : {}) });
     const { commandId } = await deps.commands.sendTeardown(removed.instanceId, params);
-    const deadline = deps.clock.now().getTime() + budgetMs;
-    const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-    let result = await deps.commands.getResult(commandId, removed.instanceId);
-    while (result.status === 'pending' && deps.clock.now().getTime() < deadline) {
-      await sleep(deps.pollIntervalMs);
-      result = await deps.commands.getResult(commandId, removed.instanceId);
-    }
+    const result = await waitForCommand(deps, commandId, removed.instanceId, deps.clock.now().getTime() + budgetMs);
     const ref = { network: removed.network, gatewayId: removed.gatewayId };
     // The gateway's record is gone, so the outcome has nowhere to go but the report.
     return { kind: 'teardown', ...ref, teardown: result.status, ...(result.reason ? { reason: result.reason } : {}) };
