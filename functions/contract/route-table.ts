@@ -62,3 +62,13 @@ export const functionEntries: Record<FunctionName | 'gateway-sync', string> = {
   public: 'functions/api/public.ts',
   'gateway-sync': 'functions/worker/gateway-sync.ts',
 };
+
+/**
+ * What a browser on the frontend's origin may send: API Gateway's CORS configuration in AWS
+ * (infra/lib/stateless.ts) and the local server (infra/local/api-server.ts) both answer with these.
+ */
+export const cors = {
+  allowMethods: ['GET', 'POST', 'PATCH', 'DELETE'] as const,
+  // Idempotency-Key: a frontend retrying a create must be able to send it.
+  allowHeaders: ['authorization', 'content-type', 'idempotency-key'] as const,
+};

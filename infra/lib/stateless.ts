@@ -15,7 +15,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { functionEntries, routes, type FunctionName } from '../../functions/contract/route-table.js';
+import { cors, functionEntries, routes, type FunctionName } from '../../functions/contract/route-table.js';
 import { HouseFunction, type TableAccess } from './house-function.js';
 import { bucketPrefixes, mainTableGsi, type WgIngressData } from './stateful.js';
 
@@ -136,14 +136,8 @@ export class WgIngressApi extends Construct {
       createDefaultStage: false,
       corsPreflight: {
         allowOrigins: [props.frontendOrigin],
-        allowMethods: [
-          apigw.CorsHttpMethod.GET,
-          apigw.CorsHttpMethod.POST,
-          apigw.CorsHttpMethod.PATCH,
-          apigw.CorsHttpMethod.DELETE,
-          apigw.CorsHttpMethod.OPTIONS,
-        ],
-        allowHeaders: ['authorization', 'content-type'],
+        allowMethods: [...cors.allowMethods.map((m) => apigw.CorsHttpMethod[m]), apigw.CorsHttpMethod.OPTIONS],
+        allowHeaders: [...cors.allowHeaders],
         maxAge: Duration.hours(1),
       },
     });

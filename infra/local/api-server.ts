@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Deps } from '../../functions/compose/index.js';
 import { logger } from '../../functions/observability.js';
-import { routes, type FunctionName } from '../../functions/contract/route-table.js';
+import { cors, routes, type FunctionName } from '../../functions/contract/route-table.js';
 import type { HttpOptions } from '../../functions/http/http-handler.js';
 import { handlerFactories } from '../../functions/http/routes/index.js';
 
@@ -74,8 +74,8 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
  * What API Gateway's CORS configuration does in AWS (infra/lib/stateless.ts corsPreflight): answer
  * preflights itself, and add the allow-origin header to answers for an allowed origin.
  */
-const CORS_METHODS = 'GET,POST,PATCH,DELETE';
-const CORS_HEADERS = 'authorization,content-type,idempotency-key';
+const CORS_METHODS = cors.allowMethods.join(',');
+const CORS_HEADERS = cors.allowHeaders.join(',');
 
 function corsHeaders(allowedOrigin: string, origin: string | undefined): Record<string, string> {
   if (!origin || (allowedOrigin !== '*' && origin !== allowedOrigin)) return {};

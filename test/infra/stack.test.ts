@@ -154,7 +154,7 @@ describe('WgIngress stack', () => {
   it('allows CORS from the frontend origin only and throttles the stage', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
-      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://admin.example.com'] }),
+      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://admin.example.com'], AllowHeaders: ['authorization', 'content-type', 'idempotency-key'] }),
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',

@@ -135,4 +135,14 @@ describe('Idempotency-Key on creates', () => {
     }
     assert.deepEqual(withKey.sort(), ['POST /networks', 'POST /networks/{network}/clients', 'POST /networks/{network}/gateways']);
   });
+
+  it('lets a browser on another origin send the header: the preflight allows it, as API Gateway does', async () => {
+    const res = await fetch(`${api.stack.url}/networks`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,idempotency-key' },
+    });
+    assert.equal(res.status, 204);
+    assert.ok(res.headers.get('access-control-allow-headers')?.split(',').includes('idempotency-key'));
+    assert.ok(res.headers.get('access-control-allow-origin'));
+  });
 });
