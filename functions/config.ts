@@ -21,9 +21,15 @@ export interface Config {
   DYNAMODB_ENDPOINT?: string;
   S3_ENDPOINT?: string;
   S3_FORCE_PATH_STYLE: 'true' | 'false';
-  /** Credentials for the local endpoints (DynamoDB Local, the local S3 server); never set in AWS. */
-  ENDPOINT_ACCESS_KEY_ID?: string;
-  ENDPOINT_SECRET_ACCESS_KEY?: string;
+  /**
+   * Credentials for a local DynamoDB endpoint (DynamoDB Local keeps one database per access key
+   * id); only with DYNAMODB_ENDPOINT, never in AWS (the role's credentials are used there).
+   */
+  DYNAMODB_ACCESS_KEY_ID?: string;
+  DYNAMODB_SECRET_ACCESS_KEY?: string;
+  /** Credentials for a local S3 endpoint (the local S3 server's own pair); only with S3_ENDPOINT. */
+  S3_ACCESS_KEY_ID?: string;
+  S3_SECRET_ACCESS_KEY?: string;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -60,6 +66,19 @@ function url(env: Environment, problems: Problems, name: string, fallback?: stri
 const optional = <K extends string, V>(env: Environment, name: K, read: () => V): Partial<Record<K, V>> =>
   (env[name] !== undefined ? { [name]: read() } : {}) as Partial<Record<K, V>>;
 
+/** A local endpoint's key pair: both halves or neither, and only with that endpoint. */
+function endpointKey<S extends 'DYNAMODB' | 'S3'>(env: Environment, problems: Problems, service: S) {
+  const id = `${service}_ACCESS_KEY_ID` as const;
+  const secret = `${service}_SECRET_ACCESS_KEY` as const;
+  if (env[id] === undefined && env[secret] === undefined) return {};
+  if (env[id] === undefined || env[secret] === undefined) problems.push(`${id}, ${secret}: set both or neither`);
+  else if (env[`${service}_ENDPOINT`] === undefined) problems.push(`${id}: only for a local endpoint (needs ${service}_ENDPOINT)`);
+  return {
+    ...optional(env, id, () => text(env, problems, id, undefined, 1)),
+    ...optional(env, secret, () => text(env, problems, secret, undefined, 1)),
+  } as Partial<Record<`${S}_ACCESS_KEY_ID` | `${S}_SECRET_ACCESS_KEY`, string>>;
+}
+
 export function loadConfig(env: Environment): Config {
   const p: Problems = [];
   const config: Config = {
@@ -78,8 +97,8 @@ export function loadConfig(env: Environment): Config {
     ...optional(env, 'DYNAMODB_ENDPOINT', () => url(env, p, 'DYNAMODB_ENDPOINT')!),
     ...optional(env, 'S3_ENDPOINT', () => url(env, p, 'S3_ENDPOINT')!),
     S3_FORCE_PATH_STYLE: oneOf(env, p, 'S3_FORCE_PATH_STYLE', ['true', 'false'], 'false'),
-    ...optional(env, 'ENDPOINT_ACCESS_KEY_ID', () => text(env, p, 'ENDPOINT_ACCESS_KEY_ID', undefined, 1)),
-    ...optional(env, 'ENDPOINT_SECRET_ACCESS_KEY', () => text(env, p, 'ENDPOINT_SECRET_ACCESS_KEY', undefined, 1)),
+    ...endpointKey(env, p, 'DYNAMODB'),
+    ...endpointKey(env, p, 'S3'),
   };
   if (p.length) throw new Error(`invalid configuration: ${p.join('; ')}`);
   if (config.AUTH_MODE === 'token' && !config.ADMIN_TOKEN) {

@@ -30,15 +30,14 @@ export function dynamoOptions(config: Config): DocumentClientOptions {
   return {
     region: config.AWS_REGION,
     ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
-    ...endpointCredentials(config),
+    ...endpointCredentials(config.DYNAMODB_ACCESS_KEY_ID, config.DYNAMODB_SECRET_ACCESS_KEY),
     instrument: (client) => tracer.captureAWSv3Client(client),
   };
 }
 
-function endpointCredentials(config: Config): { credentials?: { accessKeyId: string; secretAccessKey: string } } {
-  return config.ENDPOINT_ACCESS_KEY_ID && config.ENDPOINT_SECRET_ACCESS_KEY
-    ? { credentials: { accessKeyId: config.ENDPOINT_ACCESS_KEY_ID, secretAccessKey: config.ENDPOINT_SECRET_ACCESS_KEY } }
-    : {};
+/** A local endpoint's own key (config.ts allows one only with its endpoint); in AWS, none. */
+function endpointCredentials(accessKeyId?: string, secretAccessKey?: string): { credentials?: { accessKeyId: string; secretAccessKey: string } } {
+  return accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {};
 }
 
 function documentClient(config: Config) {
@@ -84,7 +83,7 @@ function objectStore(config: Config): S3ObjectStore {
     region: config.AWS_REGION,
     ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
     forcePathStyle: config.S3_FORCE_PATH_STYLE === 'true',
-    ...endpointCredentials(config),
+    ...endpointCredentials(config.S3_ACCESS_KEY_ID, config.S3_SECRET_ACCESS_KEY),
     instrument: (client) => tracer.captureAWSv3Client(client),
   });
   return new S3ObjectStore(s3, config.BUCKET_NAME);

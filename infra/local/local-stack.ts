@@ -4,7 +4,7 @@
 // from the composition root with a configuration made here: nothing goes through process.env.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Context } from 'aws-lambda';
 import type { InitOptions } from '../../functions/domain/gateway-commands.js';
@@ -16,14 +16,17 @@ import { createSyncHandler, type SweepEvent } from '../../functions/worker/sync-
 import { startApiServer } from './api-server.js';
 import { LocalGatewayRunner, type RunnerMode } from './gateway-runner.js';
 import { startStreamPoller } from './stream-poller.js';
-import { ensureTables, startDynamoDbLocal } from './dynamodb.js';
+import { DYNAMO_KEY_FILE, ensureTables, localDynamoCredentials, startDynamoDbLocal, type LocalDynamoCredentials } from './dynamodb.js';
 import { freePort } from './net.js';
 import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION, startLocalS3Server } from './s3-server.js';
 
 export interface LocalStackOptions {
   port?: number; // 0 = any free port
   host?: string;
-  /** Folder for DynamoDB and S3 data; undefined = in memory / temporary. */
+  /**
+   * Folder for DynamoDB and S3 data and DynamoDB Local's key (`dynamodb-access-key`);
+   * undefined = in memory / temporary, with a fresh key.
+   */
   dataDir?: string;
   adminToken?: string;
   /** How the gateway documents run: 'record' (default) or 'netns' (real WireGuard, needs root). */
@@ -40,6 +43,8 @@ export interface LocalStack {
   url: string;
   adminToken: string;
   dynamoEndpoint: string;
+  /** The key of this stack's database in DynamoDB Local; any other key sees another (empty) one. */
+  dynamoCredentials: LocalDynamoCredentials;
   s3Endpoint: string;
   tableName: string;
   secretsTableName: string;
@@ -67,22 +72,30 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
-    const { dynamoEndpoint, s3 } = await startEmulators(opts, stops);
+    const { dynamoEndpoint, dynamoCredentials, s3 } = await startEmulators(opts, stops);
     const port = opts.port === undefined || opts.port === 0 ? await freePort() : opts.port;
     const host = opts.host ?? '127.0.0.1';
     const adminToken = opts.adminToken ?? randomBytes(32).toString('base64url');
-    const config = localConfig({ dynamoEndpoint, s3Endpoint: s3.endpoint, bucket: s3.bucket, adminToken, publicBaseUrl: `http://${loopbackName(host)}:${port}` });
+    const config = localConfig({
+      dynamoEndpoint,
+      dynamoCredentials,
+      s3Endpoint: s3.endpoint,
+      bucket: s3.bucket,
+      adminToken,
+      publicBaseUrl: `http://${loopbackName(host)}:${port}`,
+    });
     const runner = startRunner(opts, stops);
     const deps = createDeps(config, { commands: runner, pollIntervalMs: 20, ...(opts.initOptions ? { initOptions: opts.initOptions } : {}) });
     const api = await startApiServer({ port, host, deps, http: httpOptions(config, deps.idempotency) });
     stops.push(api.stop);
-    const worker = localWorker(deps, dynamoEndpoint, opts.scheduleMs ?? 10_000);
+    const worker = localWorker(deps, { endpoint: dynamoEndpoint, credentials: dynamoCredentials }, opts.scheduleMs ?? 10_000);
     if (opts.worker !== false) await worker.setRunning(true);
     stops.push(() => worker.setRunning(false));
     return {
       url: api.url,
       adminToken,
       dynamoEndpoint,
+      dynamoCredentials,
       s3Endpoint: s3.endpoint,
       tableName: LOCAL_TABLE,
       secretsTableName: LOCAL_SECRETS_TABLE,
@@ -102,18 +115,30 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
 
 const loopbackName = (host: string) => (host === '0.0.0.0' ? '127.0.0.1' : host);
 
-/** DynamoDB Local with the project's tables, and the signature-checking S3 server. */
+/**
+ * DynamoDB Local with the project's tables in the database of the data folder's key, and the
+ * signature-checking S3 server (loopback only).
+ */
 async function startEmulators(opts: LocalStackOptions, stops: Stops) {
-  const dynamo = await startDynamoDbLocal({ dataDir: opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined });
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const credentials = localDynamoCredentials(opts.dataDir ? join(opts.dataDir, DYNAMO_KEY_FILE) : undefined);
+  const dynamo = await startDynamoDbLocal({ dataDir: opts.dataDir ? join(opts.dataDir, 'dynamodb') : undefined, credentials });
   stops.push(dynamo.stop);
-  await ensureTables(dynamo.endpoint, { table: LOCAL_TABLE, secretsTable: LOCAL_SECRETS_TABLE, idempotencyTable: LOCAL_IDEMPOTENCY_TABLE });
+  await ensureTables(dynamo.endpoint, credentials, { table: LOCAL_TABLE, secretsTable: LOCAL_SECRETS_TABLE, idempotencyTable: LOCAL_IDEMPOTENCY_TABLE });
   const s3 = await startLocalS3Server({ directory: opts.dataDir ? join(opts.dataDir, 's3') : undefined });
   stops.push(s3.stop);
-  return { dynamoEndpoint: dynamo.endpoint, s3 };
+  return { dynamoEndpoint: dynamo.endpoint, dynamoCredentials: credentials, s3 };
 }
 
 /** The configuration a deployed function reads from its environment, for the local services. */
-export function localConfig(local: { dynamoEndpoint: string; s3Endpoint: string; bucket: string; adminToken: string; publicBaseUrl: string }): Config {
+export function localConfig(local: {
+  dynamoEndpoint: string;
+  dynamoCredentials: LocalDynamoCredentials;
+  s3Endpoint: string;
+  bucket: string;
+  adminToken: string;
+  publicBaseUrl: string;
+}): Config {
   return loadConfig({
     TABLE_NAME: LOCAL_TABLE,
     SECRETS_TABLE_NAME: LOCAL_SECRETS_TABLE,
@@ -125,9 +150,12 @@ export function localConfig(local: { dynamoEndpoint: string; s3Endpoint: string;
     DYNAMODB_ENDPOINT: local.dynamoEndpoint,
     S3_ENDPOINT: local.s3Endpoint,
     S3_FORCE_PATH_STYLE: 'true',
-    // DynamoDB Local takes any credentials; the S3 server only its own.
-    ENDPOINT_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
-    ENDPOINT_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
+    // DynamoDB Local takes any key but keeps a database per key id: this stack's is its own key.
+    DYNAMODB_ACCESS_KEY_ID: local.dynamoCredentials.accessKeyId,
+    DYNAMODB_SECRET_ACCESS_KEY: local.dynamoCredentials.secretAccessKey,
+    // The S3 server checks signatures against its one built-in pair.
+    S3_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
+    S3_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
     PUBLIC_BASE_URL: local.publicBaseUrl,
   });
 }
@@ -159,7 +187,7 @@ const workerContext = (): Context =>
  * The worker as Lambda runs it: one invocation at a time (one stream shard plus a schedule that
  * waits its turn), fed by the table's stream and a timer.
  */
-function localWorker(deps: Deps, dynamoEndpoint: string, scheduleMs: number) {
+function localWorker(deps: Deps, dynamo: { endpoint: string; credentials: LocalDynamoCredentials }, scheduleMs: number) {
   const handler = createSyncHandler(deps, { budgetMs: 60_000 });
   let chain: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -175,7 +203,8 @@ function localWorker(deps: Deps, dynamoEndpoint: string, scheduleMs: number) {
   const setRunning = async (running: boolean) => {
     if (running && !poller) {
       poller = await startStreamPoller({
-        endpoint: dynamoEndpoint,
+        endpoint: dynamo.endpoint,
+        credentials: dynamo.credentials,
         tableName: LOCAL_TABLE,
         onBatch: (event) => serial(() => invoke(event)),
       });

@@ -11,7 +11,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { logger } from '../../functions/observability.js';
-import { localClient } from './dynamodb.js';
+import { LOCAL_DYNAMO_REGION, localClient, type LocalDynamoCredentials } from './dynamodb.js';
 
 const ROUTINE_STREAM_ERRORS = new Set(['TrimmedDataAccessException', 'ExpiredIteratorException']);
 
@@ -21,19 +21,21 @@ export interface StreamPoller {
 
 export async function startStreamPoller(opts: {
   endpoint: string;
+  /** The key of the database that holds the table (DynamoDB Local keeps one per key id). */
+  credentials: LocalDynamoCredentials;
   tableName: string;
   onBatch: (event: DynamoDBStreamEvent) => Promise<unknown>;
   intervalMs?: number;
   batchSize?: number;
 }): Promise<StreamPoller> {
-  const table = localClient(opts.endpoint);
+  const table = localClient(opts.endpoint, opts.credentials);
   const streamArn = (await table.send(new DescribeTableCommand({ TableName: opts.tableName }))).Table?.LatestStreamArn;
   table.destroy();
   if (!streamArn) throw new Error(`table ${opts.tableName} has no stream`);
   const streams = new DynamoDBStreamsClient({
     endpoint: opts.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    region: LOCAL_DYNAMO_REGION,
+    credentials: { ...opts.credentials },
   });
   const iterators = new Map<string, string>();
   const finished = new Set<string>();

@@ -48,7 +48,7 @@ async function load(total: number, concurrency: number, fn: (i: number) => Promi
 export async function benchAllocation(): Promise<Record<string, unknown>> {
   const stack = await startLocalStack({ port: 0, worker: false });
   try {
-    const db = createDocumentClient({ region: 'us-east-1', endpoint: stack.dynamoEndpoint });
+    const db = createDocumentClient({ region: 'us-east-1', endpoint: stack.dynamoEndpoint, credentials: stack.dynamoCredentials });
     const networks = new DynamoNetworkStore(db, stack.tableName);
     const gateways = new DynamoGatewayStore(db, stack.tableName);
     const clients = new DynamoClientStore(db, stack.tableName, stack.secretsTableName);

@@ -9,7 +9,7 @@ import { assertNoSecretLeaked, useLocalApi } from '../support/local-api.js';
 const api = useLocalApi();
 
 async function secretsOf(network: string, client: string) {
-  const db = DynamoDBDocumentClient.from(localClient(api.stack.dynamoEndpoint));
+  const db = DynamoDBDocumentClient.from(localClient(api.stack.dynamoEndpoint, api.stack.dynamoCredentials));
   const out = await db.send(new GetCommand({ TableName: api.stack.secretsTableName, Key: { pk: `NET#${network}`, sk: `CLIENT#${client}` } }));
   db.destroy();
   return out.Item;

@@ -28,7 +28,7 @@ let pendingGatewayId = '';
 const linkAnswers = new Set<string>();
 
 function db(): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(localClient(api.stack.dynamoEndpoint));
+  return DynamoDBDocumentClient.from(localClient(api.stack.dynamoEndpoint, api.stack.dynamoCredentials));
 }
 
 async function withDb<T>(f: (d: DynamoDBDocumentClient) => Promise<T>): Promise<T> {

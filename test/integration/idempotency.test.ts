@@ -10,7 +10,7 @@ const api = useLocalApi({ scheduleMs: 500 });
 
 /** Items of one kind in the network's partition (clients, gateways), read from the table itself. */
 async function count(network: string, prefix: string): Promise<number> {
-  const db = localClient(api.stack.dynamoEndpoint);
+  const db = localClient(api.stack.dynamoEndpoint, api.stack.dynamoCredentials);
   try {
     const out = await db.send(
       new QueryCommand({

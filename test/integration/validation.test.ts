@@ -11,7 +11,7 @@ import { useLocalApi } from '../support/local-api.js';
 const api = useLocalApi({ worker: false });
 
 async function snapshot(): Promise<string> {
-  const client = localClient(api.stack.dynamoEndpoint);
+  const client = localClient(api.stack.dynamoEndpoint, api.stack.dynamoCredentials);
   const parts: string[] = [];
   for (const table of [api.stack.tableName, api.stack.secretsTableName]) {
     const out = await client.send(new ScanCommand({ TableName: table, ConsistentRead: true }));

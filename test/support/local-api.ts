@@ -107,7 +107,7 @@ export function useLocalApi(options: LocalStackOptions = {}): TestApi {
       tokens.add(token);
     },
     async secrets() {
-      const client = localClient(api.stack.dynamoEndpoint);
+      const client = localClient(api.stack.dynamoEndpoint, api.stack.dynamoCredentials);
       const found: string[] = [...tokens, ...seenSecrets];
       let start: Record<string, any> | undefined;
       do {

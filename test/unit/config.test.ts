@@ -26,4 +26,16 @@ describe('configuration from the environment', () => {
   it('refuses endpoints that are not absolute URLs', () => {
     assert.throws(() => loadConfig({ ...base, DYNAMODB_ENDPOINT: '127.0.0.1 port 8000' }), /DYNAMODB_ENDPOINT: must be an absolute URL/);
   });
+  it('takes a key pair per local endpoint: both halves, and only with that endpoint', () => {
+    const dynamo = { DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000', DYNAMODB_ACCESS_KEY_ID: 'LOCALABC', DYNAMODB_SECRET_ACCESS_KEY: 'secret' };
+    const s3 = { S3_ENDPOINT: 'http://127.0.0.1:9000', S3_ACCESS_KEY_ID: 'S3RVER', S3_SECRET_ACCESS_KEY: 'S3RVER' };
+    const c = loadConfig({ ...base, ...dynamo, ...s3 });
+    assert.equal(c.DYNAMODB_ACCESS_KEY_ID, 'LOCALABC');
+    assert.equal(c.S3_ACCESS_KEY_ID, 'S3RVER');
+    assert.equal(loadConfig(base).DYNAMODB_ACCESS_KEY_ID, undefined, 'none in AWS');
+    assert.throws(() => loadConfig({ ...base, DYNAMODB_ENDPOINT: dynamo.DYNAMODB_ENDPOINT, DYNAMODB_ACCESS_KEY_ID: 'x' }), /DYNAMODB_ACCESS_KEY_ID, DYNAMODB_SECRET_ACCESS_KEY: set both or neither/);
+    assert.throws(() => loadConfig({ ...base, DYNAMODB_ACCESS_KEY_ID: 'x', DYNAMODB_SECRET_ACCESS_KEY: 'y' }), /DYNAMODB_ACCESS_KEY_ID: only for a local endpoint \(needs DYNAMODB_ENDPOINT\)/);
+    assert.throws(() => loadConfig({ ...base, S3_ACCESS_KEY_ID: 'x', S3_SECRET_ACCESS_KEY: 'y' }), /needs S3_ENDPOINT/);
+    assert.throws(() => loadConfig({ ...base, ...dynamo, DYNAMODB_SECRET_ACCESS_KEY: '' }), /DYNAMODB_SECRET_ACCESS_KEY: must not be empty/);
+  });
 });
