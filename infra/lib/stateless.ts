@@ -1,6 +1,6 @@
 // Everything that holds no data: the SSM documents, the functions, the HTTP API and its
 // authorizer, the stream and schedule wiring of the gateway-sync worker.
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -123,7 +123,7 @@ export class WgIngressApi extends Construct {
       admin: groupName('adminGroup', props.adminGroup ?? DEFAULT_ADMIN_GROUP),
       viewer: groupName('viewerGroup', props.viewerGroup ?? DEFAULT_VIEWER_GROUP),
     };
-    if (this.groups.admin === this.groups.viewer) throw new Error('WgIngressApi: adminGroup and viewerGroup must differ');
+    if (!Token.isUnresolved(this.groups.admin) && this.groups.admin === this.groups.viewer) throw new Error('WgIngressApi: adminGroup and viewerGroup must differ');
 
     this.documentNames = this.createDocuments(props.documents);
     ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = this.createUserPool(props, removalPolicy));
@@ -190,7 +190,8 @@ export class WgIngressApi extends Construct {
       AUTH_MODE: 'jwt',
     };
 
-    // The functions behind the API check the caller's groups (functions/http/http-handler.ts).
+    // The functions behind the API also check the caller's groups (functions/http/http-handler.ts);
+    // the worker serves no route, and its configuration falls back to the defaults it never uses.
     const apiEnvironment: Record<string, string> = { ...environment, ADMIN_GROUP: this.groups.admin, VIEWER_GROUP: this.groups.viewer };
     const servesRoutes = (name: AnyFunctionName) => routes.some((r) => r.fn === name);
 
@@ -384,6 +385,7 @@ const accessLogFormat = apigateway.AccessLogFormat.custom(
 
 /** A group name the functions' configuration will accept, checked at synth rather than at the first request. */
 function groupName(prop: string, value: string): string {
+  if (Token.isUnresolved(value)) return value; // a parameter's value is known only at deploy
   const problem = groupNameProblem(value);
   if (problem) throw new Error(`WgIngressApi: ${prop} ${problem}`);
   return value;
