@@ -92,6 +92,9 @@ module.exports = {
     },
   ],
   options: {
+    // npm packages keep their node_modules/… paths even when node_modules is a symlink (a git
+    // worktree sharing another checkout's install), so the rules' `^node_modules/` still applies.
+    preserveSymlinks: true,
     doNotFollow: { path: 'node_modules' },
     exclude: { path: ['^cdk\\.out/', '^\\.local-data/'] },
     // Type-only imports count: ports are interfaces, and an adapter that imports a use case's

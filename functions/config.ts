@@ -14,6 +14,10 @@ export interface Config {
   /** jwt: API Gateway's authorizer has checked the caller; token: local mode's admin token. */
   AUTH_MODE: 'jwt' | 'token';
   ADMIN_TOKEN?: string;
+  /** AUTH_MODE=jwt: the Cognito group whose members may do everything. */
+  ADMIN_GROUP: string;
+  /** AUTH_MODE=jwt: the Cognito group whose members may only read (GET). */
+  VIEWER_GROUP: string;
   PUBLIC_BASE_URL: string;
   INIT_DOCUMENT_NAME: string;
   APPLY_DOCUMENT_NAME: string;
@@ -30,6 +34,23 @@ export interface Config {
   /** Credentials for a local S3 endpoint (the local S3 server's own pair); only with S3_ENDPOINT. */
   S3_ACCESS_KEY_ID?: string;
   S3_SECRET_ACCESS_KEY?: string;
+}
+
+/** The groups' defaults; the CDK construct uses the same (infra/lib/stateless.ts). */
+export const DEFAULT_ADMIN_GROUP = 'wg-ingress-admins';
+export const DEFAULT_VIEWER_GROUP = 'wg-ingress-viewers';
+
+/**
+ * Cognito's rule for a group name: 1-128 letters, marks, symbols, digits or punctuation, so never
+ * whitespace (which is what lets a `cognito:groups` claim arrive as one space-separated string).
+ */
+const COGNITO_GROUP_NAME = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u;
+
+/** Why `value` cannot name a Cognito group, or undefined when it can. */
+export function groupNameProblem(value: string): string | undefined {
+  if (value === '') return 'must not be empty';
+  if (!COGNITO_GROUP_NAME.test(value)) return 'must be a Cognito group name: 1-128 letters, digits, symbols or punctuation, no spaces';
+  return undefined;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -51,6 +72,13 @@ function oneOf<T extends string>(env: Environment, problems: Problems, name: str
   if (value === undefined) problems.push(`${name}: is required (one of ${values.join('|')})`);
   else if (!(values as readonly string[]).includes(value)) problems.push(`${name}: must be one of ${values.join('|')}`);
   return value as T;
+}
+
+function groupName(env: Environment, problems: Problems, name: string, fallback: string): string {
+  const value = env[name] ?? fallback;
+  const problem = groupNameProblem(value);
+  if (problem) problems.push(`${name}: ${problem}`);
+  return value;
 }
 
 /** An absolute URL, trimmed (as the URL parser reads it); undefined when unset and there is no fallback. */
@@ -90,6 +118,8 @@ export function loadConfig(env: Environment): Config {
     // No default: a function started without it must fail, not run without any auth check.
     AUTH_MODE: oneOf(env, p, 'AUTH_MODE', ['jwt', 'token']),
     ...optional(env, 'ADMIN_TOKEN', () => text(env, p, 'ADMIN_TOKEN', undefined, 32)),
+    ADMIN_GROUP: groupName(env, p, 'ADMIN_GROUP', DEFAULT_ADMIN_GROUP),
+    VIEWER_GROUP: groupName(env, p, 'VIEWER_GROUP', DEFAULT_VIEWER_GROUP),
     PUBLIC_BASE_URL: url(env, p, 'PUBLIC_BASE_URL', 'http://localhost:8080')!,
     INIT_DOCUMENT_NAME: text(env, p, 'INIT_DOCUMENT_NAME', 'wg-ingress-init'),
     APPLY_DOCUMENT_NAME: text(env, p, 'APPLY_DOCUMENT_NAME', 'wg-ingress-apply'),
@@ -100,6 +130,8 @@ export function loadConfig(env: Environment): Config {
     ...endpointKey(env, p, 'DYNAMODB'),
     ...endpointKey(env, p, 'S3'),
   };
+  // One group for both would let every viewer write.
+  if (config.ADMIN_GROUP === config.VIEWER_GROUP) p.push('VIEWER_GROUP: must differ from ADMIN_GROUP');
   if (p.length) throw new Error(`invalid configuration: ${p.join('; ')}`);
   if (config.AUTH_MODE === 'token' && !config.ADMIN_TOKEN) {
     throw new Error('invalid configuration: AUTH_MODE=token needs ADMIN_TOKEN');

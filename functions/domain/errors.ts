@@ -41,6 +41,13 @@ export class UnauthorizedError extends DomainError {
   }
 }
 
+/** A signed-in caller whose groups do not allow the request (a viewer writing, or no group at all). */
+export class ForbiddenError extends DomainError {
+  constructor(message = 'you are signed in but may not do this') {
+    super('forbidden', message);
+  }
+}
+
 export class PayloadTooLargeError extends DomainError {
   constructor(message: string) {
     super('payload_too_large', message);

@@ -2,6 +2,7 @@
 import {
   ConflictError,
   DomainError,
+  ForbiddenError,
   GoneError,
   IdempotencyKeyReusedError,
   NotFoundError,
@@ -17,6 +18,7 @@ import { errorResponse, type HttpResponse } from './responses.js';
 const STATUS: [new (...args: never[]) => DomainError, number][] = [
   [ValidationError, 400],
   [UnauthorizedError, 401],
+  [ForbiddenError, 403],
   [NotFoundError, 404],
   [ConflictError, 409],
   [GoneError, 410],

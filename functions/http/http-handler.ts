@@ -17,7 +17,7 @@ import type { IdempotencyGuard } from '../app/ports.js';
 import type { Config } from '../config.js';
 import type { RouteApiSpec } from '../contract/api-spec.js';
 import { routes } from '../contract/route-table.js';
-import { NotFoundError, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../domain/errors.js';
+import { ForbiddenError, NotFoundError, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../domain/errors.js';
 import { PathParams } from '../domain/schemas.js';
 import { logger, METRICS_NAMESPACE, SERVICE_NAME, tracer } from '../observability.js';
 import { toErrorResponse } from './error-map.js';
@@ -51,16 +51,28 @@ export interface RouteDef {
   handle(req: RouteRequest<unknown, unknown>): Promise<HttpResponse>;
 }
 
+/**
+ * jwt: API Gateway's authorizer has checked the token; the stack checks the caller's Cognito groups
+ * (admins may do everything, viewers only GET). token: local mode, where the admin token is an admin.
+ */
+export type HttpAuth = { mode: 'jwt'; adminGroup: string; viewerGroup: string } | { mode: 'token'; adminToken: string };
+
 export interface HttpOptions {
-  auth: { mode: 'jwt' } | { mode: 'token'; adminToken: string };
+  auth: HttpAuth;
   /** Required when a route of the function takes Idempotency-Key (the create routes). */
   idempotency?: IdempotencyGuard;
 }
 
 /** The stack's own needs from the configuration: how callers are authenticated; the guard of the create routes. */
-export function httpOptions(config: Pick<Config, 'AUTH_MODE' | 'ADMIN_TOKEN'>, idempotency?: IdempotencyGuard): HttpOptions {
+export function httpOptions(
+  config: Pick<Config, 'AUTH_MODE' | 'ADMIN_TOKEN' | 'ADMIN_GROUP' | 'VIEWER_GROUP'>,
+  idempotency?: IdempotencyGuard,
+): HttpOptions {
   return {
-    auth: config.AUTH_MODE === 'token' ? { mode: 'token', adminToken: config.ADMIN_TOKEN! } : { mode: 'jwt' },
+    auth:
+      config.AUTH_MODE === 'token'
+        ? { mode: 'token', adminToken: config.ADMIN_TOKEN! }
+        : { mode: 'jwt', adminGroup: config.ADMIN_GROUP, viewerGroup: config.VIEWER_GROUP },
     ...(idempotency ? { idempotency } : {}),
   };
 }
@@ -109,7 +121,7 @@ function firstIssue(error: { issues: z.core.$ZodIssue[] }): ValidationError {
   return new ValidationError(issue.path.map(String).join('.') || 'body', message);
 }
 
-function checkToken(auth: HttpOptions['auth'], headers: Record<string, string | undefined>): void {
+function checkToken(auth: HttpAuth, headers: Record<string, string | undefined>): void {
   if (auth.mode !== 'token') return; // API Gateway's JWT authorizer has already let the caller in.
   const presented = /^Bearer (\S+)$/.exec(headers.authorization ?? '')?.[1];
   const a = Buffer.from(presented ?? '');
@@ -117,12 +129,67 @@ function checkToken(auth: HttpOptions['auth'], headers: Record<string, string | 
   if (!presented || a.length !== b.length || !timingSafeEqual(a, b)) throw new UnauthorizedError();
 }
 
-/** Who is calling, for the log and the idempotency scope: the JWT's subject, or local mode's admin. */
-function callerOf(event: APIGatewayProxyEventV2, auth: HttpOptions['auth']): string | undefined {
-  if (auth.mode === 'token') return 'local-admin';
-  const claims = (event as APIGatewayProxyEventV2WithJWTAuthorizer).requestContext?.authorizer?.jwt?.claims;
+type Claims = APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']['authorizer']['jwt']['claims'];
+
+function claimsOf(event: APIGatewayProxyEventV2): Claims | undefined {
+  return (event as Partial<APIGatewayProxyEventV2WithJWTAuthorizer>).requestContext?.authorizer?.jwt?.claims;
+}
+
+/**
+ * The caller's Cognito groups from the `cognito:groups` claim. API Gateway's HTTP API hands array
+ * claims to the function as one string, `[admins viewers]` (bracketed, space-separated); a real
+ * array, a JSON array and a single name are read too. Group names cannot hold whitespace.
+ */
+export function groupsOf(claim: unknown): string[] {
+  if (Array.isArray(claim)) return claim.filter((g): g is string => typeof g === 'string' && g !== '');
+  if (typeof claim !== 'string') return [];
+  const text = claim.trim();
+  if (text.startsWith('[') && text.endsWith(']')) {
+    if (text.startsWith('["')) {
+      try {
+        const parsed: unknown = JSON.parse(text);
+        if (Array.isArray(parsed)) return groupsOf(parsed);
+      } catch {
+        // Not JSON after all: read it as API Gateway's form.
+      }
+    }
+    return text.slice(1, -1).split(/\s+/).filter((g) => g !== '');
+  }
+  return text === '' ? [] : text.split(/\s+/);
+}
+
+/**
+ * In AWS, who may call a non-public route: the admin group everything, the viewer group GET only,
+ * anyone else (a valid token of the pool without either group) nothing. Local mode's token is an admin.
+ */
+function checkGroups(auth: HttpAuth, def: RouteDef, event: APIGatewayProxyEventV2): void {
+  if (auth.mode !== 'jwt') return;
+  const groups = groupsOf(claimsOf(event)?.['cognito:groups']);
+  if (groups.includes(auth.adminGroup)) return;
+  const isRead = def.routeKey.startsWith('GET ');
+  if (groups.includes(auth.viewerGroup)) {
+    if (isRead) return;
+    throw new ForbiddenError('viewers may only read (GET); changes need the admin group');
+  }
+  throw new ForbiddenError('you are signed in but in neither the admin nor the viewer group');
+}
+
+interface Caller {
+  /** The token's subject (local mode: `local-admin`): the idempotency scope and the log's `caller`. */
+  id: string;
+  /** The Cognito username, for the log's `caller_name`, when the token carries one. */
+  name?: string;
+}
+
+/** Who is calling, for the log and the idempotency scope: the JWT's subject and username, or local mode's admin. */
+function callerOf(event: APIGatewayProxyEventV2, auth: HttpAuth): Caller | undefined {
+  if (auth.mode === 'token') return { id: 'local-admin' };
+  const claims = claimsOf(event);
   const sub = claims?.sub;
-  return typeof sub === 'string' ? sub : undefined;
+  if (typeof sub !== 'string' || sub === '') return undefined;
+  // ID tokens carry `cognito:username`, access tokens `username`.
+  const name = [claims?.['cognito:username'], claims?.username].find((n) => typeof n === 'string' && n !== '');
+  return { id: sub, ...(typeof name === 'string' ? { name } : {}) };
 }
 
 function parsePath(event: APIGatewayProxyEventV2): Record<PathParamName, string> {
@@ -158,7 +225,6 @@ async function dispatch(routeDefs: Map<string, RouteDef>, options: HttpOptions, 
   const def = routeDefs.get(event.routeKey);
   if (!def) throw new NotFoundError('route', event.routeKey);
   const headers = (event.headers ?? {}) as Record<string, string | undefined>;
-  if (!def.public) checkToken(options.auth, headers);
   const request: RouteRequest<unknown, unknown> = {
     path: parsePath(event),
     query: parseWith(def.query, event.queryStringParameters ?? {}),
@@ -172,7 +238,7 @@ async function dispatch(routeDefs: Map<string, RouteDef>, options: HttpOptions, 
     throw new ValidationError('Idempotency-Key', 'must be 1-255 visible ASCII characters');
   }
   // Scoped to the route, the resource path and the caller: one admin's key never answers another's request.
-  const scope = `${def.routeKey} ${event.rawPath} ${callerOf(event, options.auth) ?? '-'} ${key}`;
+  const scope = `${def.routeKey} ${event.rawPath} ${callerOf(event, options.auth)?.id ?? '-'} ${key}`;
   return options.idempotency!.once(scope, request.body ?? {}, () => def.handle(request), () => context.getRemainingTimeInMillis());
 }
 
@@ -186,6 +252,22 @@ function jsonBodyWhenPresent(): HttpMiddleware {
     before: (request) => {
       if (request.event.body === undefined || request.event.body === '') return;
       return parser.before?.(request);
+    },
+  };
+}
+
+/**
+ * Who may call the route, before anything reads the request: the bearer token (local mode) and the
+ * caller's groups (AWS). A refused caller learns nothing about the body it sent (no 400 or 413) and
+ * nothing of the route's handler runs. Public routes and unknown routes (404 in dispatch) pass.
+ */
+function access(routeDefs: Map<string, RouteDef>, options: HttpOptions): HttpMiddleware {
+  return {
+    before: (request) => {
+      const def = routeDefs.get(request.event.routeKey);
+      if (!def || def.public) return;
+      checkToken(options.auth, (request.event.headers ?? {}) as Record<string, string | undefined>);
+      checkGroups(options.auth, def, request.event);
     },
   };
 }
@@ -227,7 +309,12 @@ function accessLog(options: HttpOptions): HttpMiddleware {
       started.set(request, Date.now());
       const isPublic = routes.find((r) => `${r.method} ${r.path}` === request.event.routeKey)?.public ?? false;
       const caller = isPublic ? undefined : callerOf(request.event, options.auth);
-      logger.appendKeys({ route: request.event.routeKey, api_request_id: request.event.requestContext?.requestId, ...(caller ? { caller } : {}) });
+      logger.appendKeys({
+        route: request.event.routeKey,
+        api_request_id: request.event.requestContext?.requestId,
+        ...(caller ? { caller: caller.id } : {}),
+        ...(caller?.name ? { caller_name: caller.name } : {}),
+      });
     },
     after: done,
     onError: done,
@@ -273,6 +360,7 @@ export function httpHandler(routeDefs: RouteDef[], options: HttpOptions) {
     .use(accessLog(options))
     .use(httpHeaderNormalizer())
     .use(securityHeaders(byKey))
+    .use(access(byKey, options))
     .use(bodySizeLimit())
     .use(jsonBodyWhenPresent())
     .use(errorAnswers(byKey))

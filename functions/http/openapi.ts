@@ -47,7 +47,17 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
     const errors: Record<string, unknown> = {};
     for (const [status, description] of [
       ['400', 'validation failed: error.field names the field, error.message the rule'],
-      ...(r.public ? [] : [['401', 'missing or invalid bearer token']]),
+      ...(r.public
+        ? []
+        : [
+            ['401', 'missing or invalid bearer token'],
+            [
+              '403',
+              r.method === 'GET'
+                ? 'signed in, but in neither the admin nor the viewer group'
+                : 'signed in, but not in the admin group (viewers may only read)',
+            ],
+          ]),
       ['404', 'not found'],
       ['409', r.idempotent ? 'conflict, or a request with this Idempotency-Key still in progress' : 'conflict'],
       ...(r.path.startsWith('/dl/') ? [['410', 'link used, expired, revoked, or client disabled or deleted']] : []),
@@ -82,7 +92,15 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     security: [{ bearer: [] }],
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'In AWS a Cognito token: members of the admin group (default wg-ingress-admins) may call every route, members of the viewer group (default wg-ingress-viewers) only GET ones, anyone else gets 403. In local mode the admin token.',
+        },
+      },
       schemas: { Error: ErrorSchema },
     },
     paths,

@@ -25,6 +25,8 @@ new WgIngressStack(app, context('stackName') ?? 'WgIngress', {
       key: context('gatewayTagKey') ?? defaultGatewayTag.key,
       value: context('gatewayTagValue') ?? defaultGatewayTag.value,
     },
+    adminGroup: context('adminGroup'),
+    viewerGroup: context('viewerGroup'),
     dataRemovalPolicy: removalPolicy('dataRemovalPolicy'),
     removalPolicy: removalPolicy('removalPolicy'),
     exampleGateway: flag('exampleGateway'),

@@ -6,7 +6,7 @@ import { WgIngress, type WgIngressProps } from './wg-ingress.js';
 
 export interface WgIngressStackProps extends StackProps {
   readonly wgIngress: Omit<WgIngressProps, 'userPool' | 'userPoolClient'>;
-  /** Import an existing user pool of admins instead of creating one. */
+  /** Import an existing user pool instead of creating one; it must hold the admin and viewer groups. */
   readonly userPoolId?: string;
   /** With `userPoolId`: an existing app client of that pool (else one is added to the pool). */
   readonly userPoolClientId?: string;

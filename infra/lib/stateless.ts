@@ -1,6 +1,6 @@
 // Everything that holds no data: the SSM documents, the functions, the HTTP API and its
 // authorizer, the stream and schedule wiring of the gateway-sync worker.
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -15,6 +15,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { DEFAULT_ADMIN_GROUP, DEFAULT_VIEWER_GROUP, groupNameProblem } from '../../functions/config.js';
 import { cors, functionEntries, routes, type FunctionName } from '../../functions/contract/route-table.js';
 import { HouseFunction, type TableAccess } from './house-function.js';
 import { bucketPrefixes, mainTableGsi, type WgIngressData } from './stateful.js';
@@ -92,6 +93,10 @@ export interface WgIngressApiProps {
   readonly gatewayTag: GatewayTag;
   readonly userPool?: cognito.IUserPool;
   readonly userPoolClient?: cognito.IUserPoolClient;
+  /** The Cognito group whose members may call every route; default `wg-ingress-admins`. */
+  readonly adminGroup?: string;
+  /** The Cognito group whose members may only GET; default `wg-ingress-viewers`. */
+  readonly viewerGroup?: string;
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
   readonly logRetention?: logs.RetentionDays;
   /** Removal policy for log groups and the user pool this construct creates. */
@@ -103,6 +108,10 @@ export class WgIngressApi extends Construct {
   readonly stage: apigw.HttpStage;
   readonly userPool: cognito.IUserPool;
   readonly userPoolClient: cognito.IUserPoolClient;
+  /** Names of the admin and viewer groups the API functions check. */
+  readonly groups: { readonly admin: string; readonly viewer: string };
+  /** The two groups, created only with the user pool this construct creates (an imported pool brings its own). */
+  readonly userPoolGroups?: { readonly admin: cognito.CfnUserPoolGroup; readonly viewer: cognito.CfnUserPoolGroup };
   readonly functions: Record<AnyFunctionName, HouseFunction>;
   readonly documentNames: Record<DocumentName, string>;
   readonly syncFailures: sqs.Queue;
@@ -110,9 +119,15 @@ export class WgIngressApi extends Construct {
   constructor(scope: Construct, id: string, props: WgIngressApiProps) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.groups = {
+      admin: groupName('adminGroup', props.adminGroup ?? DEFAULT_ADMIN_GROUP),
+      viewer: groupName('viewerGroup', props.viewerGroup ?? DEFAULT_VIEWER_GROUP),
+    };
+    if (!Token.isUnresolved(this.groups.admin) && this.groups.admin === this.groups.viewer) throw new Error('WgIngressApi: adminGroup and viewerGroup must differ');
 
     this.documentNames = this.createDocuments(props.documents);
     ({ userPool: this.userPool, userPoolClient: this.userPoolClient } = this.createUserPool(props, removalPolicy));
+    if (!props.userPool) this.userPoolGroups = this.createGroups(removalPolicy);
     ({ api: this.api, stage: this.stage } = this.createHttpApi(props));
     this.functions = this.createFunctions(props);
     this.addRoutes();
@@ -175,6 +190,11 @@ export class WgIngressApi extends Construct {
       AUTH_MODE: 'jwt',
     };
 
+    // The functions behind the API also check the caller's groups (functions/http/http-handler.ts);
+    // the worker serves no route, and its configuration falls back to the defaults it never uses.
+    const apiEnvironment: Record<string, string> = { ...environment, ADMIN_GROUP: this.groups.admin, VIEWER_GROUP: this.groups.viewer };
+    const servesRoutes = (name: AnyFunctionName) => routes.some((r) => r.fn === name);
+
     const fns = {} as Record<AnyFunctionName, HouseFunction>;
     for (const [name, needs] of Object.entries(functionNeeds) as [AnyFunctionName, FunctionNeeds][]) {
       const f = new HouseFunction(this, pascal(name), {
@@ -183,7 +203,7 @@ export class WgIngressApi extends Construct {
         description: `wg-ingress: ${needs.description}`,
         memorySizeMiB: needs.memorySizeMiB,
         timeout: needs.timeout,
-        environment,
+        environment: servesRoutes(name) ? apiEnvironment : environment,
         logRetention: props.logRetention,
       });
       if (needs.table) f.useTable(data.table, 'TABLE_NAME', needs.table, { indexes: [mainTableGsi] });
@@ -285,6 +305,22 @@ export class WgIngressApi extends Construct {
     return { userPool, userPoolClient };
   }
 
+  /**
+   * The admin and viewer groups in the pool this construct created, so the first admin can be added
+   * with `aws cognito-idp admin-add-user-to-group` (the NextStep output). Signing in alone grants nothing.
+   */
+  private createGroups(removalPolicy: RemovalPolicy): NonNullable<WgIngressApi['userPoolGroups']> {
+    const group = (id: string, groupName: string, precedence: number, description: string) => {
+      const g = new cognito.CfnUserPoolGroup(this, id, { userPoolId: this.userPool.userPoolId, groupName, precedence, description });
+      g.applyRemovalPolicy(removalPolicy);
+      return g;
+    };
+    return {
+      admin: group('AdminGroup', this.groups.admin, 0, 'wg-ingress admins: may call every route of the API'),
+      viewer: group('ViewerGroup', this.groups.viewer, 1, 'wg-ingress viewers: may only read (GET) through the API'),
+    };
+  }
+
   private wireGatewaySync(worker: lambda.IFunction, data: WgIngressData): sqs.Queue {
     const failures = new sqs.Queue(this, 'GatewaySyncFailures', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -346,6 +382,14 @@ const accessLogFormat = apigateway.AccessLogFormat.custom(
     authorizerError: '$context.authorizer.error',
   }),
 );
+
+/** A group name the functions' configuration will accept, checked at synth rather than at the first request. */
+function groupName(prop: string, value: string): string {
+  if (Token.isUnresolved(value)) return value; // a parameter's value is known only at deploy
+  const problem = groupNameProblem(value);
+  if (problem) throw new Error(`WgIngressApi: ${prop} ${problem}`);
+  return value;
+}
 
 function pascal(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());

@@ -17,10 +17,17 @@ export const defaultGatewayTag: GatewayTag = { key: 'wg-ingress:gateway', value:
 export interface WgIngressProps {
   /** Origin of the hosted admin frontend (scheme, host, optional port), allowed by CORS. */
   readonly frontendOrigin: string;
-  /** An existing Cognito user pool of admins; without it one is created (MFA required). */
+  /** An existing Cognito user pool; without it one is created (MFA required). */
   readonly userPool?: cognito.IUserPool;
   /** An existing app client of that pool for the frontend; without it one is created. */
   readonly userPoolClient?: cognito.IUserPoolClient;
+  /**
+   * The Cognito group whose members may call every route (default `wg-ingress-admins`). Created
+   * with a created pool; an imported pool must have it. Users of the pool outside both groups get 403.
+   */
+  readonly adminGroup?: string;
+  /** The Cognito group whose members may only GET (default `wg-ingress-viewers`); created like adminGroup. */
+  readonly viewerGroup?: string;
   /** The tag that marks instances SSM may send gateway commands to. */
   readonly gatewayTag?: GatewayTag;
   /** Tables, bucket and keys: RETAIN (default, with deletion protection) or DESTROY. */
@@ -65,6 +72,8 @@ export class WgIngress extends Construct {
       gatewayTag,
       userPool: props.userPool,
       userPoolClient: props.userPoolClient,
+      adminGroup: props.adminGroup,
+      viewerGroup: props.viewerGroup,
       throttle: props.throttle,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
@@ -82,7 +91,7 @@ export class WgIngress extends Construct {
   private addOutputs(): void {
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     out('ApiUrl', this.apiUrl, 'Base URL of the HTTP API');
-    out('UserPoolId', this.api.userPool.userPoolId, 'Cognito user pool of the admins');
+    out('UserPoolId', this.api.userPool.userPoolId, 'Cognito user pool of the admins and viewers');
     out('UserPoolClientId', this.api.userPoolClient.userPoolClientId, 'App client id for the frontend');
     out('BucketName', this.data.bucket.bucketName, 'Bucket for rendered configs and peer sets');
     out('TableName', this.data.table.tableName, 'Main DynamoDB table');
@@ -92,8 +101,11 @@ export class WgIngress extends Construct {
         'aws cognito-idp admin-create-user --user-pool-id ',
         this.api.userPool.userPoolId,
         ' --username you@example.com --user-attributes Name=email,Value=you@example.com Name=email_verified,Value=true',
+        ' && aws cognito-idp admin-add-user-to-group --user-pool-id ',
+        this.api.userPool.userPoolId,
+        ` --username you@example.com --group-name ${this.api.groups.admin}`,
       ]),
-      'Invite the first admin (Cognito mails a temporary password), then sign in through the frontend',
+      `Invite the first admin (Cognito mails a temporary password) and add them to ${this.api.groups.admin} (${this.api.groups.viewer} may only read), then sign in through the frontend`,
     );
     out(
       'GatewayTag',

@@ -151,6 +151,28 @@ describe('WgIngress stack', () => {
     });
   });
 
+  it('gives the API functions the admin and viewer group names, and creates both groups in the created pool', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => (f as Json).Properties);
+    const routeFunctions = new Set(routes.map((r) => `wg-ingress: ${functionNeeds[r.fn].description}`));
+    assert.equal(fns.filter((f) => routeFunctions.has(f.Description)).length, routeFunctions.size);
+    for (const f of fns) {
+      const vars = f.Environment.Variables as Json;
+      if (routeFunctions.has(f.Description)) {
+        assert.equal(vars.ADMIN_GROUP, 'wg-ingress-admins', f.Description);
+        assert.equal(vars.VIEWER_GROUP, 'wg-ingress-viewers', f.Description);
+      } else {
+        assert.equal(vars.ADMIN_GROUP, undefined, `${f.Description} serves no route`);
+      }
+    }
+    const pool = Object.keys(template.findResources('AWS::Cognito::UserPool'));
+    assert.equal(pool.length, 1);
+    const groups = Object.values(template.findResources('AWS::Cognito::UserPoolGroup')).map((g) => (g as Json).Properties);
+    assert.deepEqual(groups.map((g) => g.GroupName).sort(), ['wg-ingress-admins', 'wg-ingress-viewers']);
+    for (const g of groups) assert.deepEqual(g.UserPoolId, { Ref: pool[0] });
+    const next = Object.entries(template.findOutputs('*')).find(([o]) => o.startsWith('WgIngressNextStep'))![1] as Json;
+    assert.match(json(next.Value), /admin-add-user-to-group --user-pool-id .*--group-name wg-ingress-admins/);
+  });
+
   it('allows CORS from the frontend origin only and throttles the stage', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
@@ -523,10 +545,34 @@ describe('WgIngress variants', () => {
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::Cognito::UserPool', 0);
     template.resourceCountIs('AWS::Cognito::UserPoolClient', 1);
+    template.resourceCountIs('AWS::Cognito::UserPoolGroup', 0);
     const [authorizer] = Object.values(template.findResources('AWS::ApiGatewayV2::Authorizer')) as Json[];
     assert.match(json(authorizer!.Properties.JwtConfiguration.Issuer), /eu-west-1_AbCdEf123/);
     const report = new AwsSolutionsChecks(stack).validateScope(stack);
     assert.deepEqual(report.violations.map((v) => v.ruleName), []);
+  });
+
+  it('checks the groups it is told, in an imported pool too, and creates those in a created pool', () => {
+    const named = { adminGroup: 'ops', viewerGroup: 'helpdesk' };
+    for (const [id, props] of [
+      ['WgIngressNamedGroups', {}],
+      ['WgIngressNamedGroupsImported', { userPoolId: 'eu-west-1_AbCdEf123' }],
+    ] as const) {
+      const template = Template.fromStack(makeStack(id, named, props).stack);
+      const apiFns = Object.values(template.findResources('AWS::Lambda::Function'))
+        .map((f) => (f as Json).Properties)
+        .filter((f) => f.Environment.Variables.ADMIN_GROUP !== undefined);
+      assert.equal(apiFns.length, new Set(routes.map((r) => r.fn)).size, id);
+      for (const f of apiFns) assert.deepEqual([f.Environment.Variables.ADMIN_GROUP, f.Environment.Variables.VIEWER_GROUP], ['ops', 'helpdesk']);
+      const groups = Object.values(template.findResources('AWS::Cognito::UserPoolGroup')).map((g) => (g as Json).Properties.GroupName);
+      assert.deepEqual(groups.sort(), 'userPoolId' in props ? [] : ['helpdesk', 'ops'], id);
+    }
+  });
+
+  it('refuses group names Cognito would refuse, or one group for both, at synth', () => {
+    assert.throws(() => makeStack('WgIngressBadGroup', { adminGroup: 'two words' }), /adminGroup must be a Cognito group name/);
+    assert.throws(() => makeStack('WgIngressEmptyGroup', { viewerGroup: '' }), /viewerGroup must not be empty/);
+    assert.throws(() => makeStack('WgIngressSameGroup', { adminGroup: 'ops', viewerGroup: 'ops' }), /must differ/);
   });
 
   it('can let the data go with the stack for throwaway environments', () => {

@@ -23,6 +23,25 @@ describe('configuration from the environment', () => {
     assert.throws(() => loadConfig({ ...base, AUTH_MODE: 'token', ADMIN_TOKEN: 'short' }), /ADMIN_TOKEN: must be at least 32/);
     assert.equal(loadConfig({ ...base, AUTH_MODE: 'token', ADMIN_TOKEN: 'x'.repeat(43) }).AUTH_MODE, 'token');
   });
+  it('names the admin and viewer groups, wg-ingress-admins and wg-ingress-viewers unless told otherwise', () => {
+    const c = loadConfig(base);
+    assert.equal(c.ADMIN_GROUP, 'wg-ingress-admins');
+    assert.equal(c.VIEWER_GROUP, 'wg-ingress-viewers');
+    const own = loadConfig({ ...base, ADMIN_GROUP: 'Ops_Team+1', VIEWER_GROUP: 'helpdesk@example.com' });
+    assert.equal(own.ADMIN_GROUP, 'Ops_Team+1');
+    assert.equal(own.VIEWER_GROUP, 'helpdesk@example.com');
+  });
+  it('refuses group names Cognito would refuse: empty, with spaces, longer than 128', () => {
+    assert.throws(() => loadConfig({ ...base, ADMIN_GROUP: '' }), /ADMIN_GROUP: must not be empty/);
+    assert.throws(() => loadConfig({ ...base, VIEWER_GROUP: '' }), /VIEWER_GROUP: must not be empty/);
+    assert.throws(() => loadConfig({ ...base, ADMIN_GROUP: 'wg ingress admins' }), /ADMIN_GROUP: must be a Cognito group name/);
+    assert.throws(() => loadConfig({ ...base, VIEWER_GROUP: 'tab\there' }), /VIEWER_GROUP: must be a Cognito group name/);
+    assert.throws(() => loadConfig({ ...base, ADMIN_GROUP: 'a'.repeat(129) }), /ADMIN_GROUP: must be a Cognito group name/);
+    assert.equal(loadConfig({ ...base, ADMIN_GROUP: 'a'.repeat(128) }).ADMIN_GROUP.length, 128);
+  });
+  it('refuses one group for both admins and viewers', () => {
+    assert.throws(() => loadConfig({ ...base, ADMIN_GROUP: 'ops', VIEWER_GROUP: 'ops' }), /VIEWER_GROUP: must differ from ADMIN_GROUP/);
+  });
   it('refuses endpoints that are not absolute URLs', () => {
     assert.throws(() => loadConfig({ ...base, DYNAMODB_ENDPOINT: '127.0.0.1 port 8000' }), /DYNAMODB_ENDPOINT: must be an absolute URL/);
   });
