@@ -19,6 +19,8 @@ export interface RouteSpec {
   public?: boolean;
   /** Creates that take an Idempotency-Key header (one-time links never: their token is not stored). */
   idempotent?: boolean;
+  /** A read that hands out secrets (a config with its private key): admins only, never viewers. */
+  adminOnly?: boolean;
 }
 
 export const routes: readonly RouteSpec[] = [
@@ -44,7 +46,7 @@ export const routes: readonly RouteSpec[] = [
   { method: 'PATCH', path: '/networks/{network}/clients/{clientId}', fn: 'clients' },
   { method: 'DELETE', path: '/networks/{network}/clients/{clientId}', fn: 'clients' },
 
-  { method: 'GET', path: '/networks/{network}/clients/{clientId}/config', fn: 'client-downloads' },
+  { method: 'GET', path: '/networks/{network}/clients/{clientId}/config', fn: 'client-downloads', adminOnly: true },
   { method: 'POST', path: '/networks/{network}/clients/{clientId}/links', fn: 'client-downloads' },
   { method: 'DELETE', path: '/networks/{network}/clients/{clientId}/links', fn: 'client-downloads' },
 

@@ -46,6 +46,8 @@ export interface RouteDef {
   public: boolean;
   kind: RouteKind;
   idempotent: boolean;
+  /** Admins only, viewers too not: the answer holds secrets (contract/route-table.ts). */
+  adminOnly: boolean;
   body?: z.ZodMiniType;
   query?: z.ZodMiniType;
   handle(req: RouteRequest<unknown, unknown>): Promise<HttpResponse>;
@@ -101,6 +103,7 @@ export function routesOf<T extends Record<string, RouteApiSpec>>(table: T) {
       public: entry?.public ?? false,
       kind: spec.success.contentType?.startsWith('text/html') ? 'html' : 'json',
       idempotent: entry?.idempotent ?? false,
+      adminOnly: entry?.adminOnly ?? false,
       body: spec.body,
       query: spec.query,
       handle: handle as RouteDef['handle'],
@@ -168,7 +171,8 @@ function checkGroups(auth: HttpAuth, def: RouteDef, event: APIGatewayProxyEventV
   if (groups.includes(auth.adminGroup)) return;
   const isRead = def.routeKey.startsWith('GET ');
   if (groups.includes(auth.viewerGroup)) {
-    if (isRead) return;
+    if (isRead && !def.adminOnly) return;
+    if (def.adminOnly) throw new ForbiddenError('this answer holds secrets (a config with its private key); it needs the admin group');
     throw new ForbiddenError('viewers may only read (GET); changes need the admin group');
   }
   throw new ForbiddenError('you are signed in but in neither the admin nor the viewer group');

@@ -179,14 +179,28 @@ describe('who may call which route (AUTH_MODE=jwt)', () => {
     }
   });
 
-  it('lets a viewer call every GET route', async () => {
+  it('lets a viewer call every GET route but those that hand out secrets', async () => {
     const { handler, called } = allRoutes({ schemas: false });
-    const reads = routes.filter((r) => !isWrite(r));
+    const reads = routes.filter((r) => !isWrite(r) && !r.adminOnly);
     for (const r of reads) {
       const res = await call(handler, eventFor(r, isPublic(r) ? undefined : viewer));
       assert.equal(res.status, 200, keyOf(r));
     }
     assert.deepEqual(called, reads.map(keyOf));
+  });
+
+  it('refuses a viewer the config download (its private key) with 403, and lets an admin have it', async () => {
+    const secretReads = routes.filter((r) => !isWrite(r) && r.adminOnly);
+    assert.deepEqual(secretReads.map(keyOf), ['GET /networks/{network}/clients/{clientId}/config']);
+    const { handler, called } = allRoutes({ schemas: false });
+    for (const r of secretReads) {
+      const res = await call(handler, eventFor(r, viewer));
+      assert.equal(res.status, 403, keyOf(r));
+      assert.equal(res.json?.error?.code, 'forbidden');
+    }
+    assert.deepEqual(called, []);
+    const admin = await call(handler, eventFor(secretReads[0]!, { sub: 's', 'cognito:groups': `[${ADMINS}]` }));
+    assert.equal(admin.status, 200);
   });
 
   it('refuses a viewer every POST, PATCH and DELETE of the table (403 forbidden) and runs nothing of it', async () => {
