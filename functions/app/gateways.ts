@@ -2,6 +2,7 @@ import { formatAddress, leaseKey, parseAddress, parseRange, usableBounds, type A
 import { AddressTakenError, ConflictError, GenerationBehindError, NotFoundError } from '../domain/errors.js';
 import { createStamper } from '../domain/generation.js';
 import type { Gateway } from '../domain/model.js';
+import { dnsFirewall } from '../domain/gateway-commands.js';
 import { validateEndpoint } from '../domain/patterns.js';
 import type { CreateGatewayBody, ListQuery, UpdateGatewayBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
@@ -163,10 +164,12 @@ function applyGatewayChange(current: Gateway, body: UpdateGatewayBody, now: Date
   if (body.persistentKeepalive === null) delete next.persistentKeepalive;
   else if (body.persistentKeepalive !== undefined) next.persistentKeepalive = body.persistentKeepalive;
   // A new listen port or forwarded ranges change the gateway's own setup.
+  // So does a DNS change that opens or closes a port of the gateway's firewall (its own DNS, the VPC resolver).
   const reinit =
     next.listenPort !== current.listenPort ||
     next.routedRanges.join() !== current.routedRanges.join() ||
-    next.fullTunnel !== current.fullTunnel;
+    next.fullTunnel !== current.fullTunnel ||
+    JSON.stringify(dnsFirewall(next)) !== JSON.stringify(dnsFirewall(current));
   if (reinit) next.status = 'pending';
   return { next, reinit };
 }

@@ -23,6 +23,8 @@ export const PARAMETER_PATTERNS = {
   networkRanges: anchoredOrEmpty(BLOCK.CIDR_LIST),
   clientRange: PATTERN.CIDR_LIST,
   allowClientToClient: anchored('(true|false)'),
+  linkLocalDns: anchoredOrEmpty(BLOCK.LINK_LOCAL4_LIST),
+  gatewayServesDns: anchored('(true|false)'),
   egressInterface: anchoredOrEmpty(BLOCK.INTERFACE_NAME),
   stateDir: anchored('/[a-zA-Z0-9_/.-]{0,199}'),
   generation: PATTERN.GENERATION,
@@ -56,6 +58,17 @@ export const INIT_PARAMETERS: readonly ParameterSpec[] = [
   },
   { name: 'clientRange', description: "The network's overlay range(s), comma separated: where client addresses come from." },
   { name: 'allowClientToClient', description: 'Whether clients may reach each other through the gateway.', default: 'false' },
+  {
+    name: 'linkLocalDns',
+    description:
+      "DNS servers of the network in 169.254.0.0/16 (the VPC resolver), comma separated: clients may reach them on port 53 only; the rest of link-local (instance metadata) never.",
+    default: '',
+  },
+  {
+    name: 'gatewayServesDns',
+    description: "Whether the gateway itself is a DNS server of the network: clients may reach its port 53 (udp and tcp).",
+    default: 'false',
+  },
   { name: 'egressInterface', description: 'Interface NAT goes out of; empty: the interface of the default route.', default: '' },
   { name: 'stateDir', description: 'Folder for the key, config, peer set and applied generation.', default: '/etc/wireguard' },
 ];
@@ -137,11 +150,35 @@ export interface InitOptions {
   stateDir?: string;
 }
 
+const LINK_LOCAL4 = /^169\.254\.[0-9]{1,3}\.[0-9]{1,3}$/;
+const bareAddress = (a: string | undefined): string | undefined => a?.replace(/\/.*$/, '').toLowerCase();
+
+/**
+ * What the gateway's firewall needs to know of the network's DNS servers (the gateway's own list,
+ * then the network's default): the ones in 169.254.0.0/16 (the VPC resolver, 169.254.169.253),
+ * which clients may reach on port 53 while the rest of link-local stays closed, and whether one of
+ * them is the gateway's own overlay address, so that its port 53 is open to clients.
+ */
+export function dnsFirewall(
+  gateway: Pick<Gateway, 'address'> & { address6?: string; dns?: readonly string[] },
+  defaultDns: readonly string[] = [],
+): { linkLocalDns: string[]; gatewayServesDns: boolean } {
+  const dns = [...new Set([...(gateway.dns ?? []), ...defaultDns].map((d) => d.toLowerCase()))];
+  const own = [bareAddress(gateway.address), bareAddress(gateway.address6)].filter(Boolean);
+  return {
+    linkLocalDns: dns.filter((d) => LINK_LOCAL4.test(d)).slice(0, 8),
+    gatewayServesDns: dns.some((d) => own.includes(d)),
+  };
+}
+
 export function buildInitParameters(
-  gateway: Pick<Gateway, 'interfaceName' | 'listenPort' | 'address' | 'address6' | 'routedRanges' | 'fullTunnel'>,
-  network: Pick<Network, 'addressRange' | 'addressRange6'>,
+  gateway: Pick<Gateway, 'interfaceName' | 'listenPort' | 'address' | 'address6' | 'routedRanges' | 'fullTunnel'> & {
+    dns?: readonly string[];
+  },
+  network: Pick<Network, 'addressRange' | 'addressRange6'> & { defaultDns?: readonly string[] },
   options: InitOptions = {},
 ): CommandParameters {
+  const firewallDns = dnsFirewall(gateway, network.defaultDns);
   const has6 = Boolean(network.addressRange6);
   const networkRanges = gateway.fullTunnel
     ? has6 ? ['0.0.0.0/0', '::/0'] : ['0.0.0.0/0']
@@ -159,6 +196,8 @@ export function buildInitParameters(
     networkRanges: checked('networkRanges', networkRanges.join(',')),
     clientRange,
     allowClientToClient: checked('allowClientToClient', options.allowClientToClient ? 'true' : 'false'),
+    linkLocalDns: checked('linkLocalDns', firewallDns.linkLocalDns.join(',')),
+    gatewayServesDns: checked('gatewayServesDns', firewallDns.gatewayServesDns ? 'true' : 'false'),
   };
   if (options.egressInterface !== undefined) values.egressInterface = checked('egressInterface', options.egressInterface);
   if (options.stateDir !== undefined) values.stateDir = checked('stateDir', options.stateDir);

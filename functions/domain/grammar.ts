@@ -67,6 +67,8 @@ export const BLOCK = {
   CIDR: cidr,
   /** What init takes: comma-separated, no blanks, at most 64. */
   CIDR_LIST: `${cidr}(,${cidr}){0,63}`,
+  /** IPv4 link-local addresses (169.254.0.0/16), comma-separated, at most 8: DNS servers there (the VPC resolver). */
+  LINK_LOCAL4_LIST: `169\\.254\\.${octet}\\.${octet}(,169\\.254\\.${octet}\\.${octet}){0,7}`,
   /** What a peer set's AllowedIPs holds, as renderPeerSet joins it. */
   PEER_ALLOWED_IPS: peerAllowedIps,
   NAME: '[a-zA-Z0-9][a-zA-Z0-9_-]{0,31}',

@@ -12,7 +12,8 @@ STATE_DIR='{{ stateDir }}'
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 umask 077
-export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+# The standard folders after the caller's (SSM's PATH may lack the sbin ones).
+export PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 export LC_ALL=C
 
 fail() { echo "WG_INGRESS_APPLY_FAILED generation=$GENERATION reason=$1" >&2; exit "${2:-1}"; }
@@ -34,6 +35,13 @@ GENERATION_FILE="$STATE_DIR/$IFACE.generation"
 # One init or apply at a time per interface (daemon starters get `9>&-`, see init).
 exec 9>"$STATE_DIR/$IFACE.lock"
 flock -w 300 9 || fail lock_timeout
+
+# Every apply, skipped ones included, re-asserts the firewall init wrote: the same restore files
+# again (each family's chains replaced at once) and any jump into them that went missing (a
+# flushed FORWARD, INPUT or POSTROUTING); a failure switches forwarding off and fails the apply.
+FIREWALL="$STATE_DIR/$IFACE-firewall.sh"
+[ -x "$FIREWALL" ] || fail not_initialised
+"$FIREWALL" up >&2 || fail firewall
 
 APPLIED=0
 if [ -f "$GENERATION_FILE" ]; then

@@ -9,6 +9,8 @@ ADDRESS6='{{ address6 }}'
 NETWORK_RANGES='{{ networkRanges }}'
 CLIENT_RANGE='{{ clientRange }}'
 ALLOW_C2C='{{ allowClientToClient }}'
+LINK_LOCAL_DNS='{{ linkLocalDns }}'
+SERVES_DNS='{{ gatewayServesDns }}'
 EGRESS_IFACE='{{ egressInterface }}'
 STATE_DIR='{{ stateDir }}'
 
@@ -16,7 +18,8 @@ STATE_DIR='{{ stateDir }}'
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 umask 077
-export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+# The standard folders after the caller's (SSM's PATH may lack the sbin ones).
+export PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 export LC_ALL=C
 
 fail() { echo "WG_INGRESS_INIT_FAILED reason=$1" >&2; exit "${2:-1}"; }
@@ -88,7 +91,22 @@ if [ -z "$EGRESS_IFACE" ]; then
   EGRESS_IFACE="$(ip -4 route show default 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit }}')"
 fi
 
-# --- firewall script (rules baked in here; wg-quick's PostUp re-runs it after a reboot) ----------
+# --- firewall: one iptables-restore file per family, loaded by a script that wg-quick's PostUp
+# (after a reboot), init and every apply run. Fail-closed:
+#  - each family's rules go in with one `iptables-restore --noflush` / `ip6tables-restore --noflush`
+#    (a transaction): the file declares this interface's chains (`:CHAIN - [0:0]` replaces their
+#    content at once, so re-init never leaves them empty), then the jumps are checked and put back
+#    in front of FORWARD, INPUT and POSTROUTING when missing;
+#  - forwarding is switched on only once every family's rules are in; any failure switches it off
+#    and exits non-zero with the reason. The global switches are used (net.ipv4.ip_forward,
+#    net.ipv6.conf.all.forwarding): IPv6 has no other (a per-interface IPv6 "forwarding" is only
+#    host/router behaviour), and IPv4's per-interface one only gates packets *received* on that
+#    interface, so the network side's new flows would still be forwarded to clients. A gateway
+#    instance forwards for wg-ingress only: a failure stops all of its forwarding.
+#  - from the WireGuard interface: forwarded only to the network's ranges, never to link-local
+#    (169.254.0.0/16, fd00:ec2::/32: instance metadata) but for the network's DNS servers there on
+#    port 53; to the gateway itself only replies, ping (and the ICMPv6 neighbour discovery types),
+#    and DNS when the gateway is one of the network's DNS servers.
 split_ranges() { # $1: comma list, $2: 4 or 6
   local IFS=, r
   for r in $1; do
@@ -101,53 +119,118 @@ NET4="$(split_ranges "$NETWORK_RANGES" 4 | tr '\n' ' ')"
 NET6="$(split_ranges "$NETWORK_RANGES" 6 | tr '\n' ' ')"
 CLI4="$(split_ranges "$CLIENT_RANGE" 4 | tr '\n' ' ')"
 CLI6="$(split_ranges "$CLIENT_RANGE" 6 | tr '\n' ' ')"
+LINK_LOCAL4="$(split_ranges "$LINK_LOCAL_DNS" 4 | tr '\n' ' ')"
+for r in $LINK_LOCAL4; do case "$r" in 169.254.*) ;; *) fail bad_link_local_dns ;; esac; done
 if [ "$ALLOW_C2C" = true ]; then C2C=ACCEPT; else C2C=DROP; fi
 if [ -n "$EGRESS_IFACE" ]; then NAT_OUT="-o $EGRESS_IFACE"; else NAT_OUT="! -o $IFACE"; fi
+# The network has IPv6: then IPv6 rules are as mandatory as IPv4's. Without it the peers'
+# AllowedIPs are IPv4 only, so WireGuard drops any IPv6 packet a client sends.
+if [ -n "$ADDRESS6$CLI6$NET6" ]; then HAS6=yes; else HAS6=no; fi
+command -v iptables-restore >/dev/null 2>&1 || fail iptables_restore_missing
+if [ "$HAS6" = yes ]; then command -v ip6tables-restore >/dev/null 2>&1 || fail ip6tables_restore_missing; fi
+
+FWD="WGI-FWD-$IFACE"
+INP="WGI-IN-$IFACE"
+NAT="WGI-NAT-$IFACE"
+rules() { # $1: 4 or 6: the iptables-restore input of that family
+  local r t
+  echo "*filter"
+  echo ":$FWD - [0:0]"
+  echo ":$INP - [0:0]"
+  echo "# client <-> client"
+  echo "-A $FWD -i $IFACE -o $IFACE -j $C2C"
+  echo "# network -> client: replies only"
+  echo "-A $FWD -o $IFACE -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
+  echo "-A $FWD -o $IFACE -j DROP"
+  echo "# client -> link-local: never (instance metadata), but the network's DNS servers there"
+  if [ "$1" = 4 ]; then
+    for r in $LINK_LOCAL4; do
+      echo "-A $FWD -i $IFACE -d $r/32 -p udp -m udp --dport 53 -j ACCEPT"
+      echo "-A $FWD -i $IFACE -d $r/32 -p tcp -m tcp --dport 53 -j ACCEPT"
+    done
+    echo "-A $FWD -i $IFACE -d 169.254.0.0/16 -j DROP"
+  else
+    echo "-A $FWD -i $IFACE -d fd00:ec2::/32 -j DROP"
+    echo "-A $FWD -i $IFACE -d fe80::/10 -j DROP"
+  fi
+  echo "# client -> network"
+  if [ "$1" = 4 ]; then for r in $NET4; do echo "-A $FWD -i $IFACE -d $r -j ACCEPT"; done
+  else for r in $NET6; do echo "-A $FWD -i $IFACE -d $r -j ACCEPT"; done; fi
+  echo "-A $FWD -i $IFACE -j DROP"
+  echo "# client -> the gateway itself: replies, ping, DNS when it serves it; nothing else"
+  echo "-A $INP -i $IFACE -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
+  if [ "$1" = 4 ]; then
+    echo "-A $INP -i $IFACE -p icmp -m icmp --icmp-type 8 -j ACCEPT"
+  else
+    # echo request, router solicitation/advertisement, neighbour solicitation/advertisement
+    for t in 128 133 134 135 136; do echo "-A $INP -i $IFACE -p ipv6-icmp -m icmp6 --icmpv6-type $t -j ACCEPT"; done
+  fi
+  if [ "$SERVES_DNS" = true ]; then
+    echo "-A $INP -i $IFACE -p udp -m udp --dport 53 -j ACCEPT"
+    echo "-A $INP -i $IFACE -p tcp -m tcp --dport 53 -j ACCEPT"
+  fi
+  echo "-A $INP -i $IFACE -j DROP"
+  echo "COMMIT"
+  echo "*nat"
+  echo ":$NAT - [0:0]"
+  if [ "$1" = 4 ]; then for r in $CLI4; do echo "-A $NAT -s $r $NAT_OUT -j MASQUERADE"; done
+  else for r in $CLI6; do echo "-A $NAT -s $r $NAT_OUT -j MASQUERADE"; done; fi
+  echo "COMMIT"
+}
+RULES4="$STATE_DIR/$IFACE.rules4"
+RULES6="$STATE_DIR/$IFACE.rules6"
+rules 4 >"$RULES4.tmp"
+mv -f "$RULES4.tmp" "$RULES4"
+if [ "$HAS6" = yes ]; then
+  rules 6 >"$RULES6.tmp"
+  mv -f "$RULES6.tmp" "$RULES6"
+else
+  rm -f "$RULES6"
+fi
 
 FIREWALL="$STATE_DIR/$IFACE-firewall.sh"
 cat >"$FIREWALL.tmp" <<EOF
 #!/bin/bash
-# Written by wg-ingress init for $IFACE; run by wg-quick PostUp/PostDown. Rebuilt on every init.
+# Written by wg-ingress init for $IFACE; run by init, every apply and wg-quick PostUp/PostDown.
+# up: loads $RULES4$( [ "$HAS6" = yes ] && echo " and $RULES6") atomically per family, puts back missing
+# jumps, then switches forwarding on; on any failure switches forwarding off and exits non-zero.
 set -u
-export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:\$PATH"
-FWD=WGI-FWD-$IFACE
-NAT=WGI-NAT-$IFACE
-rules() { # \$1: iptables or ip6tables, \$2: network ranges, \$3: client ranges
-  local T=\$1 r
-  \$T -w -N \$FWD 2>/dev/null || true
-  \$T -w -F \$FWD
-  # client <-> client
-  \$T -w -A \$FWD -i $IFACE -o $IFACE -j $C2C
-  # network -> client: replies only
-  \$T -w -A \$FWD -o $IFACE -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-  \$T -w -A \$FWD -o $IFACE -j DROP
-  # client -> network
-  for r in \$2; do \$T -w -A \$FWD -i $IFACE -d "\$r" -j ACCEPT; done
-  \$T -w -A \$FWD -i $IFACE -j DROP
-  \$T -w -C FORWARD -j \$FWD 2>/dev/null || \$T -w -I FORWARD 1 -j \$FWD
-  \$T -w -t nat -N \$NAT 2>/dev/null || true
-  \$T -w -t nat -F \$NAT
-  for r in \$3; do \$T -w -t nat -A \$NAT -s "\$r" $NAT_OUT -j MASQUERADE; done
-  \$T -w -t nat -C POSTROUTING -j \$NAT 2>/dev/null || \$T -w -t nat -I POSTROUTING 1 -j \$NAT
+export PATH="\${PATH:+\$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+HAS6=$HAS6
+closed() {
+  sysctl -q -w net.ipv4.ip_forward=0 >/dev/null 2>&1
+  [ "\$HAS6" = yes ] && sysctl -q -w net.ipv6.conf.all.forwarding=0 >/dev/null 2>&1
+  echo "WG_INGRESS_FIREWALL_FAILED interface=$IFACE reason=\$1 (forwarding switched off)" >&2
+  exit 1
+}
+jump() { # \$1: iptables or ip6tables, \$2: table, \$3: built-in chain, \$4: our chain
+  \$1 -w -t \$2 -C \$3 -j \$4 2>/dev/null || \$1 -w -t \$2 -I \$3 1 -j \$4
+}
+load() { # \$1: iptables or ip6tables, \$2: its rules file
+  [ -s "\$2" ] || return 1
+  \$1-restore -w --noflush <"\$2" || return 1
+  jump \$1 filter FORWARD $FWD && jump \$1 filter INPUT $INP && jump \$1 nat POSTROUTING $NAT
 }
 unrules() {
   local T=\$1
-  while \$T -w -D FORWARD -j \$FWD 2>/dev/null; do :; done
-  \$T -w -F \$FWD 2>/dev/null; \$T -w -X \$FWD 2>/dev/null
-  while \$T -w -t nat -D POSTROUTING -j \$NAT 2>/dev/null; do :; done
-  \$T -w -t nat -F \$NAT 2>/dev/null; \$T -w -t nat -X \$NAT 2>/dev/null
+  while \$T -w -D FORWARD -j $FWD 2>/dev/null; do :; done
+  while \$T -w -D INPUT -j $INP 2>/dev/null; do :; done
+  \$T -w -F $FWD 2>/dev/null; \$T -w -X $FWD 2>/dev/null
+  \$T -w -F $INP 2>/dev/null; \$T -w -X $INP 2>/dev/null
+  while \$T -w -t nat -D POSTROUTING -j $NAT 2>/dev/null; do :; done
+  \$T -w -t nat -F $NAT 2>/dev/null; \$T -w -t nat -X $NAT 2>/dev/null
   return 0
 }
 case "\${1:-up}" in
   up)
-    sysctl -q -w net.ipv4.ip_forward=1 >/dev/null
-    rules iptables "$NET4" "$CLI4" || exit 1
-    if [ -n "$CLI6$NET6" ] && command -v ip6tables >/dev/null 2>&1; then
+    load iptables "$RULES4" || closed ipv4_rules
+    if [ "\$HAS6" = yes ]; then
+      load ip6tables "$RULES6" || closed ipv6_rules
       # Forwarding makes the kernel ignore router advertisements unless accept_ra=2 (EC2 IPv6).
-      [ -n "$EGRESS_IFACE" ] && sysctl -q -w net.ipv6.conf.$EGRESS_IFACE.accept_ra=2 >/dev/null 2>&1
-      sysctl -q -w net.ipv6.conf.all.forwarding=1 >/dev/null 2>&1 || echo "wg-ingress: IPv6 forwarding unavailable" >&2
-      rules ip6tables "$NET6" "$CLI6" || echo "wg-ingress: IPv6 firewall rules not set" >&2
+      $( [ -n "$EGRESS_IFACE" ] && echo "sysctl -q -w net.ipv6.conf.$EGRESS_IFACE.accept_ra=2 >/dev/null 2>&1" || echo ":" )
+      sysctl -q -w net.ipv6.conf.all.forwarding=1 >/dev/null || closed ipv6_forwarding
     fi
+    sysctl -q -w net.ipv4.ip_forward=1 >/dev/null || closed ipv4_forwarding
     ;;
   down)
     unrules iptables
@@ -158,6 +241,8 @@ exit 0
 EOF
 chmod 700 "$FIREWALL.tmp"
 mv -f "$FIREWALL.tmp" "$FIREWALL"
+# Rules before the interface exists (they match it by name), forwarding on only after them.
+"$FIREWALL" up || fail firewall
 
 # --- interface section; apply appends the peer set to it -----------------------------------------
 ADDRESSES="$ADDRESS"
@@ -190,7 +275,6 @@ if ip link show dev "$IFACE" >/dev/null 2>&1 && wg show "$IFACE" >/dev/null 2>&1
   if ip -o addr show dev "$IFACE" | grep -qF " $ADDRESS " \
     && { [ -z "$ADDRESS6" ] || ip -o addr show dev "$IFACE" | grep -qiF " $ADDRESS6 "; }; then
     wg syncconf "$IFACE" <(wg-quick strip "$CONF")
-    "$FIREWALL" up || fail firewall
   else
     log "address changed: restarting $IFACE"
     wg-quick down "$CONF" >&2 9>&- || ip link del dev "$IFACE" || true

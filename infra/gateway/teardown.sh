@@ -1,7 +1,7 @@
 #!/bin/bash
 # wg-ingress gateway teardown (body of the teardown SSM Command document; the local runner runs the
 # same text). Sent when a gateway is deleted: the interface goes down, its firewall chains and NAT
-# go with it (the wg-quick PostDown hook init wrote), the reboot unit is disabled, and the state
+# (forward, input and NAT) go with it (the wg-quick PostDown hook init wrote), the reboot unit is disabled, and the state
 # folder's files of this interface, the private key among them, are removed. Idempotent.
 # Every SSM parameter placeholder is matched by an allowedPattern that excludes quotes.
 IFACE='{{ interfaceName }}'
@@ -10,7 +10,7 @@ STATE_DIR='{{ stateDir }}'
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 umask 077
-export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
+export PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 export LC_ALL=C
 
 fail() { echo "WG_INGRESS_TEARDOWN_FAILED reason=$1" >&2; exit "${2:-1}"; }
@@ -42,6 +42,7 @@ fi
 if [ -x "$FIREWALL" ]; then "$FIREWALL" down >&2 || log "firewall rules of $IFACE were already gone"; fi
 
 rm -f "$CONF" "$STATE_DIR/$IFACE.key" "$STATE_DIR/$IFACE.interface" "$STATE_DIR/$IFACE.peers" \
-  "$STATE_DIR/$IFACE.generation" "$FIREWALL" "$STATE_DIR/$IFACE.lock"
+  "$STATE_DIR/$IFACE.generation" "$FIREWALL" "$STATE_DIR/$IFACE.rules4" "$STATE_DIR/$IFACE.rules6" \
+  "$STATE_DIR/$IFACE.lock"
 
 echo "WG_INGRESS_TEARDOWN_OK interface=$IFACE"

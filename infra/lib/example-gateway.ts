@@ -65,7 +65,11 @@ export class ExampleGateway extends Construct {
       machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
       securityGroup,
       role,
-      requireImdsv2: true,
+      // IMDSv2 only (what requireImdsv2 sets, which CDK does not combine with other metadata
+      // options), and its token answer goes no further than one hop: a container, or anything
+      // forwarded through the gateway (a client that got past the firewall), cannot use it.
+      httpTokens: ec2.HttpTokens.REQUIRED,
+      httpPutResponseHopLimit: 1,
       detailedMonitoring: true,
       blockDevices: [
         {

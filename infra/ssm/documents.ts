@@ -50,11 +50,12 @@ const STEP_NAMES: Record<DocumentKind, string> = { init: 'initGateway', apply: '
 const DESCRIPTIONS: Record<DocumentKind, string> = {
   init:
     'wg-ingress: ensure WireGuard, create the gateway key on the instance, bring the interface up, ' +
-    'set forwarding and firewall (client to network only, no client to client unless allowed, NAT), ' +
+    'load the firewall atomically per family, then switch forwarding on (client to network only, never to ' +
+    'link-local/instance metadata, no client to client unless allowed, only replies, ping and DNS to the gateway, NAT), ' +
     'make it survive reboot, print the public key.',
   apply:
     'wg-ingress: fetch the desired peer set of a generation, verify its SHA-256 and every line, ' +
-    'apply it with wg syncconf, persist it for reboot and record the generation.',
+    'apply it with wg syncconf, persist it for reboot and record the generation; re-asserts the firewall every time.',
   teardown:
     'wg-ingress: take a deleted gateway down: interface, firewall chains and NAT, reboot unit, and ' +
     "the interface's files (its private key among them).",

@@ -510,7 +510,7 @@ describe('cdk-nag in these tests', () => {
 });
 
 describe('WgIngress variants', () => {
-  it('adds a tagged t4g.nano Amazon Linux 2023 arm64 gateway with IMDSv2, only the WireGuard port and an Elastic IP', () => {
+  it('adds a tagged t4g.nano Amazon Linux 2023 arm64 gateway with IMDSv2 (hop limit 1), only the WireGuard port and an Elastic IP', () => {
     const { stack } = makeStack('WgIngressExampleGateway', { exampleGateway: true });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::EC2::Instance', {
@@ -519,8 +519,9 @@ describe('WgIngress variants', () => {
       Tags: Match.arrayWith([{ Key: gatewayTag.key, Value: gatewayTag.value }]),
       BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
     });
-    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: { MetadataOptions: { HttpTokens: 'required' } },
+    // IMDSv2 with a hop limit of 1: the token answer never reaches anything forwarded through the gateway.
+    template.hasResourceProperties('AWS::EC2::Instance', {
+      MetadataOptions: Match.objectLike({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 }),
     });
     const sgs = Object.values(template.findResources('AWS::EC2::SecurityGroup')).map((s) => (s as Json).Properties);
     assert.equal(sgs.length, 1);

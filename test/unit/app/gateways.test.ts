@@ -114,6 +114,20 @@ describe('updateGateway', () => {
     assert.ok(routed.desiredGeneration > updated.desiredGeneration);
   });
 
+  it("runs init again when a DNS change opens or closes a port of the gateway's firewall (its own address, the VPC resolver)", async () => {
+    const w = fakeWorld();
+    const { network: net, gateway } = await networkWithGateway(w, { ready: true });
+    const own = await updateGateway(w.deps, net.name, gateway.id, { dns: [gateway.address] });
+    assert.equal(own.status, 'pending');
+    assert.ok(own.desiredGeneration > gateway.desiredGeneration);
+    const resolver = await updateGateway(w.deps, net.name, gateway.id, { dns: ['169.254.169.253'] });
+    assert.ok(resolver.desiredGeneration > own.desiredGeneration);
+    w.table.gatewayRow(net.name, gateway.id)!.gateway.status = 'ready';
+    const same = await updateGateway(w.deps, net.name, gateway.id, { dns: ['169.254.169.253', '10.0.0.53'] });
+    assert.equal(same.status, 'ready', 'a DNS server the firewall has nothing to do with changes only client configs');
+    assert.equal(same.desiredGeneration, resolver.desiredGeneration);
+  });
+
   it('refuses a stale version (409 version_conflict) without writing', async () => {
     const w = fakeWorld();
     const { network: net, gateway } = await networkWithGateway(w);

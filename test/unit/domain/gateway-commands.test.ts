@@ -4,6 +4,7 @@ import { ValidationError } from '../../../functions/domain/errors.js';
 import {
   buildApplyParameters,
   buildInitParameters,
+  dnsFirewall,
   GatewayOutputError,
   parseApplyOutput,
   parseInitOutput,
@@ -59,7 +60,8 @@ const builders: Partial<Record<ParameterName, (value: string) => CommandParamete
   peerSetSha256: (v) => buildApplyParameters({ ...apply, peerSetSha256: v }),
 };
 
-const valid: Record<Exclude<ParameterName, 'allowClientToClient'>, string> = {
+// linkLocalDns and gatewayServesDns are derived from the DNS lists (not fed through): tested on their own.
+const valid: Record<Exclude<ParameterName, 'allowClientToClient' | 'gatewayServesDns' | 'linkLocalDns'>, string> = {
   interfaceName: 'wg0',
   listenPort: '51820',
   address: '10.100.0.1',
@@ -88,7 +90,29 @@ describe('gateway command parameters', () => {
       networkRanges: ['172.31.0.0/16,192.168.10.0/24'],
       clientRange: ['10.100.0.0/24,fd00:100::/112'],
       allowClientToClient: ['false'],
+      linkLocalDns: [''],
+      gatewayServesDns: ['false'],
     });
+  });
+
+  it("tells the firewall which of the network's DNS servers are link-local and whether the gateway is one", () => {
+    const p = buildInitParameters(
+      { ...gateway, dns: ['169.254.169.253', '10.100.0.1'] },
+      { ...network, defaultDns: ['169.254.169.253', '169.254.10.20', '192.168.10.53'] },
+    );
+    assert.deepEqual([p.linkLocalDns, p.gatewayServesDns], [['169.254.169.253,169.254.10.20'], ['true']]);
+    assert.deepEqual(dnsFirewall({ address: '10.100.0.1', address6: 'fd00:100::1', dns: ['FD00:100::1'] }), {
+      linkLocalDns: [],
+      gatewayServesDns: true,
+    });
+    assert.deepEqual(dnsFirewall({ address: '10.100.0.1', dns: ['10.100.0.2', '169.254.169.254x'] }), { linkLocalDns: [], gatewayServesDns: false });
+    const pattern = documentPattern('linkLocalDns');
+    for (const ok of ['', '169.254.169.253', '169.254.0.1,169.254.255.255']) assert.ok(pattern.test(ok), ok);
+    for (const bad of ['10.0.0.2', '169.254.169.253,8.8.8.8', '169.254.1.256', '169.254.01.1', '169.254.169.253 ', "169.254.1.1'"]) {
+      assert.ok(!pattern.test(bad), bad);
+      assert.throws(() => validateCommandParameters('init', { ...buildInitParameters(gateway, network), linkLocalDns: [bad] }), ValidationError, bad);
+    }
+    assert.ok(!documentPattern('gatewayServesDns').test('yes'));
   });
 
   it('sends the default route ranges for a full-tunnel gateway, and nothing for a gateway without routes', () => {
