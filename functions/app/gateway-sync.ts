@@ -65,6 +65,8 @@ export interface SyncOutcome {
   state: 'in-sync' | 'waiting' | 'error' | 'gone';
   appliedGeneration?: number;
   commandsSent: number;
+  /** Clients left out of the last peer set this run sent, because they cannot be rendered. */
+  peersLeftOut?: number;
 }
 
 /**
@@ -121,6 +123,7 @@ export async function waitForCommand(deps: SyncDeps, commandId: string, instance
 /** One run of the worker on one gateway: its deps, its time budget, what it has sent. */
 class SyncRun {
   commandsSent = 0;
+  peersLeftOut?: number;
   private readonly deadline: number;
 
   constructor(
@@ -186,7 +189,7 @@ export async function syncGateway(deps: SyncDeps, network: string, gatewayId: st
     const step = nextSyncStep(gateway, run.nowMs());
     if (step === 'errored') return { state: 'error', commandsSent: run.commandsSent };
     const outcome = await SYNC_STEPS[step](run, gateway);
-    if (outcome) return outcome;
+    if (outcome) return run.peersLeftOut ? { ...outcome, peersLeftOut: run.peersLeftOut } : outcome;
   }
 }
 
@@ -252,6 +255,7 @@ async function sendApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | 
   });
   const { commandId } = await deps.commands.sendApply(gateway.instanceId, params);
   run.commandsSent++;
+  run.peersLeftOut = skipped.length;
   await deps.gateways.recordSync(gateway.network, gateway.id, {
     at: run.at(),
     generation,

@@ -136,6 +136,7 @@ describe('syncGateway', () => {
     const d = deps(g, sender, peers, clock);
     const outcome = await syncGateway(d, 'n', 'gw-aaaaaaaaaa', 1000);
     assert.equal(outcome.state, 'in-sync');
+    assert.equal(outcome.peersLeftOut, 4, 'the worker reports it too (a warning and a metric)');
     assert.equal(g.current.appliedGeneration, 9);
     assert.deepEqual(sent.map((c) => c.kind), ['apply']);
     const [text] = [...d.objects.stored.values()];
