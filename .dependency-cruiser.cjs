@@ -96,6 +96,8 @@ module.exports = {
     // worktree sharing another checkout's install), so the rules' `^node_modules/` still applies.
     preserveSymlinks: true,
     doNotFollow: { path: 'node_modules' },
+    // Worktrees may share one node_modules through a symlink: keep its path, not the target's.
+    preserveSymlinks: true,
     exclude: { path: ['^cdk\\.out/', '^\\.local-data/'] },
     // Type-only imports count: ports are interfaces, and an adapter that imports a use case's
     // type still depends on it.

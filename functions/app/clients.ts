@@ -14,6 +14,7 @@ import {
   NameTakenError,
   NetworkChangedError,
   NotFoundError,
+  PublicKeyTakenError,
   ValidationError,
 } from '../domain/errors.js';
 import { createStamper } from '../domain/generation.js';
@@ -57,6 +58,8 @@ interface CreateState {
   avoid4: Set<bigint>;
   avoid6: Set<bigint>;
   tried?: { address4: bigint; address6?: bigint; leaseKeys: string[] };
+  /** The key pair (or the client's own public key) and preshared key this attempt writes. */
+  keys: { publicKey: string; secrets: ClientSecrets };
 }
 
 export async function createClient(deps: ClientDeps, network: string, body: CreateClientBody): Promise<ClientView> {
@@ -68,11 +71,12 @@ export async function createClient(deps: ClientDeps, network: string, body: Crea
     blind: !denseNetworks.has(network),
     avoid4: new Set(),
     avoid6: new Set(),
+    keys: keyMaterial(body),
   };
-  const { publicKey, secrets } = keyMaterial(body);
   return retry(
     async () => {
       const net = (state.network ??= await loadNetwork(deps, network));
+      const { publicKey, secrets } = state.keys;
       const client = await draftClient(deps, state, net, body, publicKey, secrets);
       await deps.clients.create({ client, leaseKeys: state.tried!.leaseKeys }, secrets, networkGuard(net));
       return { ...client, inEffect: false };
@@ -88,7 +92,7 @@ async function loadNetwork(deps: ClientDeps, name: string): Promise<Network> {
 }
 
 /** The client's key pair (generated unless it brought its own public key) and preshared key. */
-function keyMaterial(body: CreateClientBody): { publicKey: string; secrets: ClientSecrets } {
+function keyMaterial(body: CreateClientBody, presharedKey?: string): { publicKey: string; secrets: ClientSecrets } {
   const secrets: ClientSecrets = {};
   let publicKey = body.publicKey;
   if (publicKey === undefined) {
@@ -96,7 +100,8 @@ function keyMaterial(body: CreateClientBody): { publicKey: string; secrets: Clie
     publicKey = pair.publicKey;
     secrets.privateKey = pair.privateKey;
   }
-  if (body.presharedKey === true) secrets.presharedKey = generatePresharedKey();
+  if (presharedKey !== undefined) secrets.presharedKey = presharedKey;
+  else if (body.presharedKey === true) secrets.presharedKey = generatePresharedKey();
   else if (typeof body.presharedKey === 'string') secrets.presharedKey = body.presharedKey;
   return { publicKey, secrets };
 }
@@ -192,6 +197,13 @@ function learnFromLostCreate(deps: ClientDeps, state: CreateState, body: CreateC
     }
     return 'later';
   }
+  if (err instanceof PublicKeyTakenError) {
+    // A key the caller brought is theirs to change; a generated one that collides (practically
+    // never) is simply made again.
+    if (body.publicKey !== undefined) return false;
+    state.keys = keyMaterial(body, state.keys.secrets.presharedKey);
+    return 'now';
+  }
   if (err instanceof NameTakenError) {
     if (body.name !== undefined) {
       throw new ConflictError('name_taken', `a client named '${state.name}' already exists in network '${state.networkName}'`, 'name');
@@ -250,8 +262,13 @@ export async function listClients(deps: ClientDeps, network: string, query: List
   return { ...page, items: page.items.map((c) => view(c, gateways.get(c.gatewayId))) };
 }
 
+/**
+ * In effect: the gateway applied a generation at least as new as the client's last change, and the
+ * worker did not leave the client out of its latest peer set because it cannot be rendered.
+ */
 export function view(client: Client, gateway: Gateway | undefined): ClientView {
-  return { ...client, inEffect: gateway !== undefined && gateway.appliedGeneration >= client.generation };
+  const leftOut = gateway?.lastSync?.skipped?.some((s) => s.client === client.name) ?? false;
+  return { ...client, inEffect: gateway !== undefined && gateway.appliedGeneration >= client.generation && !leftOut };
 }
 
 // --- change ----------------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ import {
   type InitOptions,
 } from '../domain/gateway-commands.js';
 import { generationStamp } from '../domain/generation.js';
-import type { Client, Gateway, SyncResult } from '../domain/model.js';
+import type { Client, Gateway, SkippedClient, SyncResult } from '../domain/model.js';
 import { bucketPrefixes } from '../domain/object-keys.js';
-import { peerSetDigest, renderPeerSet, type PeerSetEntry } from '../domain/peer-set.js';
+import { partitionRenderable, peerSetDigest, renderPeerSet, type LeftOutPeer, type PeerCandidate } from '../domain/peer-set.js';
 import type { ClientStore, Clock, GatewayCommandSender, GatewayStore, NetworkStore, ObjectStore, Random, RandomBytes, SecretsReader } from './ports.js';
 import { moveGeneration } from './gateways.js';
 
@@ -65,12 +65,19 @@ export interface SyncOutcome {
   state: 'in-sync' | 'waiting' | 'error' | 'gone';
   appliedGeneration?: number;
   commandsSent: number;
+  /** Clients left out of the last peer set this run sent, because they cannot be rendered. */
+  peersLeftOut?: number;
 }
 
-export function peerEntries(clients: Client[], psks: Map<string, { presharedKey?: string }>, now: Date): PeerSetEntry[] {
+/**
+ * The peers the gateway should run: its enabled, unexpired clients, each named after its client.
+ * Nothing here checks the values (records may predate a rule): partitionRenderable does.
+ */
+export function peerEntries(clients: Client[], psks: Map<string, { presharedKey?: string }>, now: Date): PeerCandidate[] {
   return clients
     .filter((c) => c.enabled && (!c.expiresAt || Date.parse(c.expiresAt) > now.getTime()))
     .map((c) => ({
+      owner: c.name,
       publicKey: c.publicKey,
       ...(psks.get(c.name)?.presharedKey ? { presharedKey: psks.get(c.name)!.presharedKey } : {}),
       allowedIps: [`${c.address}/32`, ...(c.address6 ? [`${c.address6}/128`] : [])],
@@ -116,6 +123,7 @@ export async function waitForCommand(deps: SyncDeps, commandId: string, instance
 /** One run of the worker on one gateway: its deps, its time budget, what it has sent. */
 class SyncRun {
   commandsSent = 0;
+  peersLeftOut?: number;
   private readonly deadline: number;
 
   constructor(
@@ -181,7 +189,7 @@ export async function syncGateway(deps: SyncDeps, network: string, gatewayId: st
     const step = nextSyncStep(gateway, run.nowMs());
     if (step === 'errored') return { state: 'error', commandsSent: run.commandsSent };
     const outcome = await SYNC_STEPS[step](run, gateway);
-    if (outcome) return outcome;
+    if (outcome) return run.peersLeftOut ? { ...outcome, peersLeftOut: run.peersLeftOut } : outcome;
   }
 }
 
@@ -231,7 +239,7 @@ async function sendApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | 
   const last = gateway.lastSync;
   // The generation is read before the clients: every change counted in it is already visible.
   const generation = gateway.desiredGeneration;
-  const text = await renderGatewayPeerSet(deps, gateway);
+  const { text, skipped } = await renderGatewayPeerSet(deps, gateway);
   // A fresh random name per upload: a URL handed out earlier never shows a newer peer set.
   const key = `${bucketPrefixes.peerSets.prefix}${gateway.network}/${gateway.id}/${generation}-${deps.randomBytes(8).toString('hex')}.conf`;
   await deps.objects.putObject(key, text, 'text/plain; charset=utf-8');
@@ -247,6 +255,7 @@ async function sendApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | 
   });
   const { commandId } = await deps.commands.sendApply(gateway.instanceId, params);
   run.commandsSent++;
+  run.peersLeftOut = skipped.length;
   await deps.gateways.recordSync(gateway.network, gateway.id, {
     at: run.at(),
     generation,
@@ -254,25 +263,49 @@ async function sendApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | 
     commandId,
     burst: currentBurst(last, run.nowMs()) + 1,
     ...(last?.failures ? { failures: last.failures } : {}),
+    ...skippedFields(skipped),
   });
   return undefined;
 }
 
-/** The gateway's whole enabled peer set, with the preshared keys of the clients that have one. */
-async function renderGatewayPeerSet(deps: SyncDeps, gateway: Gateway): Promise<string> {
+/** How many left-out clients lastSync lists by name (the gateway item must stay small). */
+export const SKIPPED_LISTED = 50;
+
+/** lastSync's report of the clients left out of a peer set (nothing when none was). */
+function skippedFields(leftOut: LeftOutPeer[]): Pick<SyncResult, 'skipped' | 'skippedCount' | 'message'> {
+  if (leftOut.length === 0) return {};
+  const skipped: SkippedClient[] = leftOut.slice(0, SKIPPED_LISTED).map((l) => ({ client: l.owner, code: l.code, reason: l.reason }));
+  return { skipped, skippedCount: leftOut.length, message: skippedMessage(leftOut.length) };
+}
+
+function skippedMessage(count: number): string {
+  return `${count} client${count === 1 ? '' : 's'} left out of the peer set (cannot be rendered; see skipped)`;
+}
+
+/**
+ * The gateway's whole enabled peer set, with the preshared keys of the clients that have one.
+ * Fails closed and never stalls: a client that cannot be rendered (a malformed record, a key
+ * another client or the gateway itself has) is left out and reported; the others still apply.
+ */
+async function renderGatewayPeerSet(deps: SyncDeps, gateway: Gateway): Promise<{ text: string; skipped: LeftOutPeer[] }> {
   const clients = await deps.clients.allOfGateway(gateway.network, gateway.id);
   const withPsk = clients.filter((c) => c.hasPresharedKey).map((c) => c.name);
   const psks = withPsk.length ? await deps.secrets.getMany(gateway.network, withPsk) : new Map();
-  return renderPeerSet(peerEntries(clients, psks, deps.clock.now()));
+  const { renderable, leftOut } = partitionRenderable(peerEntries(clients, psks, deps.clock.now()), [gateway.publicKey]);
+  return { text: renderPeerSet(renderable), skipped: leftOut };
 }
 
 async function recordApplyResult(deps: SyncDeps, gateway: Gateway, sent: SyncResult, result: CommandResult, at: string): Promise<void> {
-  const base = { at, generation: sent.generation, commandId: sent.commandId!, burst: sent.burst ?? 0 };
+  // What the sent set left out stays on record with its outcome.
+  const skipped = sent.skipped ? { skipped: sent.skipped, skippedCount: sent.skippedCount ?? sent.skipped.length } : {};
+  const also = sent.skipped ? `; ${skippedMessage(sent.skippedCount ?? sent.skipped.length)}` : '';
+  const base = { at, generation: sent.generation, commandId: sent.commandId!, burst: sent.burst ?? 0, ...skipped };
   if (result.status === 'success') {
     try {
       const outcome = parseApplyOutput(result.stdout ?? '');
       const applied = outcome.outcome === 'applied' ? outcome.generation : Math.max(outcome.appliedGeneration, sent.generation);
-      await deps.gateways.recordSync(gateway.network, gateway.id, { ...base, outcome: 'applied', message: outcome.outcome === 'applied' ? `${outcome.peers} peers` : 'already applied' }, applied);
+      const message = (outcome.outcome === 'applied' ? `${outcome.peers} peers` : 'already applied') + also;
+      await deps.gateways.recordSync(gateway.network, gateway.id, { ...base, outcome: 'applied', message }, applied);
       return;
     } catch (err) {
       result = { status: 'failed', reason: (err as Error).message };
@@ -281,7 +314,7 @@ async function recordApplyResult(deps: SyncDeps, gateway: Gateway, sent: SyncRes
   await deps.gateways.recordSync(gateway.network, gateway.id, {
     ...base,
     outcome: 'failed',
-    message: `apply ${result.status}: ${result.reason ?? 'no reason given'}`.slice(0, 500),
+    message: `apply ${result.status}: ${result.reason ?? 'no reason given'}`.slice(0, 500) + also,
     failures: (sent.failures ?? 0) + 1,
   });
 }

@@ -79,9 +79,10 @@ export interface LeaseReader {
 
 export interface ClientStore extends LeaseReader {
   /**
-   * One transaction: the client (name unique), its address leases (unique), its secrets, a check
-   * that the network still has the ranges used, and the gateway's desiredGeneration set to
-   * client.generation. Throws NameTakenError / AddressTakenError / NotFoundError (gateway) /
+   * One transaction: the client (name unique), its address leases (unique), its public key's claim
+   * (unique in the network, and not the gateway's own key), its secrets, a check that the network
+   * still has the ranges used, and the gateway's desiredGeneration set to client.generation.
+   * Throws NameTakenError / AddressTakenError / PublicKeyTakenError / NotFoundError (gateway) /
    * GenerationBehindError / NetworkChangedError.
    */
   create(change: ClientChange, secrets: ClientSecrets, network: NetworkGuard): Promise<void>;
@@ -89,7 +90,7 @@ export interface ClientStore extends LeaseReader {
   list(network: string, opts: { gatewayId?: string; limit: number; cursor?: string }): Promise<Page<Client>>;
   /** Conditional on expectedVersion; sets the gateway's generation to client.generation when peerSetChanged. */
   update(client: Client, expectedVersion: number, peerSetChanged: boolean): Promise<Client>;
-  /** Removes client, leases and secrets and moves the gateway's generation, in one transaction. */
+  /** Removes client, leases, its key claim (if it holds it) and secrets and moves the gateway's generation, in one transaction. */
   delete(change: ClientChange, expectedVersion: number, generation: number): Promise<void>;
   /** Records that every link created up to `at` is revoked. */
   markLinksRevoked(network: string, name: string, at: string): Promise<void>;

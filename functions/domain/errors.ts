@@ -69,6 +69,20 @@ export class AddressTakenError extends ConflictError {
 }
 
 /**
+ * A conditional write lost: another client of the network already has this public key, or it is
+ * the client's gateway's own key (`ofGateway`). Two peers with one key cannot both be on a gateway.
+ */
+export class PublicKeyTakenError extends ConflictError {
+  constructor(readonly ofGateway = false) {
+    super(
+      'public_key_taken',
+      ofGateway ? "this public key is the gateway's own key; a client needs a key of its own" : 'this public key is already used by another client in this network',
+      'publicKey',
+    );
+  }
+}
+
+/**
  * A one-time link token that was never issued (or whose record DynamoDB's TTL has removed).
  * The message names nothing: the token is a secret and the caller already has it.
  */

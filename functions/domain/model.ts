@@ -13,11 +13,25 @@ export interface Network {
 
 export type GatewayStatus = 'pending' | 'ready' | 'error';
 
+/** A client the worker left out of a peer set it sent, because it cannot be rendered. */
+export interface SkippedClient {
+  client: string;
+  /** peer-set.ts LeftOutCode: invalid_public_key, repeated_public_key, gateway_public_key, … */
+  code: string;
+  reason: string;
+}
+
 export interface SyncResult {
   at: string;
   generation: number;
   outcome: 'applied' | 'failed' | 'sent';
   message?: string;
+  /**
+   * The clients that should have been in this generation's peer set but were left out (fail
+   * closed: the others still apply). At most SKIPPED_LISTED of them; `skippedCount` has them all.
+   */
+  skipped?: SkippedClient[];
+  skippedCount?: number;
   commandId?: string;
   /** Applies sent in the current burst of changes (spaces them out). */
   burst?: number;

@@ -16,18 +16,101 @@ export interface PeerSetEntry {
 
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Same set in, same bytes out: peers sorted by public key, fields in a fixed order. */
+/** A peer the control plane would like on the gateway, with who it is (a client name) for reports. */
+export interface PeerCandidate extends PeerSetEntry {
+  owner: string;
+}
+
+/** Why a candidate cannot be in the peer set. */
+export type LeftOutCode =
+  | 'invalid_public_key'
+  | 'invalid_preshared_key'
+  | 'invalid_address'
+  | 'gateway_public_key'
+  | 'repeated_public_key'
+  | 'repeated_address';
+
+export interface LeftOutPeer {
+  owner: string;
+  code: LeftOutCode;
+  /** Says what is wrong without repeating any key (a preshared key is a secret). */
+  reason: string;
+}
+
+export interface PeerSetPartition {
+  renderable: PeerSetEntry[];
+  leftOut: LeftOutPeer[];
+}
+
+/** What renderPeerSet refuses in one peer on its own, or undefined when the peer is fine. */
+function peerProblem(p: PeerSetEntry): { code: LeftOutCode; reason: string; field: string } | undefined {
+  if (!isWireGuardKey(p.publicKey)) return { code: 'invalid_public_key', reason: 'public key is not a WireGuard key', field: 'publicKey' };
+  if (p.presharedKey !== undefined && !isWireGuardKey(p.presharedKey)) {
+    return { code: 'invalid_preshared_key', reason: 'preshared key is not a WireGuard key', field: 'presharedKey' };
+  }
+  if (!Array.isArray(p.allowedIps) || p.allowedIps.length === 0) {
+    return { code: 'invalid_address', reason: 'a peer needs at least one allowed IP', field: 'allowedIps' };
+  }
+  if (!p.allowedIps.every((ip) => typeof ip === 'string' && ALLOWED_IP.test(ip))) {
+    return { code: 'invalid_address', reason: 'address is not a valid IP address', field: 'allowedIps' };
+  }
+  return undefined;
+}
+
+/** The candidates none of whose `values` another candidate has too; the others go to leftOut. */
+function leaveOutShared(
+  candidates: PeerCandidate[],
+  values: (c: PeerCandidate) => string[],
+  code: LeftOutCode,
+  what: string,
+  leftOut: LeftOutPeer[],
+): PeerCandidate[] {
+  const holders = new Map<string, PeerCandidate[]>();
+  for (const c of candidates) for (const v of new Set(values(c))) holders.set(v, [...(holders.get(v) ?? []), c]);
+  return candidates.filter((c) => {
+    const others = new Set([...new Set(values(c))].flatMap((v) => holders.get(v)!.filter((h) => h !== c).map((h) => h.owner)));
+    if (others.size === 0) return true;
+    leftOut.push({ owner: c.owner, code, reason: `${what} is also used by ${[...others].sort(byCodeUnits).map((o) => `'${o}'`).join(', ')}` });
+    return false;
+  });
+}
+
+/**
+ * Splits candidates into what renderPeerSet accepts and what it must leave out, with why. Fails
+ * closed: a peer that is malformed, uses one of `reservedKeys` (the gateway's own key), or shares
+ * its public key or an allowed IP with another candidate is left out (every one of those sharing,
+ * since nothing tells the rightful one), and all the others can still be applied. Pure, and
+ * independent of the candidates' order.
+ */
+export function partitionRenderable(candidates: readonly PeerCandidate[], reservedKeys: readonly (string | undefined)[] = []): PeerSetPartition {
+  const reserved = new Set(reservedKeys.filter((k): k is string => typeof k === 'string'));
+  const leftOut: LeftOutPeer[] = [];
+  const valid: PeerCandidate[] = [];
+  for (const c of candidates) {
+    const problem = peerProblem(c);
+    if (problem) leftOut.push({ owner: c.owner, code: problem.code, reason: problem.reason });
+    else if (reserved.has(c.publicKey)) leftOut.push({ owner: c.owner, code: 'gateway_public_key', reason: "public key is the gateway's own key" });
+    else valid.push(c);
+  }
+  // Two passes: peers sharing a key go first, then addresses are compared among those left.
+  const keyOk = leaveOutShared(valid, (c) => [c.publicKey], 'repeated_public_key', 'public key', leftOut);
+  const renderable = leaveOutShared(keyOk, (c) => c.allowedIps, 'repeated_address', 'address', leftOut).map(
+    ({ owner: _owner, ...entry }): PeerSetEntry => entry,
+  );
+  leftOut.sort((a, b) => byCodeUnits(a.owner, b.owner) || byCodeUnits(a.code, b.code));
+  return { renderable, leftOut };
+}
+
+/**
+ * Same set in, same bytes out: peers sorted by public key, fields in a fixed order. Throws on any
+ * peer partitionRenderable would leave out for its own or a repeated key: the worker renders only
+ * what the partition kept, so this is a last guard that the apply script never gets a bad set.
+ */
 export function renderPeerSet(peers: readonly PeerSetEntry[]): string {
   const seen = new Set<string>();
   for (const p of peers) {
-    if (!isWireGuardKey(p.publicKey)) throw new ValidationError('publicKey', 'peer public key is not a WireGuard key');
-    if (p.presharedKey !== undefined && !isWireGuardKey(p.presharedKey)) {
-      throw new ValidationError('presharedKey', 'peer preshared key is not a WireGuard key');
-    }
-    if (p.allowedIps.length === 0) throw new ValidationError('allowedIps', 'a peer needs at least one allowed IP');
-    for (const ip of p.allowedIps) {
-      if (!ALLOWED_IP.test(ip)) throw new ValidationError('allowedIps', 'peer allowed IP is not a CIDR');
-    }
+    const problem = peerProblem(p);
+    if (problem) throw new ValidationError(problem.field, `peer set: ${problem.reason}`);
     if (seen.has(p.publicKey)) throw new ValidationError('publicKey', 'two peers share a public key');
     seen.add(p.publicKey);
   }

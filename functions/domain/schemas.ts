@@ -183,7 +183,7 @@ export const CreateClientBody = define(() =>
   z.strictObject({
     gatewayId: GatewayId,
     name: optional(Name, 'generated when absent'),
-    publicKey: optional(WireGuardKey, 'bring your own key: the server then never knows the private key'),
+    publicKey: optional(WireGuardKey, "bring your own key: the server then never knows the private key; unique in the network and not the gateway's own (else 409 public_key_taken)"),
     address: optional(z.string().check(z.maxLength(15)), 'IPv4 address inside the network range; allocated when absent'),
     address6: optional(z.string().check(z.maxLength(39)), 'IPv6 address inside addressRange6; allocated when absent'),
     dns: optional(DnsList),

@@ -44,8 +44,11 @@ async function onStream(deps: SyncDeps, event: DynamoDBStreamEvent, budgetMs: nu
 function record(report: WorkerReport): void {
   metrics.addMetric(report.kind === 'failed' ? 'GatewaySyncFailures' : 'GatewaySyncRuns', MetricUnit.Count, 1);
   if (report.kind === 'sync') metrics.addMetric('GatewayCommandsSent', MetricUnit.Count, report.commandsSent);
+  // Fail closed, never stall: the peer set went out without clients it cannot render (lastSync names them).
+  if (report.kind === 'sync' && report.peersLeftOut) metrics.addMetric('GatewayPeersLeftOut', MetricUnit.Count, report.peersLeftOut);
   const { kind: _kind, ...fields } = report;
   if (report.kind === 'failed') logger.error('gateway sync failed', fields);
+  else if (report.kind === 'sync' && report.peersLeftOut) logger.warn('gateway sync left clients out of the peer set', fields);
   else if (report.kind === 'teardown' && !['success', 'pending'].includes(report.teardown)) logger.error('gateway teardown', fields);
   else logger.info(report.kind === 'teardown' ? 'gateway teardown' : 'gateway sync', fields);
 }

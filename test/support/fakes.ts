@@ -41,6 +41,7 @@ import {
   NameTakenError,
   NetworkChangedError,
   NotFoundError,
+  PublicKeyTakenError,
   ValidationError,
   WriteConflictError,
 } from '../../functions/domain/errors.js';
@@ -166,6 +167,8 @@ export class MemoryTable {
   readonly clients = new Map<string, Client>();
   /** network → lease key → owner ('client:<name>' or 'gateway:<id>'). */
   readonly leases = new Map<string, Map<string, string>>();
+  /** network → public key → owner ('client:<name>'): the adapter's KEY# claim items. */
+  readonly publicKeys = new Map<string, Map<string, string>>();
   readonly secrets = new Map<string, ClientSecrets>();
   readonly links = new Map<string, LinkRecord & { spendId?: string }>();
   readonly faults = new Faults();
@@ -173,6 +176,12 @@ export class MemoryTable {
   leasesOf(network: string): Map<string, string> {
     let map = this.leases.get(network);
     if (!map) this.leases.set(network, (map = new Map()));
+    return map;
+  }
+
+  publicKeysOf(network: string): Map<string, string> {
+    let map = this.publicKeys.get(network);
+    if (!map) this.publicKeys.set(network, (map = new Map()));
     return map;
   }
 
@@ -385,12 +394,17 @@ export class MemoryClientStore implements ClientStore {
     const leases = this.t.leasesOf(client.network);
     const taken = leaseKeys.find((k) => leases.has(k));
     if (taken) throw new AddressTakenError(taken);
+    const publicKeys = this.t.publicKeysOf(client.network);
+    if (publicKeys.has(client.publicKey)) throw new PublicKeyTakenError();
+    // The gateway item's condition also refuses its own key, whatever its generation.
+    if (this.t.gatewayRow(client.network, client.gatewayId)?.gateway.publicKey === client.publicKey) throw new PublicKeyTakenError(true);
     const gateway = this.t.checkGeneration(client.network, client.gatewayId, client.generation);
     const net = this.t.networks.get(guard.name)?.network;
     if (!net || net.addressRange !== guard.addressRange || net.addressRange6 !== guard.addressRange6) throw new NetworkChangedError();
 
     this.t.clients.set(key(client.network, client.name), copy(client));
     for (const k of leaseKeys) leases.set(k, `client:${client.name}`);
+    publicKeys.set(client.publicKey, `client:${client.name}`);
     gateway.gateway.desiredGeneration = client.generation;
     gateway.clientCount++;
     if (client.expiresAt !== undefined) gateway.gateway.expiringClients = true;
@@ -437,6 +451,9 @@ export class MemoryClientStore implements ClientStore {
     gateway.clientCount--;
     this.t.secrets.delete(key(client.network, client.name));
     for (const k of leaseKeys) this.t.leasesOf(client.network).delete(k);
+    // Only its own claim: a client written before keys were claimed may share its key with one that holds it.
+    const publicKeys = this.t.publicKeysOf(client.network);
+    if (publicKeys.get(client.publicKey) === `client:${client.name}`) publicKeys.delete(client.publicKey);
   }
 
   async markLinksRevoked(network: string, name: string, at: string): Promise<void> {

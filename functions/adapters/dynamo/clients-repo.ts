@@ -13,11 +13,12 @@ import {
   NameTakenError,
   NetworkChangedError,
   NotFoundError,
+  PublicKeyTakenError,
 } from '../../domain/errors.js';
 import type { Client, ClientSecrets } from '../../domain/model.js';
 import { decodeCursorFor, encodePage } from './paging.js';
 import { claimLeases, leasesBetween } from './leases.js';
-import { cancellationDetails, isConditionFailure, keys, numberAttribute, stripInternal, type CancellationDetail } from './table.js';
+import { cancellationDetails, isConditionFailure, keys, numberAttribute, stringAttribute, stripInternal, type CancellationDetail } from './table.js';
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
@@ -38,7 +39,8 @@ export class DynamoClientStore implements ClientStore {
         },
       },
       ...claimLeases(this.tableName, client.network, leaseKeys, `client:${client.name}`),
-      this.moveGateway(client.network, client.gatewayId, client.generation, 1, client.expiresAt !== undefined),
+      claimPublicKey(this.tableName, client),
+      this.moveGateway(client.network, client.gatewayId, client.generation, 1, client.expiresAt !== undefined, client.publicKey),
       networkCheck(this.tableName, network),
     ];
     if (secrets.privateKey || secrets.presharedKey) {
@@ -57,8 +59,13 @@ export class DynamoClientStore implements ClientStore {
       if (reasons[0]?.code === 'ConditionalCheckFailed') throw new NameTakenError('client', client.name);
       const leaseIndex = reasons.slice(1, 1 + leaseKeys.length).findIndex((r) => r.code === 'ConditionalCheckFailed');
       if (leaseIndex >= 0) throw new AddressTakenError(leaseKeys[leaseIndex]!);
-      throwIfGatewayFailed(reasons[1 + leaseKeys.length], client.gatewayId);
-      if (reasons[2 + leaseKeys.length]?.code === 'ConditionalCheckFailed') throw new NetworkChangedError();
+      if (reasons[1 + leaseKeys.length]?.code === 'ConditionalCheckFailed') throw new PublicKeyTakenError();
+      const gateway = reasons[2 + leaseKeys.length];
+      if (gateway?.code === 'ConditionalCheckFailed' && stringAttribute(gateway.item?.publicKey) === client.publicKey) {
+        throw new PublicKeyTakenError(true);
+      }
+      throwIfGatewayFailed(gateway, client.gatewayId);
+      if (reasons[3 + leaseKeys.length]?.code === 'ConditionalCheckFailed') throw new NetworkChangedError();
       throw err; // TransactionConflict and throttling are retried by the caller
     }
   }
@@ -132,15 +139,23 @@ export class DynamoClientStore implements ClientStore {
         Delete: { TableName: this.tableName, Key: keys.lease(client.network, leaseKey) },
       })),
     ];
-    try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
-    } catch (err) {
-      const reasons = cancellationDetails(err);
-      if (reasons?.[0]?.code === 'ConditionalCheckFailed') {
-        throw new ConflictError('version_conflict', `client '${client.name}' was changed meanwhile`, 'version');
+    // The key claim goes with its owner. A client written before keys were claimed has none, and
+    // its key may since be claimed by another client: that claim stays (then the delete runs again
+    // without it).
+    const releaseKey = releasePublicKey(this.tableName, client);
+    for (const release of [true, false]) {
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: release ? [...items, releaseKey] : items }));
+        return;
+      } catch (err) {
+        const reasons = cancellationDetails(err);
+        if (reasons?.[0]?.code === 'ConditionalCheckFailed') {
+          throw new ConflictError('version_conflict', `client '${client.name}' was changed meanwhile`, 'version');
+        }
+        if (reasons) throwIfGatewayFailed(reasons[1], client.gatewayId);
+        if (release && reasons?.[items.length]?.code === 'ConditionalCheckFailed') continue;
+        throw err;
       }
-      if (reasons) throwIfGatewayFailed(reasons[1], client.gatewayId);
-      throw err;
     }
   }
 
@@ -189,16 +204,33 @@ export class DynamoClientStore implements ClientStore {
     return clients;
   }
 
-  /** The gateway's generation moves to `generation`, only forwards (see domain/generation.ts). */
-  private moveGateway(network: string, gatewayId: string, generation: number, clientDelta: number, expiring: boolean): TransactItem {
+  /**
+   * The gateway's generation moves to `generation`, only forwards (see domain/generation.ts); with
+   * `notPublicKey`, only if that is not the gateway's own key (a new client's key).
+   */
+  private moveGateway(
+    network: string,
+    gatewayId: string,
+    generation: number,
+    clientDelta: number,
+    expiring: boolean,
+    notPublicKey?: string,
+  ): TransactItem {
+    const keyCheck = notPublicKey !== undefined;
     return {
       Update: {
         TableName: this.tableName,
         Key: keys.gateway(network, gatewayId),
         // expiringClients tells the worker's schedule which gateways have expiries to enforce.
         UpdateExpression: 'SET desiredGeneration = :g, clientCount = clientCount + :delta' + (expiring ? ', expiringClients = :t' : ''),
-        ConditionExpression: 'attribute_exists(pk) AND desiredGeneration < :g',
-        ExpressionAttributeValues: { ':g': generation, ':delta': clientDelta, ...(expiring ? { ':t': true } : {}) },
+        ConditionExpression:
+          'attribute_exists(pk) AND desiredGeneration < :g' + (keyCheck ? ' AND (attribute_not_exists(publicKey) OR publicKey <> :pk)' : ''),
+        ExpressionAttributeValues: {
+          ':g': generation,
+          ':delta': clientDelta,
+          ...(expiring ? { ':t': true } : {}),
+          ...(keyCheck ? { ':pk': notPublicKey } : {}),
+        },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     };
@@ -214,6 +246,31 @@ function networkCheck(tableName: string, network: NetworkGuard): TransactItem {
         ? 'addressRange = :r4 AND addressRange6 = :r6'
         : 'addressRange = :r4 AND attribute_not_exists(addressRange6)',
       ExpressionAttributeValues: { ':r4': network.addressRange, ...(network.addressRange6 ? { ':r6': network.addressRange6 } : {}) },
+    },
+  };
+}
+
+/** The client's claim on its public key, which no other client of the network may hold. */
+function claimPublicKey(tableName: string, client: Client): TransactItem {
+  return {
+    Put: {
+      TableName: tableName,
+      Item: { ...keys.publicKey(client.network, client.publicKey), type: 'publicKey', owner: `client:${client.name}` },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    },
+  };
+}
+
+/** Removes the client's key claim if it holds it (no claim at all is fine too). */
+function releasePublicKey(tableName: string, client: Client): TransactItem {
+  return {
+    Delete: {
+      TableName: tableName,
+      Key: keys.publicKey(client.network, client.publicKey),
+      // OWNER is a reserved word in DynamoDB expressions.
+      ConditionExpression: 'attribute_not_exists(pk) OR #owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':owner': `client:${client.name}` },
     },
   };
 }

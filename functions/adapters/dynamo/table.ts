@@ -50,6 +50,8 @@ export const keys = {
   client: (network: string, name: string) => ({ pk: `NET#${network}`, sk: `CLIENT#${name}` }),
   clientsOfGatewayGsiPk: (network: string, gatewayId: string) => `GW#${network}#${gatewayId}`,
   lease: (network: string, leaseKey: string) => ({ pk: `NET#${network}`, sk: leaseKey }),
+  /** A client's claim on its public key: one key, one client per network. */
+  publicKey: (network: string, publicKey: string) => ({ pk: `NET#${network}`, sk: `KEY#${publicKey}` }),
   secrets: (network: string, name: string) => ({ pk: `NET#${network}`, sk: `CLIENT#${name}` }),
   link: (tokenHash: string) => ({ pk: `LINK#${tokenHash}`, sk: 'LINK' }),
   linksOfClientGsiPk: (network: string, client: string) => `LINKS#${network}#${client}`,
@@ -104,6 +106,13 @@ export function numberAttribute(raw: unknown): number | undefined {
   if (typeof raw === 'number') return raw;
   const n = (raw as { N?: unknown } | undefined)?.N;
   return typeof n === 'string' ? Number(n) : undefined;
+}
+
+/** A string attribute of an item that came back with an error (see numberAttribute). */
+export function stringAttribute(raw: unknown): string | undefined {
+  if (typeof raw === 'string') return raw;
+  const s = (raw as { S?: unknown } | undefined)?.S;
+  return typeof s === 'string' ? s : undefined;
 }
 
 export function encodeCursor(key: Record<string, unknown> | undefined): string | undefined {

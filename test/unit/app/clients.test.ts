@@ -96,6 +96,73 @@ describe('createClient', () => {
     assert.equal(clientsOf(w, net).length, 1);
   });
 
+  it('answers 409 public_key_taken for a public key another client of the network has, and writes nothing', async () => {
+    const { w, net, gatewayId, desired } = await setup();
+    const key = generateKeyPair().publicKey;
+    const first = await createClient(w.deps, net, { gatewayId, name: 'first', publicKey: key });
+    const before = { desired: desired(), leases: clientLeases(w, net), count: w.table.gatewayRow(net, gatewayId)!.clientCount };
+    await assert.rejects(createClient(w.deps, net, { gatewayId, name: 'second', publicKey: key }), isCode('public_key_taken', 'publicKey'));
+    assert.equal(w.faults.calls('clients.create'), 2, 'a key the caller chose is not retried');
+    assert.deepEqual(clientsOf(w, net).map((c) => c.name), ['first']);
+    assert.deepEqual((await getClient(w.deps, net, 'first')).publicKey, first.publicKey);
+    assert.deepEqual({ desired: desired(), leases: clientLeases(w, net), count: w.table.gatewayRow(net, gatewayId)!.clientCount }, before);
+    assert.deepEqual([...w.table.publicKeysOf(net)], [[key, 'client:first']]);
+    // The name was not taken by the refused create.
+    const second = await createClient(w.deps, net, { gatewayId, name: 'second' });
+    assert.notEqual(second.publicKey, key);
+  });
+
+  it('lets another network use the same public key, and frees a key when its client is deleted', async () => {
+    const { w, net, gatewayId } = await setup();
+    const other = await networkWithGateway(w, { ready: true, addressRange: '10.9.0.0/24', instanceId: 'i-0123456789abcdef1' });
+    const key = generateKeyPair().publicKey;
+    await createClient(w.deps, net, { gatewayId, name: 'a', publicKey: key });
+    await createClient(w.deps, other.network.name, { gatewayId: other.gateway.id, name: 'a', publicKey: key });
+    await deleteClient(w.deps, net, 'a');
+    assert.equal(w.table.publicKeysOf(net).size, 0);
+    const again = await createClient(w.deps, net, { gatewayId, name: 'b', publicKey: key });
+    assert.equal(again.publicKey, key);
+    assert.deepEqual([...w.table.publicKeysOf(net)], [[key, 'client:b']]);
+  });
+
+  it("refuses the gateway's own public key as a client's (409 public_key_taken)", async () => {
+    const { w, net, gatewayId, desired } = await setup();
+    const gatewayKey = w.table.gatewayRow(net, gatewayId)!.gateway.publicKey!;
+    const before = desired();
+    await assert.rejects(createClient(w.deps, net, { gatewayId, name: 'mimic', publicKey: gatewayKey }), (err: unknown) => {
+      isCode('public_key_taken', 'publicKey')(err);
+      assert.match((err as Error).message, /gateway's own key/);
+      return true;
+    });
+    assert.deepEqual([clientsOf(w, net).length, w.table.publicKeysOf(net).size, desired()], [0, 0, before]);
+  });
+
+  it('makes a new key pair when a generated public key is taken (and keeps the preshared key)', async () => {
+    const { w, net, gatewayId } = await setup();
+    let taken = '';
+    w.faults.before('clients.create', async (change) => {
+      taken = change.client.publicKey;
+      await createClient(w.deps, net, { gatewayId, name: 'holder', publicKey: taken });
+    });
+    const client = await createClient(w.deps, net, { gatewayId, name: 'fresh', presharedKey: true });
+    assert.notEqual(client.publicKey, taken);
+    const secrets = w.table.secrets.get(`${net}/fresh`)!;
+    assert.equal(publicKeyFromPrivate(secrets.privateKey!), client.publicKey, 'the stored private key is the new pair');
+    assert.ok(secrets.presharedKey);
+    assert.deepEqual([...w.table.publicKeysOf(net)].sort(), [[client.publicKey, 'client:fresh'], [taken, 'client:holder']].sort());
+  });
+
+  it("deleting a client written before keys were claimed leaves another client's claim on the same key alone", async () => {
+    const { w, net, gatewayId } = await setup();
+    const key = generateKeyPair().publicKey;
+    await createClient(w.deps, net, { gatewayId, name: 'legacy', publicKey: key });
+    w.table.publicKeysOf(net).delete(key); // as written before this rule
+    await createClient(w.deps, net, { gatewayId, name: 'holder', publicKey: key });
+    await deleteClient(w.deps, net, 'legacy');
+    assert.deepEqual([...w.table.publicKeysOf(net)], [[key, 'client:holder']]);
+    await assert.rejects(createClient(w.deps, net, { gatewayId, name: 'third', publicKey: key }), isCode('public_key_taken', 'publicKey'));
+  });
+
   it('picks another name when the generated one is taken', async () => {
     const { w, net, gatewayId } = await setup();
     let taken = '';
@@ -193,6 +260,19 @@ describe('reading clients', () => {
     const read = await getClient(w.deps, net, 'alice');
     assert.equal(read.inEffect, true);
     assert.deepEqual({ ...read, inEffect: false }, client);
+  });
+
+  it('does not show a client in effect that the worker left out of the peer set', async () => {
+    const { w, net, gatewayId, gateway } = await setup();
+    await createClient(w.deps, net, { gatewayId, name: 'alice' });
+    await createClient(w.deps, net, { gatewayId, name: 'bob' });
+    markApplied(w, gateway);
+    const row = w.table.gatewayRow(net, gatewayId)!.gateway;
+    row.lastSync = { at: '', generation: row.desiredGeneration, outcome: 'applied', skipped: [{ client: 'bob', code: 'repeated_public_key', reason: 'r' }], skippedCount: 1 };
+    assert.equal((await getClient(w.deps, net, 'alice')).inEffect, true);
+    assert.equal((await getClient(w.deps, net, 'bob')).inEffect, false);
+    const listed = await listClients(w.deps, net, { limit: 10 });
+    assert.deepEqual(listed.items.map((c) => [c.name, c.inEffect]), [['alice', true], ['bob', false]]);
   });
 
   it('answers 404 for a client that does not exist', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { burstInterval, currentBurst, expiredSinceApplied, peerEntries, retryDelay, syncGateway, type SyncDeps } from '../../../functions/app/gateway-sync.js';
+import { burstInterval, currentBurst, expiredSinceApplied, peerEntries, retryDelay, SKIPPED_LISTED, syncGateway, type SyncDeps } from '../../../functions/app/gateway-sync.js';
 import type { GatewayCommandSender, GatewayStore } from '../../../functions/app/ports.js';
 import type { CommandParameters, CommandResult } from '../../../functions/domain/gateway-commands.js';
 import { generationStamp } from '../../../functions/domain/generation.js';
@@ -118,6 +118,50 @@ describe('syncGateway', () => {
     assert.deepEqual(parsed.map((p) => p.publicKey).sort(), [peers[0]!.publicKey, peers[2]!.publicKey].sort(), 'disabled and expired clients are left out');
     assert.ok(parsed.find((p) => p.publicKey === peers[2]!.publicKey)?.presharedKey, 'the preshared key travels with its peer');
     assert.equal(sent[1]!.params.peerSetSha256![0], peerSetDigest(text!));
+  });
+
+  it('leaves clients it cannot render out, applies the others and reports them in lastSync instead of stalling', async () => {
+    const clock = { t: 1_000_000 };
+    const g = memoryGateways({ ...pendingGateway(), status: 'ready', publicKey: gatewayKey, desiredGeneration: 9 });
+    const { sender, sent } = fakeGateway();
+    const shared = generateKeyPair().publicKey;
+    const peers = [
+      client('good', { address: '10.0.0.20' }),
+      client('twin-a', { address: '10.0.0.21', publicKey: shared }),
+      client('twin-b', { address: '10.0.0.22', publicKey: shared }),
+      client('mimic', { address: '10.0.0.23', publicKey: gatewayKey }),
+      client('broken', { address: '10.0.0.x' }),
+      client('off', { address: '10.0.0.25', publicKey: shared, enabled: false }),
+    ];
+    const d = deps(g, sender, peers, clock);
+    const outcome = await syncGateway(d, 'n', 'gw-aaaaaaaaaa', 1000);
+    assert.equal(outcome.state, 'in-sync');
+    assert.equal(outcome.peersLeftOut, 4, 'the worker reports it too (a warning and a metric)');
+    assert.equal(g.current.appliedGeneration, 9);
+    assert.deepEqual(sent.map((c) => c.kind), ['apply']);
+    const [text] = [...d.objects.stored.values()];
+    assert.deepEqual(parsePeerSet(text!).map((p) => p.publicKey), [peers[0]!.publicKey]);
+    const last = g.current.lastSync!;
+    assert.equal(last.outcome, 'applied');
+    assert.deepEqual(last.skipped?.map((x) => [x.client, x.code]), [
+      ['broken', 'invalid_address'],
+      ['mimic', 'gateway_public_key'],
+      ['twin-a', 'repeated_public_key'],
+      ['twin-b', 'repeated_public_key'],
+    ]);
+    assert.equal(last.skippedCount, 4);
+    assert.match(last.message ?? '', /4 clients left out of the peer set/);
+  });
+
+  it('lists at most SKIPPED_LISTED left-out clients by name and counts them all', async () => {
+    const clock = { t: 1_000_000 };
+    const g = memoryGateways({ ...pendingGateway(), status: 'ready', publicKey: gatewayKey, desiredGeneration: 9 });
+    const { sender } = fakeGateway();
+    const peers = Array.from({ length: SKIPPED_LISTED + 5 }, (_, i) => client(`bad-${String(i).padStart(3, '0')}`, { publicKey: 'x' }));
+    await syncGateway(deps(g, sender, peers, clock), 'n', 'gw-aaaaaaaaaa', 1000);
+    assert.equal(g.current.appliedGeneration, 9);
+    assert.equal(g.current.lastSync?.skipped?.length, SKIPPED_LISTED);
+    assert.equal(g.current.lastSync?.skippedCount, SKIPPED_LISTED + 5);
   });
 
   it('does nothing for a gateway that is in sync', async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { ValidationError } from '../../../functions/domain/errors.js';
 import { generateKeyPair, generatePresharedKey } from '../../../functions/domain/keys.js';
-import { parsePeerSet, peerSetDigest, renderPeerSet, type PeerSetEntry } from '../../../functions/domain/peer-set.js';
+import { parsePeerSet, partitionRenderable, peerSetDigest, renderPeerSet, type PeerCandidate, type PeerSetEntry } from '../../../functions/domain/peer-set.js';
 import { scriptText } from '../../../infra/ssm/documents.js';
 
 const K1 = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
@@ -140,5 +140,88 @@ describe('peer set', () => {
       `[Peer]\nPublicKey = ${K1}`, // no final newline
     ];
     for (const text of bad) assert.throws(() => parsePeerSet(text), ValidationError, JSON.stringify(text));
+  });
+});
+
+describe('partitionRenderable', () => {
+  const peer = (owner: string, publicKey: string, ip: string, extra: Partial<PeerCandidate> = {}): PeerCandidate => ({
+    owner,
+    publicKey,
+    allowedIps: [ip],
+    ...extra,
+  });
+  const codes = (p: ReturnType<typeof partitionRenderable>) => p.leftOut.map((l) => [l.owner, l.code]);
+
+  it('keeps every renderable peer, without its owner, and leaves nothing out', () => {
+    const p = partitionRenderable([peer('a', K1, '10.0.0.2/32', { presharedKey: PSK }), peer('b', K2, '10.0.0.3/32')]);
+    assert.deepEqual(p.renderable, [
+      { publicKey: K1, presharedKey: PSK, allowedIps: ['10.0.0.2/32'] },
+      { publicKey: K2, allowedIps: ['10.0.0.3/32'] },
+    ]);
+    assert.deepEqual(p.leftOut, []);
+  });
+
+  it('leaves out every peer that shares a public key (nothing tells the rightful one), naming the others', () => {
+    const p = partitionRenderable([peer('a', K1, '10.0.0.2/32'), peer('b', K1, '10.0.0.3/32'), peer('c', K2, '10.0.0.4/32')]);
+    assert.deepEqual(p.renderable.map((e) => e.publicKey), [K2]);
+    assert.deepEqual(codes(p), [['a', 'repeated_public_key'], ['b', 'repeated_public_key']]);
+    assert.equal(p.leftOut[0]!.reason, "public key is also used by 'b'");
+    assert.equal(p.leftOut[1]!.reason, "public key is also used by 'a'");
+  });
+
+  it("leaves out a peer with the gateway's own key, and malformed peers, each with its reason", () => {
+    const p = partitionRenderable(
+      [
+        peer('own', K3, '10.0.0.2/32'),
+        peer('badkey', 'not-a-key', '10.0.0.3/32'),
+        peer('newline', K1 + '\nPostUp = id', '10.0.0.4/32'),
+        peer('badpsk', K1, '10.0.0.5/32', { presharedKey: 'nope' }),
+        peer('badip', K2, 'undefined/32'),
+        { owner: 'noip', publicKey: generateKeyPair().publicKey, allowedIps: [] },
+        { owner: 'missing', publicKey: undefined as unknown as string, allowedIps: undefined as unknown as string[] },
+        peer('fine', generateKeyPair().publicKey, '10.0.0.9/32'),
+      ],
+      [K3, undefined],
+    );
+    assert.deepEqual(p.renderable.length, 1);
+    assert.deepEqual(codes(p), [
+      ['badip', 'invalid_address'],
+      ['badkey', 'invalid_public_key'],
+      ['badpsk', 'invalid_preshared_key'],
+      ['missing', 'invalid_public_key'],
+      ['newline', 'invalid_public_key'],
+      ['noip', 'invalid_address'],
+      ['own', 'gateway_public_key'],
+    ]);
+    for (const l of p.leftOut) assert.ok(!l.reason.includes('nope') && !l.reason.includes(K3), 'no key value in a reason');
+  });
+
+  it('leaves out peers sharing an address once repeated keys are out, so a peer is not blamed on one already left out', () => {
+    const p = partitionRenderable([
+      peer('a', K1, '10.0.0.2/32'),
+      peer('b', K1, '10.0.0.3/32'),
+      peer('c', K2, '10.0.0.3/32'),
+      peer('d', K3, '10.0.0.5/32', { allowedIps: ['10.0.0.5/32', 'fd00::5/128'] }),
+      peer('e', generateKeyPair().publicKey, 'fd00::5/128'),
+    ]);
+    assert.deepEqual(p.renderable.map((e) => e.publicKey), [K2]);
+    assert.deepEqual(codes(p), [['a', 'repeated_public_key'], ['b', 'repeated_public_key'], ['d', 'repeated_address'], ['e', 'repeated_address']]);
+    assert.equal(p.leftOut.find((l) => l.owner === 'd')!.reason, "address is also used by 'e'");
+  });
+
+  it('does not depend on the order of the candidates, and renderPeerSet accepts whatever it keeps', () => {
+    const candidates = [
+      peer('a', K1, '10.0.0.2/32'),
+      peer('b', K1, '10.0.0.3/32'),
+      peer('c', K2, '10.0.0.4/32'),
+      peer('d', 'x', '10.0.0.5/32'),
+      peer('e', K3, '10.0.0.4/32'),
+      peer('f', generateKeyPair().publicKey, '10.0.0.6/32', { presharedKey: generatePresharedKey() }),
+    ];
+    const a = partitionRenderable(candidates, [K2]);
+    const b = partitionRenderable([...candidates].reverse(), [K2]);
+    assert.deepEqual(a.leftOut, b.leftOut);
+    assert.equal(renderPeerSet(a.renderable), renderPeerSet(b.renderable));
+    assert.equal(parsePeerSet(renderPeerSet(a.renderable)).length, 2, 'e (its address now unshared) and f');
   });
 });
