@@ -26,7 +26,7 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
 }
 
 async function withDb<T>(f: (db: DynamoDBDocumentClient) => Promise<T>): Promise<T> {
-  const db = DynamoDBDocumentClient.from(localClient(api.stack.dynamoEndpoint));
+  const db = DynamoDBDocumentClient.from(localClient(api.stack.dynamoEndpoint, api.stack.dynamoCredentials));
   try {
     return await f(db);
   } finally {
