@@ -2,6 +2,7 @@
 // Environment-agnostic on purpose: synth needs no AWS credentials and makes no lookups.
 import { App, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { frontendOriginFrom } from '../lib/frontend-origin.js';
 import { WgIngressStack } from '../lib/stack.js';
 import { defaultGatewayTag } from '../lib/wg-ingress.js';
 
@@ -20,7 +21,8 @@ new WgIngressStack(app, context('stackName') ?? 'WgIngress', {
   userPoolId: context('userPoolId'),
   userPoolClientId: context('userPoolClientId'),
   wgIngress: {
-    frontendOrigin: context('frontendOrigin') ?? 'http://localhost:5173',
+    // Required: -c wg-ingress:frontendOrigin=https://… (or -c wg-ingress:devFrontendOrigin=true for a dev deploy).
+    frontendOrigin: frontendOriginFrom(context),
     gatewayTag: {
       key: context('gatewayTagKey') ?? defaultGatewayTag.key,
       value: context('gatewayTagValue') ?? defaultGatewayTag.value,

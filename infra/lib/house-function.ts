@@ -23,6 +23,8 @@ export interface HouseFunctionProps {
   readonly timeout?: Duration;
   readonly environment?: Record<string, string>;
   readonly logRetention?: logs.RetentionDays;
+  /** The key the log group is encrypted with (its policy must let CloudWatch Logs use it). */
+  readonly logKey?: kms.IKey;
   /** What happens to the log group when the function is removed. */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**
@@ -34,10 +36,21 @@ export interface HouseFunctionProps {
 }
 
 /**
- * `itemsByKey`: single items read and written by key, nothing else; what Powertools'
- * DynamoDBPersistenceLayer calls on an idempotency table.
+ * Exact DynamoDB actions instead of a preset. `read` actions apply to every item (and, for Query,
+ * to the indexes named in useTable); `write` actions only to items whose partition key matches one
+ * of `writeLeadingKeys` (IAM's `dynamodb:LeadingKeys`, `*` as wildcard), or to every item without it.
  */
-export type TableAccess = 'read' | 'readWrite' | 'itemsByKey';
+export interface TableGrant {
+  readonly read?: readonly string[];
+  readonly write?: readonly string[];
+  readonly writeLeadingKeys?: readonly string[];
+}
+
+/**
+ * `itemsByKey`: single items read and written by key, nothing else; what Powertools'
+ * DynamoDBPersistenceLayer calls on an idempotency table. A TableGrant names the actions itself.
+ */
+export type TableAccess = 'read' | 'readWrite' | 'itemsByKey' | TableGrant;
 
 const tableReadActions = [
   'dynamodb:GetItem',
@@ -52,13 +65,25 @@ const tableWriteActions = [
   'dynamodb:DeleteItem',
   'dynamodb:BatchWriteItem',
 ];
-const tableActions: Record<TableAccess, string[]> = {
-  read: tableReadActions,
-  readWrite: [...tableReadActions, ...tableWriteActions],
-  itemsByKey: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+const tablePresets: Record<Exclude<TableAccess, TableGrant>, TableGrant> = {
+  read: { read: tableReadActions },
+  readWrite: { read: tableReadActions, write: tableWriteActions },
+  itemsByKey: { read: ['dynamodb:GetItem'], write: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] },
 };
+const indexActions = new Set(['dynamodb:Query', 'dynamodb:Scan']);
+
+/** The grant a TableAccess stands for. */
+export function tableGrantOf(access: TableAccess): TableGrant {
+  return typeof access === 'string' ? tablePresets[access] : access;
+}
+
+// What SSE-KMS needs of the caller, nothing more: DynamoDB unwraps the table key with kms:Decrypt
+// for reads and writes alike; S3 calls kms:GenerateDataKey for a PutObject and kms:Decrypt for a
+// GetObject (and a signed GET URL carries this role's rights). Neither service calls kms:Encrypt or
+// kms:ReEncrypt* for its callers, so those are never granted. DescribeKey is what the services
+// check the key with.
 const keyDecryptActions = ['kms:Decrypt', 'kms:DescribeKey'];
-const keyEncryptActions = ['kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'];
+const keyWriteActions = ['kms:GenerateDataKey'];
 type KeyAccess = 'read' | 'readWrite';
 
 /** Powertools Logger, Metrics and Tracer read these; the same for every function of the service. */
@@ -72,12 +97,14 @@ export class HouseFunction extends Construct {
   readonly fn: NodejsFunction;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
+  private readonly keyUses = new Map<kms.IKey, { actions: Set<string>; role: iam.PolicyStatement; key: iam.PolicyStatement }>();
 
   constructor(scope: Construct, id: string, props: HouseFunctionProps) {
     super(scope, id);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: props.logKey,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
 
@@ -131,11 +158,31 @@ export class HouseFunction extends Construct {
     return this;
   }
 
-  /** Grants exactly the item-level DynamoDB actions this code uses, and names the table in `envName`. */
+  /**
+   * Grants exactly the item-level DynamoDB actions this code uses, and names the table in `envName`.
+   * Index ARNs are added to the read statement only when it can Query.
+   */
   useTable(table: dynamodb.ITable, envName: string, access: TableAccess, opts: { indexes?: string[] } = {}): this {
-    const resources = [table.tableArn, ...(opts.indexes ?? []).map((i) => `${table.tableArn}/index/${i}`)];
-    this.role.addToPolicy(new iam.PolicyStatement({ actions: tableActions[access], resources }));
-    if (table.encryptionKey) this.useKey(table.encryptionKey, access === 'read' ? 'read' : 'readWrite');
+    const grant = tableGrantOf(access);
+    const read = [...(grant.read ?? [])];
+    const write = [...(grant.write ?? [])];
+    if (read.length) {
+      const indexes = read.some((a) => indexActions.has(a)) ? (opts.indexes ?? []) : [];
+      const resources = [table.tableArn, ...indexes.map((i) => `${table.tableArn}/index/${i}`)];
+      this.role.addToPolicy(new iam.PolicyStatement({ actions: read, resources }));
+    }
+    if (write.length) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: write,
+          resources: [table.tableArn],
+          ...(grant.writeLeadingKeys?.length
+            ? { conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.writeLeadingKeys] } } }
+            : {}),
+        }),
+      );
+    }
+    if (table.encryptionKey) this.useKey(table.encryptionKey, write.length ? 'readWrite' : 'read');
     this.fn.addEnvironment(envName, table.tableName);
     return this;
   }
@@ -152,7 +199,8 @@ export class HouseFunction extends Construct {
     }
     if (prefixes.write?.length) {
       this.role.addToPolicy(
-        new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:DeleteObject'], resources: objects(prefixes.write) }),
+        // No s3:DeleteObject: nothing deletes objects, the bucket's lifecycle rules expire them.
+        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objects(prefixes.write) }),
       );
     }
     if (bucket.encryptionKey) this.useKey(bucket.encryptionKey, prefixes.write?.length ? 'readWrite' : 'read');
@@ -160,13 +208,28 @@ export class HouseFunction extends Construct {
     return this;
   }
 
+  /**
+   * The key's use, granted on both sides: in this role's policy and in the key policy, which names
+   * this role (the keys of WgIngressData do not delegate use to IAM, see stateful.ts). One
+   * statement per key and side, widened as more uses come.
+   */
   private useKey(key: kms.IKey, access: KeyAccess): void {
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: access === 'read' ? keyDecryptActions : [...keyDecryptActions, ...keyEncryptActions],
-        resources: [key.keyArn],
-      }),
-    );
+    const actions = access === 'read' ? keyDecryptActions : [...keyDecryptActions, ...keyWriteActions];
+    const uses = this.keyUses.get(key);
+    if (!uses) {
+      const role = new iam.PolicyStatement({ actions, resources: [key.keyArn] });
+      const onKey = new iam.PolicyStatement({ sid: `UseBy${this.node.id}`, actions, principals: [this.role], resources: ['*'] });
+      this.keyUses.set(key, { actions: new Set(actions), role, key: onKey });
+      this.role.addToPolicy(role);
+      key.addToResourcePolicy(onKey);
+      return;
+    }
+    const added = actions.filter((a) => !uses.actions.has(a));
+    for (const a of added) uses.actions.add(a);
+    if (added.length) {
+      uses.role.addActions(...added);
+      uses.key.addActions(...added);
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 // The resources that hold data: the main, secrets and idempotency tables, the bucket and their keys.
 // Kept apart from functions and API so they can carry their own removal policy and protection.
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -11,6 +12,45 @@ import { bucketPrefixes } from '../../functions/domain/object-keys.js';
 export { bucketPrefixes };
 
 export const mainTableGsi = 'gsi1';
+
+// CDK's own list for a key's administrators: everything but using the key.
+const keyAdminActions = [
+  'kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*', 'kms:Revoke*',
+  'kms:Disable*', 'kms:Get*', 'kms:Delete*', 'kms:TagResource', 'kms:UntagResource',
+  'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion',
+];
+
+/**
+ * The policy every key here starts with, instead of CDK's default (`kms:*` for the account root,
+ * which lets any IAM policy of the account use the key):
+ * - the account root may administer the key (CDK's admin actions: describe, rotate, tag, change the
+ *   policy, schedule deletion), but not use it: kms:Decrypt and kms:GenerateDataKey are not
+ *   delegated to IAM, so no identity policy of the account can grant them;
+ * - CreateGrant is denied unless the grant is for an AWS resource or the caller is an AWS service
+ *   (Control Tower CT.KMS.PR.3): DynamoDB's grant at table creation passes, a grant to a person does not;
+ * - use is granted statement by statement in the key policy to the principals that need it: the
+ *   function roles, by HouseFunction.useKey (`UseBy<Function>`), and CloudWatch Logs on the log key.
+ */
+function keyPolicy(): iam.PolicyDocument {
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'KeyAdministration',
+        principals: [new iam.AccountRootPrincipal()],
+        actions: keyAdminActions,
+        resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'GrantsOnlyForAwsResources',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+      }),
+    ],
+  });
+}
 
 export interface WgIngressDataProps {
   /**
@@ -31,6 +71,8 @@ export class WgIngressData extends Construct {
   readonly accessLogBucket: s3.Bucket;
   readonly dataKey: kms.Key;
   readonly secretsKey: kms.Key;
+  /** Encrypts the stack's log groups; only CloudWatch Logs of this region and account may use it. */
+  readonly logKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: WgIngressDataProps = {}) {
     super(scope, id);
@@ -40,14 +82,38 @@ export class WgIngressData extends Construct {
     this.dataKey = new kms.Key(this, 'DataKey', {
       description: 'wg-ingress: main and idempotency tables, bucket',
       enableKeyRotation: true,
+      policy: keyPolicy(),
       removalPolicy,
     });
     // A key of its own for private and preshared keys: a grant on the data key never reaches them.
     this.secretsKey = new kms.Key(this, 'SecretsKey', {
       description: 'wg-ingress: client private and preshared keys',
       enableKeyRotation: true,
+      policy: keyPolicy(),
       removalPolicy,
     });
+    this.logKey = new kms.Key(this, 'LogKey', {
+      description: 'wg-ingress: CloudWatch log groups of the functions and the API access log',
+      enableKeyRotation: true,
+      policy: keyPolicy(),
+      removalPolicy,
+    });
+    // The pattern of the CloudWatch Logs guide: the regional service principal, only for log
+    // groups of this account and region (the encryption context names the log group).
+    const stack = Stack.of(this);
+    this.logKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'UseByCloudWatchLogs',
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          },
+        },
+      }),
+    );
 
     // Every table: on demand, its own customer-managed key, point-in-time recovery, protected.
     const table = (id: string, key: kms.IKey, props: Omit<dynamodb.TableProps, 'billingMode' | 'encryption' | 'encryptionKey'>) =>

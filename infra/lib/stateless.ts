@@ -44,13 +44,11 @@ const peerSets = bucketPrefixes.peerSets.prefix;
 export const functionNeeds: Record<AnyFunctionName, FunctionNeeds> = {
   public: { description: 'GET /health and /openapi.json' },
   networks: { description: 'Networks API', table: 'readWrite', idempotency: true },
-  gateways: {
-    description: 'Gateways API; registration sends the init document',
-    table: 'readWrite',
-    documents: ['init'],
-    idempotency: true,
-  },
-  clients: { description: 'Clients API', table: 'readWrite', secrets: 'readWrite', idempotency: true },
+  // Registration only writes the gateway item; the worker (gateway-sync) sends the init document
+  // when the stream shows it, so this function holds no SSM permission.
+  gateways: { description: 'Gateways API; registration records the gateway for the worker to initialise', table: 'readWrite', idempotency: true },
+  // Secrets are written with the client (a transaction) and deleted with it, never read here.
+  clients: { description: 'Clients API', table: 'readWrite', secrets: { write: ['dynamodb:PutItem', 'dynamodb:DeleteItem'] }, idempotency: true },
   'client-downloads': {
     description: 'Client config/QR downloads and one-time links',
     table: 'readWrite',
@@ -59,10 +57,12 @@ export const functionNeeds: Record<AnyFunctionName, FunctionNeeds> = {
     // QR PNG rendering is CPU-bound; more memory buys proportionally more CPU.
     memorySizeMiB: 512,
   },
+  // Public: reads the link, its client, gateway and network by key; writes only link items (spend,
+  // give back), never anything else of the table; reads one client's secrets by key.
   'download-page': {
     description: 'One-time link landing page and redemption (public)',
-    table: 'readWrite',
-    secrets: 'read',
+    table: { read: ['dynamodb:GetItem'], write: ['dynamodb:UpdateItem'], writeLeadingKeys: ['LINK#*'] },
+    secrets: { read: ['dynamodb:GetItem'] },
     bucket: { read: [downloads], write: [downloads] },
     memorySizeMiB: 512,
   },
@@ -158,6 +158,7 @@ export class WgIngressApi extends Construct {
     });
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: props.data.logKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const stage = new apigw.HttpStage(this, 'DefaultStage', {
@@ -205,6 +206,7 @@ export class WgIngressApi extends Construct {
         timeout: needs.timeout,
         environment: servesRoutes(name) ? apiEnvironment : environment,
         logRetention: props.logRetention,
+        logKey: data.logKey,
       });
       if (needs.table) f.useTable(data.table, 'TABLE_NAME', needs.table, { indexes: [mainTableGsi] });
       if (needs.secrets) f.useTable(data.secretsTable, 'SECRETS_TABLE_NAME', needs.secrets);

@@ -7,6 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { applyDocument, initDocument, teardownDocument } from '../ssm/documents.js';
 import { ExampleGateway } from './example-gateway.js';
+import { suppressGuardRules } from './guard-suppressions.js';
 import { acknowledgeNagFindings } from './nag-acknowledgements.js';
 import { WgIngressData } from './stateful.js';
 import { WgIngressApi, type GatewayTag } from './stateless.js';
@@ -86,6 +87,7 @@ export class WgIngress extends Construct {
 
     if (props.outputs ?? true) this.addOutputs();
     acknowledgeNagFindings(this);
+    suppressGuardRules(this);
   }
 
   private addOutputs(): void {
