@@ -13,9 +13,12 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { functionEntries, routes } from '../../functions/contract/route-table.js';
 import { WgIngressStack, type WgIngressStackProps } from '../../infra/lib/stack.js';
+import { devFrontendOrigin, frontendOriginFrom } from '../../infra/lib/frontend-origin.js';
+import { guardSuppressionReasons } from '../../infra/lib/guard-suppressions.js';
 import { functionNeeds } from '../../infra/lib/stateless.js';
 import { lambdaLikeEnv, measureInitMs } from '../bench/bundles.js';
 import { repositoryRoot } from '../../infra/lib/wg-ingress.js';
+import { runControlTowerGuard } from './cfn-guard.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 interface Statement {
@@ -219,13 +222,13 @@ describe('WgIngress stack', () => {
     }
   });
 
-  it('gives only the gateway functions any SSM permission', () => {
+  it('gives only the gateway-sync worker any SSM permission', () => {
     const ssmUsers = Object.entries(template.findResources('AWS::IAM::Policy'))
       .filter(([, p]) => json(p).includes('ssm:'))
       .map(([id]) => id);
-    assert.equal(ssmUsers.length, 2);
-    assert.ok(ssmUsers.some((id) => id.includes('ApiGatewaysRole')));
-    assert.ok(ssmUsers.some((id) => id.includes('ApiGatewaySyncRole')));
+    // The worker sends every command (init, apply, teardown); the gateways API only writes the table.
+    assert.equal(ssmUsers.length, 1, ssmUsers.join(', '));
+    assert.ok(ssmUsers[0]!.includes('ApiGatewaySyncRole'), ssmUsers[0]);
   });
 
   it('keeps the secrets table to the config-rendering functions, read-only where they only render', () => {
@@ -259,6 +262,113 @@ describe('WgIngress stack', () => {
       assert.equal(resources.length > 0, prefixes.length > 0, fn);
       assert.ok(!s3Statements.flatMap((s) => asArray(s.Action)).some((a) => a.includes('*')), fn);
     }
+  });
+
+  it('gives the public download-page function GetItem, UpdateItem only on link items, and GetItem on secrets', () => {
+    const tables = Object.keys(template.findResources('AWS::DynamoDB::Table'));
+    const main = tables.find((id) => /DataTable[0-9A-F]{8}$/.test(id))!;
+    const secrets = tables.find((id) => id.includes('SecretsTable'))!;
+    const onTable = (id: string) => policyOf(template, 'DownloadPage').filter((s) => json(s.Resource).includes(`"${id}"`));
+    const mainStatements = onTable(main);
+    const reads = mainStatements.filter((s) => !s.Condition);
+    const writes = mainStatements.filter((s) => s.Condition);
+    assert.deepEqual(reads.flatMap((s) => asArray(s.Action)), ['dynamodb:GetItem']);
+    assert.ok(!json(mainStatements.map((s) => s.Resource)).includes('/index/'), 'no index access');
+    assert.deepEqual(writes.flatMap((s) => asArray(s.Action)), ['dynamodb:UpdateItem']);
+    assert.deepEqual(writes[0]!.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LINK#*'] } });
+    assert.deepEqual(onTable(secrets).flatMap((s) => asArray(s.Action)), ['dynamodb:GetItem']);
+    // The clients API writes and deletes secrets with a client but never reads them.
+    assert.deepEqual(
+      policyOf(template, 'Clients').filter((s) => json(s.Resource).includes(`"${secrets}"`)).flatMap((s) => asArray(s.Action)).sort(),
+      ['dynamodb:DeleteItem', 'dynamodb:PutItem'],
+    );
+  });
+
+  it('grants the functions only the KMS actions SSE-KMS needs: no Encrypt, no ReEncrypt, GenerateDataKey only to writers', () => {
+    const kmsActions = statements(template).flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith('kms:'));
+    assert.ok(kmsActions.length > 0);
+    for (const a of kmsActions) assert.ok(['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'].includes(a), a);
+    const secretsKey = Object.keys(template.findResources('AWS::KMS::Key')).find((id) => id.includes('SecretsKey'))!;
+    for (const reader of ['ClientDownloads', 'DownloadPage', 'GatewaySync']) {
+      const actions = policyOf(template, reader).filter((s) => json(s.Resource).includes(`"${secretsKey}"`)).flatMap((s) => asArray(s.Action));
+      assert.deepEqual(actions.sort(), ['kms:Decrypt', 'kms:DescribeKey'], reader);
+    }
+  });
+
+  it('gives every key its own policy: administration for the account, use only to the named roles, grants only for AWS resources', () => {
+    const keys = template.findResources('AWS::KMS::Key');
+    const roleOf = (principal: Json) => String(principal?.AWS?.['Fn::GetAtt']?.[0] ?? '').replace(/^WgIngressApi/, '').replace(/Role[0-9A-F]{8}$/, '');
+    const users: Record<string, string[]> = {};
+    for (const [id, key] of Object.entries(keys)) {
+      const policy = (key as Json).Properties.KeyPolicy.Statement as (Statement & { Sid?: string; Principal: Json })[];
+      const admin = policy.find((s) => s.Sid === 'KeyAdministration')!;
+      assert.match(json(admin.Principal), /:root/, id);
+      for (const a of asArray(admin.Action)) {
+        assert.notEqual(a, 'kms:*', id);
+        assert.ok(!/Decrypt|Encrypt|GenerateDataKey/.test(a), `${id}: the account administers, it does not use: ${a}`);
+      }
+      const deny = policy.find((s) => s.Effect === 'Deny')!;
+      assert.deepEqual(deny.Condition, { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } }, id);
+      // Nothing but the admin statement reaches the account root, and no statement allows kms:*.
+      for (const s of policy.filter((st) => st.Effect === 'Allow' && st !== admin)) {
+        assert.doesNotMatch(json(s.Principal), /:root/, id);
+        assert.ok(!asArray(s.Action).includes('kms:*'), id);
+      }
+      users[id.replace(/^WgIngressData/, '').replace(/[0-9A-F]{8}$/, '')] = policy
+        .filter((s) => s.Effect === 'Allow' && asArray(s.Action).some((a) => a.startsWith('kms:Decrypt')) && s.Principal.AWS)
+        .map((s) => roleOf(s.Principal))
+        .sort();
+    }
+    // The secrets key: the three roles that render configs or peer sets, and the clients API, which
+    // writes secrets (DynamoDB unwraps the table key with the caller's kms:Decrypt for a write too).
+    assert.deepEqual(users.SecretsKey, ['ClientDownloads', 'Clients', 'DownloadPage', 'GatewaySync']);
+    assert.deepEqual(users.DataKey, ['ClientDownloads', 'Clients', 'DownloadPage', 'GatewaySync', 'Gateways', 'Networks']);
+    assert.deepEqual(users.LogKey, []);
+  });
+
+  it('encrypts every log group with the log key, which only CloudWatch Logs of the region may use, and states a retention', () => {
+    const keys = template.findResources('AWS::KMS::Key');
+    const [logKeyId, logKey] = Object.entries(keys).find(([id]) => id.includes('LogKey'))!;
+    const logs = Object.values(template.findResources('AWS::Logs::LogGroup')) as Json[];
+    assert.equal(logs.length, Object.keys(functionEntries).length + 1, 'one per function and the access log');
+    for (const lg of logs) {
+      assert.deepEqual(lg.Properties.KmsKeyId, { 'Fn::GetAtt': [logKeyId, 'Arn'] });
+      assert.equal(lg.Properties.RetentionInDays, 30);
+    }
+    const use = ((logKey as Json).Properties.KeyPolicy.Statement as Json[]).find((s) => s.Sid === 'UseByCloudWatchLogs')!;
+    assert.deepEqual(use.Principal, { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } });
+    assert.match(json(use.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn']), /:logs:.*AWS::Region.*AWS::AccountId.*:log-group:\*/);
+  });
+
+  it('meets the AWS Control Tower proactive controls (cfn-guard): no failure that its resource does not suppress', () => {
+    const result = runControlTowerGuard(template.toJSON());
+    assert.ok(result.rulesRun > 100, `the Control Tower rule set ran (${result.rulesRun} rules)`);
+    assert.deepEqual(
+      result.unsuppressed.map((f) => `${f.rule} ${f.resource}`),
+      [],
+      'fix these, or suppress them on the resource with a reason in infra/lib/guard-suppressions.ts',
+    );
+    // Fixed rather than suppressed anywhere.
+    const suppressedRules = new Set(result.suppressed.map((f) => f.rule));
+    for (const fixed of ['cloudwatch_log_group_encrypted_check', 'kms_create_grant_aws_service_check']) {
+      assert.ok(!suppressedRules.has(fixed) && !result.failures.some((f) => f.rule === fixed), fixed);
+    }
+  });
+
+  it('gives every guard suppression a reason, and suppresses nothing that does not fail', () => {
+    const resources = template.toJSON().Resources as Json;
+    const result = runControlTowerGuard(template.toJSON());
+    const failing = new Set(result.failures.map((f) => `${f.rule} ${f.resource}`));
+    let count = 0;
+    for (const [id, r] of Object.entries(resources)) {
+      for (const rule of (r as Json).Metadata?.guard?.SuppressedRules ?? []) {
+        count++;
+        const reason = (guardSuppressionReasons as Record<string, string>)[rule];
+        assert.ok(reason && reason.length >= 80, `${id} ${rule}: reason`);
+        assert.ok(failing.has(`${rule} ${id}`), `${id} suppresses ${rule}, which it does not fail`);
+      }
+    }
+    assert.ok(count > 0);
   });
 
   it('blocks all public access to the bucket and denies requests without TLS', () => {
@@ -340,7 +450,7 @@ describe('WgIngress stack', () => {
     assert.equal(p.SSESpecification.SSEType, 'KMS');
     assert.notDeepEqual(p.SSESpecification.KMSMasterKeyId, (main as Json).Properties.SSESpecification.KMSMasterKeyId);
     const keys = Object.values(template.findResources('AWS::KMS::Key'));
-    assert.equal(keys.length, 2);
+    assert.equal(keys.length, 3, 'data, secrets and log keys');
     for (const k of keys) assert.equal((k as Json).Properties.EnableKeyRotation, true);
     for (const r of Object.values({ ...tables, ...template.findResources('AWS::KMS::Key') })) {
       assert.equal((r as Json).DeletionPolicy, 'Retain');
@@ -506,6 +616,45 @@ describe('cdk-nag in these tests', () => {
     new s3.Bucket(stack, 'Plain');
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     assert.throws(() => app.synth(), /Validation failed/);
+  });
+});
+
+describe('cfn-guard in these tests', () => {
+  it('does report Control Tower failures it has not been told about (the check is live)', () => {
+    const app = new App({ context: cdkContext });
+    const stack = new Stack(app, 'GuardControl');
+    new s3.Bucket(stack, 'Plain');
+    const result = runControlTowerGuard(Template.fromStack(stack).toJSON());
+    const rules = result.unsuppressed.map((f) => f.rule);
+    assert.ok(rules.includes('s3_bucket_versioning_enabled_check'), rules.join(', '));
+    assert.ok(rules.includes('s3_bucket_logging_enabled_check'), rules.join(', '));
+  });
+});
+
+describe('the frontend origin of `cdk deploy`', () => {
+  const from = (ctx: Record<string, string>) => frontendOriginFrom((k) => ctx[k]);
+
+  it('is the wg-ingress:frontendOrigin context value', () => {
+    assert.equal(from({ frontendOrigin: 'https://admin.example.com' }), 'https://admin.example.com');
+    assert.equal(from({ frontendOrigin: devFrontendOrigin }), devFrontendOrigin);
+  });
+
+  it('falls back to the dev server only when asked with wg-ingress:devFrontendOrigin=true', () => {
+    assert.equal(from({ devFrontendOrigin: 'true' }), 'http://localhost:5173');
+  });
+
+  it('fails without either, saying what to set', () => {
+    assert.throws(() => from({}), /-c wg-ingress:frontendOrigin=https:\/\/admin\.example\.com.*-c wg-ingress:devFrontendOrigin=true/s);
+    assert.throws(() => from({ devFrontendOrigin: 'false' }), /no frontend origin/);
+  });
+
+  it('refuses what is not an origin', () => {
+    assert.throws(() => from({ frontendOrigin: 'https://admin.example.com/app' }), /must be an origin/);
+    assert.throws(() => from({ frontendOrigin: 'admin.example.com' }), /must be an origin/);
+  });
+
+  it('is no longer in cdk.json, so nothing deploys a localhost origin silently', () => {
+    assert.equal(cdkContext['wg-ingress:frontendOrigin'], undefined);
   });
 });
 
