@@ -9,7 +9,7 @@ export interface AuditDeps {
   audit: AuditReader;
 }
 
-export function listAudit(deps: AuditDeps, query: ListAuditQuery): Promise<Page<AuditRecord>> {
+export async function listAudit(deps: AuditDeps, query: ListAuditQuery): Promise<Page<AuditRecord>> {
   if (query.resourceId !== undefined && query.resourceType === undefined) {
     throw new ValidationError('resourceId', 'resourceId needs resourceType');
   }
