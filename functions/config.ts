@@ -25,6 +25,8 @@ export interface Config {
   DYNAMODB_ENDPOINT?: string;
   S3_ENDPOINT?: string;
   S3_FORCE_PATH_STYLE: 'true' | 'false';
+  /** How long audit records stay (the table's TTL removes them after); default 400. */
+  AUDIT_RETENTION_DAYS: number;
   /**
    * Credentials for a local DynamoDB endpoint (DynamoDB Local keeps one database per access key
    * id); only with DYNAMODB_ENDPOINT, never in AWS (the role's credentials are used there).
@@ -39,6 +41,8 @@ export interface Config {
 /** The groups' defaults; the CDK construct uses the same (infra/lib/stateless.ts). */
 export const DEFAULT_ADMIN_GROUP = 'wg-ingress-admins';
 export const DEFAULT_VIEWER_GROUP = 'wg-ingress-viewers';
+/** How long audit records stay by default; the CDK construct uses the same. */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 400;
 
 /**
  * Cognito's rule for a group name: 1-128 letters, marks, symbols, digits or punctuation, so never
@@ -90,6 +94,15 @@ function url(env: Environment, problems: Problems, name: string, fallback?: stri
   return trimmed;
 }
 
+/** A whole number of days from 1 to 3650. */
+function days(env: Environment, problems: Problems, name: string, fallback: number): number {
+  const value = env[name];
+  if (value === undefined) return fallback;
+  const n = /^[0-9]{1,4}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 3650)) problems.push(`${name}: must be a whole number of days from 1 to 3650`);
+  return n;
+}
+
 /** Present only when the variable is set. */
 const optional = <K extends string, V>(env: Environment, name: K, read: () => V): Partial<Record<K, V>> =>
   (env[name] !== undefined ? { [name]: read() } : {}) as Partial<Record<K, V>>;
@@ -127,6 +140,7 @@ export function loadConfig(env: Environment): Config {
     ...optional(env, 'DYNAMODB_ENDPOINT', () => url(env, p, 'DYNAMODB_ENDPOINT')!),
     ...optional(env, 'S3_ENDPOINT', () => url(env, p, 'S3_ENDPOINT')!),
     S3_FORCE_PATH_STYLE: oneOf(env, p, 'S3_FORCE_PATH_STYLE', ['true', 'false'], 'false'),
+    AUDIT_RETENTION_DAYS: days(env, p, 'AUDIT_RETENTION_DAYS', DEFAULT_AUDIT_RETENTION_DAYS),
     ...endpointKey(env, p, 'DYNAMODB'),
     ...endpointKey(env, p, 'S3'),
   };

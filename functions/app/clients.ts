@@ -17,6 +17,7 @@ import {
   PublicKeyTakenError,
   ValidationError,
 } from '../domain/errors.js';
+import { AUDITED_FIELDS, auditRecord, changesBetween, type AuditContext } from '../domain/audit.js';
 import { createStamper } from '../domain/generation.js';
 import { generateKeyPair, generatePresharedKey } from '../domain/keys.js';
 import type { Client, ClientSecrets, Gateway, Network } from '../domain/model.js';
@@ -62,7 +63,9 @@ interface CreateState {
   keys: { publicKey: string; secrets: ClientSecrets };
 }
 
-export async function createClient(deps: ClientDeps, network: string, body: CreateClientBody): Promise<ClientView> {
+const clientResource = (network: string, name: string) => ({ type: 'client' as const, network, id: name });
+
+export async function createClient(deps: ClientDeps, network: string, body: CreateClientBody, audit: AuditContext): Promise<ClientView> {
   const state: CreateState = {
     networkName: network,
     network: await loadNetwork(deps, network),
@@ -78,7 +81,8 @@ export async function createClient(deps: ClientDeps, network: string, body: Crea
       const net = (state.network ??= await loadNetwork(deps, network));
       const { publicKey, secrets } = state.keys;
       const client = await draftClient(deps, state, net, body, publicKey, secrets);
-      await deps.clients.create({ client, leaseKeys: state.tried!.leaseKeys }, secrets, networkGuard(net));
+      const record = auditRecord(audit, client.createdAt, 'client.create', clientResource(network, client.name), changesBetween(undefined, client, AUDITED_FIELDS.client));
+      await deps.clients.create({ client, leaseKeys: state.tried!.leaseKeys }, secrets, networkGuard(net), record);
       return { ...client, inEffect: false };
     },
     { attempts: CREATE_ATTEMPTS, retryOn: (err) => learnFromLostCreate(deps, state, body, err), random: deps.random },
@@ -273,7 +277,7 @@ export function view(client: Client, gateway: Gateway | undefined): ClientView {
 
 // --- change ----------------------------------------------------------------------------------------
 
-export async function updateClient(deps: ClientDeps, network: string, name: string, body: UpdateClientBody): Promise<ClientView> {
+export async function updateClient(deps: ClientDeps, network: string, name: string, body: UpdateClientBody, audit: AuditContext): Promise<ClientView> {
   let floor = 0;
   return retry(
     async () => {
@@ -283,7 +287,10 @@ export async function updateClient(deps: ClientDeps, network: string, name: stri
         throw new ConflictError('version_conflict', `client '${name}' is at version ${current.version}, not ${body.version}`, 'version');
       }
       const { next, peerSetChanged } = applyChange(current, body, deps.clock.now(), floor);
-      await deps.clients.update(next, current.version, peerSetChanged);
+      // Enabling and disabling are actions of their own; any other change is an update.
+      const action = next.enabled === current.enabled ? 'client.update' : next.enabled ? 'client.enable' : 'client.disable';
+      const record = auditRecord(audit, next.updatedAt, action, clientResource(network, name), changesBetween(current, next, AUDITED_FIELDS.client));
+      await deps.clients.update(next, current.version, peerSetChanged, record);
       return view(next, await deps.gateways.get(network, current.gatewayId));
     },
     {
@@ -320,7 +327,7 @@ function applyChange(current: Client, body: UpdateClientBody, now: Date, floor: 
   return { next, peerSetChanged };
 }
 
-export async function deleteClient(deps: ClientDeps, network: string, name: string): Promise<void> {
+export async function deleteClient(deps: ClientDeps, network: string, name: string, audit: AuditContext): Promise<void> {
   let floor = 0;
   await retry(
     async () => {
@@ -330,8 +337,10 @@ export async function deleteClient(deps: ClientDeps, network: string, name: stri
         leaseKey(parseAddress(current.address, 4), 4),
         ...(current.address6 ? [leaseKey(parseAddress(current.address6, 6), 6)] : []),
       ];
-      const generation = stamp(deps.clock.now().getTime(), Math.max(floor, current.generation));
-      await deps.clients.delete({ client: current, leaseKeys: leases }, current.version, generation);
+      const now = deps.clock.now();
+      const generation = stamp(now.getTime(), Math.max(floor, current.generation));
+      const record = auditRecord(audit, now, 'client.delete', clientResource(network, name), changesBetween(current, undefined, AUDITED_FIELDS.client));
+      await deps.clients.delete({ client: current, leaseKeys: leases }, current.version, generation, record);
     },
     {
       attempts: CHANGE_ATTEMPTS,

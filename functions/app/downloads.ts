@@ -1,6 +1,7 @@
 // What the admin and the end user download: a client's rendered config and its QR code, handed out
 // as short-lived signed S3 URLs, directly (admin) or through a one-time link (end user).
 import { createHash } from 'node:crypto';
+import { auditRecord, type AuditContext } from '../domain/audit.js';
 import { ConflictError, GoneError, NotFoundError, UnknownLinkError } from '../domain/errors.js';
 import type { Client, Gateway, Network } from '../domain/model.js';
 import { renderQrPng } from '../domain/qr.js';
@@ -79,6 +80,7 @@ export async function createLink(
   network: string,
   clientName: string,
   body: CreateLinkBody,
+  audit: AuditContext,
 ): Promise<{ url: string; expiresAt: string }> {
   const client = await deps.clients.get(network, clientName);
   if (!client) throw new NotFoundError('client', clientName);
@@ -88,25 +90,34 @@ export async function createLink(
 
   const token = deps.randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + (body.expiresInSeconds ?? LINK_TTL_SECONDS.default) * 1000).toISOString();
-  await deps.links.create({
-    tokenHash: hashToken(token),
-    network,
-    client: clientName,
-    clientCreatedAt: client.createdAt,
-    clientVersion: client.version,
-    createdAt: now.toISOString(),
-    expiresAt,
-  });
+  // The record names the client and the expiry: never the token or its hash.
+  const record = auditRecord(audit, now, 'link.create', linkResource(network, clientName), { expiresAt: { from: null, to: expiresAt } });
+  await deps.links.create(
+    {
+      tokenHash: hashToken(token),
+      network,
+      client: clientName,
+      clientCreatedAt: client.createdAt,
+      clientVersion: client.version,
+      createdAt: now.toISOString(),
+      expiresAt,
+    },
+    record,
+  );
   // The one answer that carries the token: it is what the admin sends to the end user.
   return { url: `${deps.publicBaseUrl.replace(/\/+$/, '')}/dl/${token}`, expiresAt };
 }
 
-export async function revokeLinks(deps: DownloadDeps, network: string, clientName: string): Promise<number> {
-  if (!(await deps.clients.get(network, clientName))) throw new NotFoundError('client', clientName);
+export async function revokeLinks(deps: DownloadDeps, network: string, clientName: string, audit: AuditContext): Promise<number> {
+  const client = await deps.clients.get(network, clientName);
+  if (!client) throw new NotFoundError('client', clientName);
   const now = deps.clock.now().toISOString();
+  const record = auditRecord(audit, now, 'link.revoke', linkResource(network, clientName), {
+    linksRevokedAt: { from: client.linksRevokedAt ?? null, to: now },
+  });
   // The mark covers a link created just before this call that the index query below cannot see
   // yet (gsi1 is only eventually consistent); the query makes each link say "revoked" by itself.
-  await deps.clients.markLinksRevoked(network, clientName, now);
+  await deps.clients.markLinksRevoked(network, clientName, now, record);
   return deps.links.revokeAll(network, clientName, now);
 }
 
@@ -121,12 +132,26 @@ export async function inspectLink(deps: DownloadDeps, token: string): Promise<Li
   return { network: link.network, client: link.client, expiresAt: link.expiresAt };
 }
 
-/** Spends the link (exactly once, whatever the concurrency) and publishes the config and QR. */
-export async function redeemLink(deps: DownloadDeps, token: string): Promise<PageDownload> {
+/**
+ * Spends the link (exactly once, whatever the concurrency) and publishes the config and QR. The
+ * spend writes the `link.redeem` record; a spend given back (release) removes it again.
+ */
+export async function redeemLink(deps: DownloadDeps, token: string, requestId: string): Promise<PageDownload> {
   const tokenHash = hashToken(token);
   const now = deps.clock.now();
   const spendId = deps.randomBytes(16).toString('hex');
-  const outcome = await deps.links.spend(tokenHash, now.toISOString(), spendId);
+  // Which link it is shows only once the spend returns it: the record needs the network and
+  // client first, so the link is read (a stale read only names the record; the spend decides).
+  const seen = await deps.links.get(tokenHash);
+  if (!seen) throw new UnknownLinkError();
+  const record = auditRecord(
+    { actor: { type: 'link', id: `${seen.network}/${seen.client}` }, requestId },
+    now,
+    'link.redeem',
+    linkResource(seen.network, seen.client),
+    { usedAt: { from: null, to: now.toISOString() } },
+  );
+  const outcome = await deps.links.spend(tokenHash, now.toISOString(), spendId, record);
   if (!outcome.spent) {
     refuseClosedLink(outcome.link, now);
     // The condition failed but the record reads as open: the clocks disagree by a hair; still "expired".
@@ -140,10 +165,12 @@ export async function redeemLink(deps: DownloadDeps, token: string): Promise<Pag
     // A disabled or deleted client keeps the link spent: the admin withdrew the access it was for.
     if (err instanceof GoneError) throw err;
     // Not the user's fault (gateway not ready yet, S3 or DynamoDB trouble): give the link back.
-    await deps.links.release(tokenHash, spendId).catch(() => undefined);
+    await deps.links.release(tokenHash, spendId, record).catch(() => undefined);
     throw err;
   }
 }
+
+const linkResource = (network: string, client: string) => ({ type: 'link' as const, network, id: client });
 
 function refuseClosedLink(link: LinkRecord | undefined, now: Date): asserts link is LinkRecord {
   if (!link) throw new UnknownLinkError();

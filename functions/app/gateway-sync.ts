@@ -16,6 +16,7 @@ import { bucketPrefixes } from '../domain/object-keys.js';
 import { partitionRenderable, peerSetDigest, renderPeerSet, type LeftOutPeer, type PeerCandidate } from '../domain/peer-set.js';
 import type { ClientStore, Clock, GatewayCommandSender, GatewayStore, NetworkStore, ObjectStore, Random, RandomBytes, SecretsReader } from './ports.js';
 import { moveGeneration } from './gateways.js';
+import { SYSTEM_ACTOR } from '../domain/audit.js';
 
 export interface SyncDeps {
   networks: Pick<NetworkStore, 'get'>;
@@ -334,9 +335,12 @@ export function expiredSinceApplied(clients: Client[], appliedGeneration: number
 }
 
 /** Moves the generation of a gateway whose clients expired, so the next apply removes them. */
-export async function enforceExpiries(deps: SyncDeps, gateway: Gateway): Promise<boolean> {
+export async function enforceExpiries(deps: SyncDeps, gateway: Gateway, requestId: string): Promise<boolean> {
   const clients = await deps.clients.allOfGateway(gateway.network, gateway.id);
-  if (expiredSinceApplied(clients, gateway.appliedGeneration, deps.clock.now()).length === 0) return false;
-  await moveGeneration(deps, gateway, false);
+  const expired = expiredSinceApplied(clients, gateway.appliedGeneration, deps.clock.now());
+  if (expired.length === 0) return false;
+  // The record names the clients whose expiry this enforces (at most 50 of them).
+  const names = expired.slice(0, 50).map((c) => c.name);
+  await moveGeneration(deps, gateway, false, { actor: SYSTEM_ACTOR, requestId }, { expiredClients: { from: null, to: names } });
   return true;
 }

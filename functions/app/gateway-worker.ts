@@ -52,7 +52,7 @@ export async function teardownGateway(deps: SyncDeps, removed: RemovedGateway, b
 }
 
 /** The scheduled sweep: every gateway that is behind, pending, waiting for a command, or has expiries due. */
-export async function sweepGateways(deps: SyncDeps, budgetMs: number): Promise<WorkerReport[]> {
+export async function sweepGateways(deps: SyncDeps, budgetMs: number, requestId = '-'): Promise<WorkerReport[]> {
   const reports: WorkerReport[] = [];
   const todo: Gateway[] = [];
   let cursor: string | undefined;
@@ -62,7 +62,7 @@ export async function sweepGateways(deps: SyncDeps, budgetMs: number): Promise<W
       if (needsWork(g)) todo.push(g);
       else if (g.status === 'ready' && g.expiringClients) {
         try {
-          if (await enforceExpiries(deps, g)) todo.push(g);
+          if (await enforceExpiries(deps, g, requestId)) todo.push(g);
         } catch (err) {
           reports.push(failure('expiries', { network: g.network, gatewayId: g.id }, err));
         }

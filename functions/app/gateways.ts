@@ -1,4 +1,5 @@
 import { formatAddress, leaseKey, parseAddress, parseRange, usableBounds, type AddressRange } from '../domain/address-pool.js';
+import { AUDITED_FIELDS, auditRecord, changesBetween, type AuditChanges, type AuditContext } from '../domain/audit.js';
 import { AddressTakenError, ConflictError, GenerationBehindError, NotFoundError } from '../domain/errors.js';
 import { createStamper } from '../domain/generation.js';
 import type { Gateway } from '../domain/model.js';
@@ -28,7 +29,9 @@ function newGatewayId(randomBytes: RandomBytes): string {
   return `gw-${[...bytes].map((b) => ID_ALPHABET[b % ID_ALPHABET.length]).join('')}`;
 }
 
-export async function createGateway(deps: GatewayDeps, network: string, body: CreateGatewayBody): Promise<Gateway> {
+const gatewayResource = (network: string, id: string) => ({ type: 'gateway' as const, network, id });
+
+export async function createGateway(deps: GatewayDeps, network: string, body: CreateGatewayBody, audit: AuditContext): Promise<Gateway> {
   const net = await deps.networks.get(network);
   if (!net) throw new NotFoundError('network', network);
   const range4 = parseRange(net.addressRange, 4);
@@ -43,7 +46,8 @@ export async function createGateway(deps: GatewayDeps, network: string, body: Cr
       const address6 = range6 ? await gatewayAddress(deps, network, range6, avoid6) : undefined;
       const gateway = draftGateway(deps, network, body, address4, address6);
       tried = { address4, ...(address6 !== undefined ? { address6 } : {}), leaseKeys: [leaseKey(address4, 4), ...(address6 !== undefined ? [leaseKey(address6, 6)] : [])] };
-      await deps.gateways.create(gateway, tried.leaseKeys);
+      const record = auditRecord(audit, gateway.createdAt, 'gateway.create', gatewayResource(network, gateway.id), changesBetween(undefined, gateway, AUDITED_FIELDS.gateway));
+      await deps.gateways.create(gateway, tried.leaseKeys, record);
       return gateway;
     },
     {
@@ -120,7 +124,7 @@ export async function listGateways(deps: GatewayDeps, network: string, query: Li
   return deps.gateways.list(network, query.limit, query.cursor);
 }
 
-export async function updateGateway(deps: GatewayDeps, network: string, id: string, body: UpdateGatewayBody): Promise<Gateway> {
+export async function updateGateway(deps: GatewayDeps, network: string, id: string, body: UpdateGatewayBody, audit: AuditContext): Promise<Gateway> {
   let floor = 0;
   return retry(
     async () => {
@@ -131,7 +135,8 @@ export async function updateGateway(deps: GatewayDeps, network: string, id: stri
       const now = deps.clock.now();
       const { next, reinit } = applyGatewayChange(current, body, now);
       const generation = reinit ? stamp(now.getTime(), Math.max(floor, current.desiredGeneration)) : undefined;
-      return deps.gateways.update(next, current.version, generation);
+      const record = auditRecord(audit, now, 'gateway.update', gatewayResource(network, id), changesBetween(current, next, AUDITED_FIELDS.gateway));
+      return deps.gateways.update(next, current.version, generation, record);
     },
     {
       attempts: 10,
@@ -174,7 +179,7 @@ function applyGatewayChange(current: Gateway, body: UpdateGatewayBody, now: Date
   return { next, reinit };
 }
 
-export async function deleteGateway(deps: GatewayDeps, network: string, id: string): Promise<void> {
+export async function deleteGateway(deps: GatewayDeps, network: string, id: string, audit: AuditContext): Promise<void> {
   await retry(
     async () => {
       const current = await getGateway(deps, network, id);
@@ -182,25 +187,48 @@ export async function deleteGateway(deps: GatewayDeps, network: string, id: stri
         leaseKey(parseAddress(current.address, 4), 4),
         ...(current.address6 ? [leaseKey(parseAddress(current.address6, 6), 6)] : []),
       ];
-      await deps.gateways.delete(network, id, leases);
+      const record = auditRecord(audit, deps.clock.now(), 'gateway.delete', gatewayResource(network, id), changesBetween(current, undefined, AUDITED_FIELDS.gateway));
+      await deps.gateways.delete(network, id, leases, record);
     },
     { attempts: 10, retryOn: lostRace, random: deps.random },
   );
 }
 
-export async function requestResync(deps: Pick<GatewayDeps, 'gateways' | 'clock' | 'random'>, network: string, id: string): Promise<Gateway> {
+export async function requestResync(
+  deps: Pick<GatewayDeps, 'gateways' | 'clock' | 'random'>,
+  network: string,
+  id: string,
+  audit: AuditContext,
+): Promise<Gateway> {
   const gateway = await getGateway(deps, network, id);
   // A gateway whose init failed runs init again; a ready one keeps serving while it resyncs.
-  return moveGeneration(deps, gateway, gateway.status !== 'ready');
+  return moveGeneration(deps, gateway, gateway.status !== 'ready', audit);
 }
 
 /**
  * Moves a gateway's desiredGeneration past every stamp written so far (a forced resync, expiries
  * due): a stamp that lost to a larger one is taken again at once above it.
  */
-export function moveGeneration(deps: Pick<GatewayDeps, 'gateways' | 'clock' | 'random'>, gateway: Gateway, reinit: boolean): Promise<Gateway> {
+export function moveGeneration(
+  deps: Pick<GatewayDeps, 'gateways' | 'clock' | 'random'>,
+  gateway: Gateway,
+  reinit: boolean,
+  audit: AuditContext,
+  extra?: AuditChanges,
+): Promise<Gateway> {
   let floor = gateway.desiredGeneration;
-  return retry(() => deps.gateways.requestResync(gateway.network, gateway.id, stamp(deps.clock.now().getTime(), floor), reinit), {
+  const attempt = () => {
+    const now = deps.clock.now();
+    const generation = stamp(now.getTime(), floor);
+    const changes = {
+      desiredGeneration: { from: gateway.desiredGeneration, to: generation },
+      ...(reinit && gateway.status !== 'pending' ? { status: { from: gateway.status, to: 'pending' } } : {}),
+      ...extra,
+    };
+    const record = auditRecord(audit, now, 'gateway.resync', gatewayResource(gateway.network, gateway.id), changes);
+    return deps.gateways.requestResync(gateway.network, gateway.id, generation, reinit, record);
+  };
+  return retry(attempt, {
     attempts: 10,
     retryOn: (err) => {
       if (!(err instanceof GenerationBehindError)) return lostRace(err);

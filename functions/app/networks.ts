@@ -1,4 +1,5 @@
 import { parseRange } from '../domain/address-pool.js';
+import { AUDITED_FIELDS, auditRecord, changesBetween, type AuditContext } from '../domain/audit.js';
 import { ConflictError, NotFoundError } from '../domain/errors.js';
 import type { Network } from '../domain/model.js';
 import type { CreateNetworkBody, ListQuery, UpdateNetworkBody } from '../domain/schemas.js';
@@ -11,7 +12,9 @@ export interface NetworkDeps {
   random: Random;
 }
 
-export async function createNetwork(deps: NetworkDeps, body: CreateNetworkBody): Promise<Network> {
+const networkResource = (name: string) => ({ type: 'network' as const, network: name, id: name });
+
+export async function createNetwork(deps: NetworkDeps, body: CreateNetworkBody, audit: AuditContext): Promise<Network> {
   const now = deps.clock.now().toISOString();
   const network: Network = {
     id: body.name,
@@ -23,7 +26,8 @@ export async function createNetwork(deps: NetworkDeps, body: CreateNetworkBody):
     updatedAt: now,
     version: 1,
   };
-  await deps.networks.create(network);
+  const record = auditRecord(audit, now, 'network.create', networkResource(network.name), changesBetween(undefined, network, AUDITED_FIELDS.network));
+  await deps.networks.create(network, record);
   return network;
 }
 
@@ -37,14 +41,17 @@ export function listNetworks(deps: NetworkDeps, query: ListQuery): Promise<Page<
   return deps.networks.list(query.limit, query.cursor);
 }
 
-export async function updateNetwork(deps: NetworkDeps, name: string, body: UpdateNetworkBody): Promise<Network> {
+export async function updateNetwork(deps: NetworkDeps, name: string, body: UpdateNetworkBody, audit: AuditContext): Promise<Network> {
   return retry(
     async () => {
       const current = await getNetwork(deps, name);
       if (body.version !== undefined && body.version !== current.version) {
         throw new ConflictError('version_conflict', `network '${name}' is at version ${current.version}, not ${body.version}`, 'version');
       }
-      return deps.networks.updateDefaultDns(name, body.defaultDns, current.version, deps.clock.now().toISOString());
+      const now = deps.clock.now().toISOString();
+      const changes = changesBetween(current, { ...current, defaultDns: body.defaultDns }, AUDITED_FIELDS.network);
+      const record = auditRecord(audit, now, 'network.update', networkResource(name), changes);
+      return deps.networks.updateDefaultDns(name, body.defaultDns, current.version, now, record);
     },
     {
       attempts: 5,
@@ -55,7 +62,8 @@ export async function updateNetwork(deps: NetworkDeps, name: string, body: Updat
   );
 }
 
-export async function deleteNetwork(deps: NetworkDeps, name: string): Promise<void> {
-  await getNetwork(deps, name);
-  await deps.networks.delete(name);
+export async function deleteNetwork(deps: NetworkDeps, name: string, audit: AuditContext): Promise<void> {
+  const current = await getNetwork(deps, name);
+  const record = auditRecord(audit, deps.clock.now(), 'network.delete', networkResource(name), changesBetween(current, undefined, AUDITED_FIELDS.network));
+  await deps.networks.delete(name, record);
 }

@@ -2,6 +2,7 @@
 // gateway runner) implement them and turn their SDK's errors into domain errors
 // (domain/errors.ts): the app layer never sees an AWS error shape.
 import type { CommandParameters, CommandResult } from '../domain/gateway-commands.js';
+import type { AuditRecord, AuditResourceType } from '../domain/audit.js';
 import type { Client, ClientSecrets, Gateway, Network, SyncResult } from '../domain/model.js';
 
 export interface Page<T> {
@@ -20,13 +21,13 @@ export type RandomBytes = (size: number) => Buffer;
 
 export interface NetworkStore {
   /** Throws ConflictError name_taken. */
-  create(network: Network): Promise<void>;
+  create(network: Network, audit: AuditRecord): Promise<void>;
   get(name: string): Promise<Network | undefined>;
   list(limit: number, cursor?: string): Promise<Page<Network>>;
   /** Conditional on expectedVersion; throws ConflictError version_conflict. */
-  updateDefaultDns(name: string, defaultDns: string[], expectedVersion: number, now: string): Promise<Network>;
+  updateDefaultDns(name: string, defaultDns: string[], expectedVersion: number, now: string, audit: AuditRecord): Promise<Network>;
   /** Throws NotFoundError, or ConflictError network_not_empty while gateways exist. */
-  delete(name: string): Promise<void>;
+  delete(name: string, audit: AuditRecord): Promise<void>;
 }
 
 /** The network reads of the create-client path, which may come from a cache (network-cache.ts). */
@@ -34,20 +35,20 @@ export type NetworkReader = Pick<NetworkStore, 'get'> & { forget?(name: string):
 
 export interface GatewayStore {
   /** Claims the gateway's overlay address(es) in the same transaction; throws AddressTakenError. */
-  create(gateway: Gateway, leaseKeys: string[]): Promise<void>;
+  create(gateway: Gateway, leaseKeys: string[], audit: AuditRecord): Promise<void>;
   get(network: string, id: string): Promise<Gateway | undefined>;
   list(network: string, limit: number, cursor?: string): Promise<Page<Gateway>>;
   listAll(limit: number, cursor?: string): Promise<Page<Gateway>>;
   /** generation: the new desiredGeneration stamp, when the change needs the gateway to resync. */
-  update(gateway: Gateway, expectedVersion: number, generation?: number): Promise<Gateway>;
-  delete(network: string, id: string, leaseKeys: string[]): Promise<void>;
+  update(gateway: Gateway, expectedVersion: number, generation: number | undefined, audit: AuditRecord): Promise<Gateway>;
+  delete(network: string, id: string, leaseKeys: string[], audit: AuditRecord): Promise<void>;
   /** Records a sync outcome; appliedGeneration only ever moves forward. */
   recordSync(network: string, id: string, result: SyncResult, appliedGeneration?: number): Promise<void>;
   /** Conditional on commandId (when given) still being the init in flight; a stale result is dropped. */
   recordInit(network: string, id: string, outcome: InitOutcome): Promise<void>;
   markInitSent(network: string, id: string, command: { commandId: string; at: string }): Promise<void>;
   /** Bumps desiredGeneration; an errored gateway goes back to pending so init runs again. */
-  requestResync(network: string, id: string, generation: number, reinit: boolean): Promise<Gateway>;
+  requestResync(network: string, id: string, generation: number, reinit: boolean, audit: AuditRecord): Promise<Gateway>;
 }
 
 export interface InitOutcome {
@@ -85,15 +86,15 @@ export interface ClientStore extends LeaseReader {
    * Throws NameTakenError / AddressTakenError / PublicKeyTakenError / NotFoundError (gateway) /
    * GenerationBehindError / NetworkChangedError.
    */
-  create(change: ClientChange, secrets: ClientSecrets, network: NetworkGuard): Promise<void>;
+  create(change: ClientChange, secrets: ClientSecrets, network: NetworkGuard, audit: AuditRecord): Promise<void>;
   get(network: string, name: string): Promise<Client | undefined>;
   list(network: string, opts: { gatewayId?: string; limit: number; cursor?: string }): Promise<Page<Client>>;
   /** Conditional on expectedVersion; sets the gateway's generation to client.generation when peerSetChanged. */
-  update(client: Client, expectedVersion: number, peerSetChanged: boolean): Promise<Client>;
+  update(client: Client, expectedVersion: number, peerSetChanged: boolean, audit: AuditRecord): Promise<Client>;
   /** Removes client, leases, its key claim (if it holds it) and secrets and moves the gateway's generation, in one transaction. */
-  delete(change: ClientChange, expectedVersion: number, generation: number): Promise<void>;
+  delete(change: ClientChange, expectedVersion: number, generation: number, audit: AuditRecord): Promise<void>;
   /** Records that every link created up to `at` is revoked. */
-  markLinksRevoked(network: string, name: string, at: string): Promise<void>;
+  markLinksRevoked(network: string, name: string, at: string, audit: AuditRecord): Promise<void>;
   /** Every client of a gateway (all pages), for rendering its peer set. */
   allOfGateway(network: string, gatewayId: string): Promise<Client[]>;
 }
@@ -101,6 +102,23 @@ export interface ClientStore extends LeaseReader {
 export interface SecretsReader {
   get(network: string, client: string): Promise<ClientSecrets>;
   getMany(network: string, clients: string[]): Promise<Map<string, ClientSecrets>>;
+}
+
+// --- audit log --------------------------------------------------------------------------------------
+// Every store write that changes a resource takes its AuditRecord and writes it in the same
+// transaction: the record exists exactly when the change committed.
+
+export interface AuditQuery {
+  network: string;
+  resourceType?: AuditResourceType;
+  resourceId?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface AuditReader {
+  /** Newest first. */
+  list(query: AuditQuery): Promise<Page<AuditRecord>>;
 }
 
 // --- one-time links --------------------------------------------------------------------------------
@@ -122,12 +140,12 @@ export interface LinkRecord {
 export type SpendOutcome = { spent: true; link: LinkRecord } | { spent: false; link?: LinkRecord };
 
 export interface LinkStore {
-  create(link: LinkRecord): Promise<void>;
+  create(link: LinkRecord, audit: AuditRecord): Promise<void>;
   get(tokenHash: string): Promise<LinkRecord | undefined>;
   /** One conditional write: open, unexpired links are spent by exactly one caller. */
-  spend(tokenHash: string, now: string, spendId: string): Promise<SpendOutcome>;
-  /** Undoes the spend `spendId` made (when the download could not be produced). */
-  release(tokenHash: string, spendId: string): Promise<void>;
+  spend(tokenHash: string, now: string, spendId: string, audit: AuditRecord): Promise<SpendOutcome>;
+  /** Undoes the spend `spendId` made (when the download could not be produced), and removes its audit record. */
+  release(tokenHash: string, spendId: string, audit: AuditRecord): Promise<void>;
   /** Revokes every open link of the client; answers how many. */
   revokeAll(network: string, client: string, now: string): Promise<number>;
 }

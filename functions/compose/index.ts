@@ -2,6 +2,7 @@
 // and clocks. Lambda entries take their function's slice (slices.ts, idempotency.ts); local mode
 // and the tests take every part at once here, and `overrides` replaces any of them (the local
 // gateway runner instead of SSM, a test's clock).
+import type { AuditDeps } from '../app/audit.js';
 import type { ClientDeps } from '../app/clients.js';
 import type { DownloadDeps } from '../app/downloads.js';
 import type { SyncDeps } from '../app/gateway-sync.js';
@@ -10,7 +11,7 @@ import type { NetworkDeps } from '../app/networks.js';
 import type { IdempotencyGuard, NetworkReader } from '../app/ports.js';
 import type { Config } from '../config.js';
 import { idempotencyGuard } from './idempotency.js';
-import { gatewayDeps, syncDeps } from './slices.js';
+import { auditDeps, gatewayDeps, syncDeps } from './slices.js';
 
 export { systemClock } from './slices.js';
 
@@ -19,6 +20,7 @@ export type Deps = NetworkDeps &
   GatewayDeps &
   ClientDeps &
   DownloadDeps &
+  AuditDeps &
   SyncDeps & {
     /** The create-client path reads networks through a per-container cache (network-cache.ts). */
     cachedNetworks: NetworkReader;
@@ -30,6 +32,7 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
   return {
     ...syncDeps(config),
     ...gatewayDeps(config),
+    ...auditDeps(config),
     ...(idempotency ? { idempotency } : {}),
     ...overrides,
   };

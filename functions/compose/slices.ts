@@ -2,6 +2,7 @@
 // validated configuration. An entry imports only its slice, so its bundle holds only those
 // adapters; index.ts builds them all at once for local mode and the tests.
 import { randomBytes } from 'node:crypto';
+import { DynamoAuditLog, type AuditTable } from '../adapters/dynamo/audit-log.js';
 import { DynamoClientStore } from '../adapters/dynamo/clients-repo.js';
 import { DynamoGatewayStore } from '../adapters/dynamo/gateways-repo.js';
 import { DynamoLeaseReader } from '../adapters/dynamo/leases.js';
@@ -11,6 +12,7 @@ import { DynamoSecretsReader } from '../adapters/dynamo/secrets-store.js';
 import { createDocumentClient, type DocumentClientOptions } from '../adapters/dynamo/table.js';
 import { createS3Client, S3ObjectStore } from '../adapters/s3/object-store.js';
 import { createSsmClient, SsmGatewayCommands } from '../adapters/ssm/gateway-commands.js';
+import type { AuditDeps } from '../app/audit.js';
 import type { ClientDeps } from '../app/clients.js';
 import type { DownloadDeps } from '../app/downloads.js';
 import type { SyncDeps } from '../app/gateway-sync.js';
@@ -51,8 +53,13 @@ function documentClient(config: Config) {
 
 const basics = () => ({ clock: systemClock, random: Math.random, randomBytes });
 
+/** Where every store writes the audit record of its change. */
+function auditTable(config: Config): AuditTable {
+  return { tableName: config.TABLE_NAME, retentionDays: config.AUDIT_RETENTION_DAYS };
+}
+
 export function networkDeps(config: Config) {
-  return { networks: new DynamoNetworkStore(documentClient(config), config.TABLE_NAME), ...basics() } satisfies NetworkDeps;
+  return { networks: new DynamoNetworkStore(documentClient(config), config.TABLE_NAME, auditTable(config)), ...basics() } satisfies NetworkDeps;
 }
 
 /** Gateway creation reads leases, never the whole client store (the gateways bundle stays small). */
@@ -60,20 +67,20 @@ export function gatewayDeps(config: Config) {
   const db = documentClient(config);
   return {
     ...networkDeps(config),
-    gateways: new DynamoGatewayStore(db, config.TABLE_NAME),
+    gateways: new DynamoGatewayStore(db, config.TABLE_NAME, auditTable(config)),
     leases: new DynamoLeaseReader(db, config.TABLE_NAME),
   } satisfies GatewayDeps;
 }
 
 export function clientDeps(config: Config) {
   const db = documentClient(config);
-  const networks = new DynamoNetworkStore(db, config.TABLE_NAME);
+  const networks = new DynamoNetworkStore(db, config.TABLE_NAME, auditTable(config));
   return {
     networks,
     // Creates need only the network's ranges, which never change; reads and lists use the store.
     cachedNetworks: new NetworkCache(networks, systemClock),
-    gateways: new DynamoGatewayStore(db, config.TABLE_NAME),
-    clients: new DynamoClientStore(db, config.TABLE_NAME, config.SECRETS_TABLE_NAME),
+    gateways: new DynamoGatewayStore(db, config.TABLE_NAME, auditTable(config)),
+    clients: new DynamoClientStore(db, config.TABLE_NAME, config.SECRETS_TABLE_NAME, auditTable(config)),
     ...basics(),
   } satisfies ClientDeps & { cachedNetworks: NetworkReader };
 }
@@ -94,10 +101,15 @@ export function downloadDeps(config: Config) {
   return {
     ...clientDeps(config),
     secrets: new DynamoSecretsReader(db, config.SECRETS_TABLE_NAME),
-    links: new DynamoLinkStore(db, config.TABLE_NAME),
+    links: new DynamoLinkStore(db, config.TABLE_NAME, auditTable(config)),
     objects: objectStore(config),
     publicBaseUrl: config.PUBLIC_BASE_URL,
   } satisfies DownloadDeps;
+}
+
+/** The audit log's reader: GET /audit reads the main table and writes nothing. */
+export function auditDeps(config: Config) {
+  return { audit: new DynamoAuditLog(documentClient(config), config.TABLE_NAME) } satisfies AuditDeps;
 }
 
 export function syncDeps(config: Config) {

@@ -7,6 +7,7 @@ import {
   CreateGatewayBody,
   CreateLinkBody,
   CreateNetworkBody,
+  ListAuditQuery,
   ListClientsQuery,
   ListQuery,
   UpdateClientBody,
@@ -71,5 +72,13 @@ export const downloadPageApi = {
   'POST /dl/{token}': { summary: 'Spend a one-time link', success: { status: 200, description: 'HTML page with the download and the QR code', contentType: 'text/html' } },
 } satisfies ApiTable;
 
+export const auditApi = {
+  'GET /audit': {
+    summary: "A network's audit log, newest first (filter by resourceType, or resourceType and resourceId)",
+    query: ListAuditQuery,
+    success: { status: 200, description: '{items, nextCursor}: audit records {id, at, actor, action, resource, changes?, requestId}' },
+  },
+} satisfies ApiTable;
+
 /** Every function's table, for the OpenAPI document (and the check that every route has a spec). */
-export const apiTables = [publicApi, networksApi, gatewaysApi, clientsApi, clientDownloadsApi, downloadPageApi] as const;
+export const apiTables = [publicApi, networksApi, gatewaysApi, clientsApi, clientDownloadsApi, downloadPageApi, auditApi] as const;

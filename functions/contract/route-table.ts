@@ -9,6 +9,7 @@ export type FunctionName =
   | 'clients'
   | 'client-downloads'
   | 'download-page'
+  | 'audit'
   | 'public';
 
 export interface RouteSpec {
@@ -50,6 +51,9 @@ export const routes: readonly RouteSpec[] = [
   { method: 'POST', path: '/networks/{network}/clients/{clientId}/links', fn: 'client-downloads' },
   { method: 'DELETE', path: '/networks/{network}/clients/{clientId}/links', fn: 'client-downloads' },
 
+  // Its own function: the only one that reads the audit log, and it may only read the table.
+  { method: 'GET', path: '/audit', fn: 'audit' },
+
   { method: 'GET', path: '/dl/{token}', fn: 'download-page', public: true },
   { method: 'POST', path: '/dl/{token}', fn: 'download-page', public: true },
 ];
@@ -61,6 +65,7 @@ export const functionEntries: Record<FunctionName | 'gateway-sync', string> = {
   clients: 'functions/api/clients.ts',
   'client-downloads': 'functions/api/client-downloads.ts',
   'download-page': 'functions/api/download-page.ts',
+  audit: 'functions/api/audit.ts',
   public: 'functions/api/public.ts',
   'gateway-sync': 'functions/worker/gateway-sync.ts',
 };

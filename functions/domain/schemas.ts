@@ -214,6 +214,17 @@ export const ListClientsQuery = define(() =>
 );
 export type ListClientsQuery = z.infer<typeof ListClientsQuery>;
 
+export const ListAuditQuery = define(() =>
+  z.strictObject({
+    network: Name,
+    resourceType: optional(z.enum(['network', 'gateway', 'client', 'link']), 'only records of this kind of resource'),
+    resourceId: optional(Name, "only records of this resource (a network's or client's name, a gateway's id); needs resourceType"),
+    limit: Limit,
+    cursor: Cursor,
+  }),
+);
+export type ListAuditQuery = z.infer<typeof ListAuditQuery>;
+
 export const CreateLinkBody = define(() =>
   z.strictObject({
     expiresInSeconds: optional(

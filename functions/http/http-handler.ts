@@ -13,6 +13,7 @@ import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import type { AuditContext } from '../domain/audit.js';
 import type { IdempotencyGuard } from '../app/ports.js';
 import type { Config } from '../config.js';
 import type { RouteApiSpec } from '../contract/api-spec.js';
@@ -36,6 +37,12 @@ export interface RouteRequest<B, Q> {
   path: Record<PathParamName, string>;
   headers: Record<string, string | undefined>;
   event: APIGatewayProxyEventV2;
+  /**
+   * Who changes things and in which request, for the audit records of the use cases: the caller
+   * as admin (public routes: an anonymous link holder, whom the use case names) and API Gateway's
+   * request id, else the Lambda request id.
+   */
+  audit: AuditContext;
 }
 
 /** json: the API's answers and errors; html: the one-time-link pages (their own CSP, errors as pages). */
@@ -196,6 +203,14 @@ function callerOf(event: APIGatewayProxyEventV2, auth: HttpAuth): Caller | undef
   return { id: sub, ...(typeof name === 'string' ? { name } : {}) };
 }
 
+function auditContextOf(def: RouteDef, event: APIGatewayProxyEventV2, context: Context, auth: HttpAuth): AuditContext {
+  const requestId = event.requestContext?.requestId || context.awsRequestId;
+  if (def.public) return { actor: { type: 'link', id: '-' }, requestId };
+  // The access check has let only a known caller through.
+  const caller = callerOf(event, auth) ?? { id: '-' };
+  return { actor: { type: 'admin', ...caller }, requestId };
+}
+
 function parsePath(event: APIGatewayProxyEventV2): Record<PathParamName, string> {
   const path = {} as Record<PathParamName, string>;
   for (const [name, value] of Object.entries(event.pathParameters ?? {})) {
@@ -235,6 +250,7 @@ async function dispatch(routeDefs: Map<string, RouteDef>, options: HttpOptions, 
     body: parseBody(def, event),
     headers,
     event,
+    audit: auditContextOf(def, event, context, options.auth),
   };
   const key = headers['idempotency-key'];
   if (!def.idempotent || key === undefined) return def.handle(request);

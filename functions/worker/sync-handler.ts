@@ -58,7 +58,7 @@ export function createSyncHandler(deps: SyncDeps, options: SyncHandlerOptions) {
     metrics.addMetadata('request_id', context.awsRequestId);
     metrics.addMetric('source' in event ? 'WorkerSweeps' : 'WorkerStreamBatches', MetricUnit.Count, 1);
     if ('Records' in event) return onStream(deps, event, options.budgetMs);
-    for (const report of await sweepGateways(deps, options.budgetMs)) record(report);
+    for (const report of await sweepGateways(deps, options.budgetMs, context.awsRequestId)) record(report);
   };
   return middy(handle)
     .use(captureLambdaHandler(tracer))

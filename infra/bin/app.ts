@@ -29,6 +29,7 @@ new WgIngressStack(app, context('stackName') ?? 'WgIngress', {
     },
     adminGroup: context('adminGroup'),
     viewerGroup: context('viewerGroup'),
+    auditRetentionDays: context('auditRetentionDays') === undefined ? undefined : Number(context('auditRetentionDays')),
     dataRemovalPolicy: removalPolicy('dataRemovalPolicy'),
     removalPolicy: removalPolicy('removalPolicy'),
     exampleGateway: flag('exampleGateway'),

@@ -15,7 +15,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { DEFAULT_ADMIN_GROUP, DEFAULT_VIEWER_GROUP, groupNameProblem } from '../../functions/config.js';
+import { DEFAULT_ADMIN_GROUP, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_VIEWER_GROUP, groupNameProblem } from '../../functions/config.js';
 import { cors, functionEntries, routes, type FunctionName } from '../../functions/contract/route-table.js';
 import { HouseFunction, type TableAccess } from './house-function.js';
 import { bucketPrefixes, mainTableGsi, type WgIngressData } from './stateful.js';
@@ -58,14 +58,17 @@ export const functionNeeds: Record<AnyFunctionName, FunctionNeeds> = {
     memorySizeMiB: 512,
   },
   // Public: reads the link, its client, gateway and network by key; writes only link items (spend,
-  // give back), never anything else of the table; reads one client's secrets by key.
+  // give back) and, in the same transactions, the redemption's audit record (put, and deleted again
+  // when the spend is given back), never anything else of the table; reads one client's secrets by key.
   'download-page': {
     description: 'One-time link landing page and redemption (public)',
-    table: { read: ['dynamodb:GetItem'], write: ['dynamodb:UpdateItem'], writeLeadingKeys: ['LINK#*'] },
+    table: { read: ['dynamodb:GetItem'], write: ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'], writeLeadingKeys: ['LINK#*', 'AUDIT#*'] },
     secrets: { read: ['dynamodb:GetItem'] },
     bucket: { read: [downloads], write: [downloads] },
     memorySizeMiB: 512,
   },
+  // Reads only: the audit log is written by the other functions, each with its own change.
+  audit: { description: 'Audit log (GET /audit), read only', table: 'read' },
   'gateway-sync': {
     description: 'Renders peer sets and sends them to gateways over SSM',
     table: 'readWrite',
@@ -97,6 +100,8 @@ export interface WgIngressApiProps {
   readonly adminGroup?: string;
   /** The Cognito group whose members may only GET; default `wg-ingress-viewers`. */
   readonly viewerGroup?: string;
+  /** How long audit records stay before the table's TTL removes them (days, 1-3650; default 400). */
+  readonly auditRetentionDays?: number;
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
   readonly logRetention?: logs.RetentionDays;
   /** Removal policy for log groups and the user pool this construct creates. */
@@ -189,6 +194,7 @@ export class WgIngressApi extends Construct {
       // The $default stage serves at the API's root; links in pages and answers are built on it.
       PUBLIC_BASE_URL: this.api.apiEndpoint,
       AUTH_MODE: 'jwt',
+      AUDIT_RETENTION_DAYS: String(auditRetentionDays(props.auditRetentionDays)),
     };
 
     // The functions behind the API also check the caller's groups (functions/http/http-handler.ts);
@@ -395,4 +401,11 @@ function groupName(prop: string, value: string): string {
 
 function pascal(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
+}
+
+/** The audit records' retention in days: a whole number from 1 to 3650 (functions/config.ts reads it the same way). */
+function auditRetentionDays(days: number | undefined): number {
+  const value = days ?? DEFAULT_AUDIT_RETENTION_DAYS;
+  if (!Number.isInteger(value) || value < 1 || value > 3650) throw new Error('WgIngressApi: auditRetentionDays must be a whole number of days from 1 to 3650');
+  return value;
 }

@@ -29,6 +29,8 @@ export interface WgIngressProps {
   readonly adminGroup?: string;
   /** The Cognito group whose members may only GET (default `wg-ingress-viewers`); created like adminGroup. */
   readonly viewerGroup?: string;
+  /** How long audit records stay before the table's TTL removes them (days, 1-3650; default 400). */
+  readonly auditRetentionDays?: number;
   /** The tag that marks instances SSM may send gateway commands to. */
   readonly gatewayTag?: GatewayTag;
   /** Tables, bucket and keys: RETAIN (default, with deletion protection) or DESTROY. */
@@ -75,6 +77,7 @@ export class WgIngress extends Construct {
       userPoolClient: props.userPoolClient,
       adminGroup: props.adminGroup,
       viewerGroup: props.viewerGroup,
+      auditRetentionDays: props.auditRetentionDays,
       throttle: props.throttle,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,

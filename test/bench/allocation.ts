@@ -15,6 +15,8 @@ import { leaseKey, parseRange, usableBounds } from '../../functions/domain/addre
 import { generateKeyPair } from '../../functions/domain/keys.js';
 import { startLocalStack } from '../../infra/local/local-stack.js';
 
+const BENCH_AUDIT = { actor: { type: 'admin' as const, id: 'bench' }, requestId: 'bench' };
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor((s.length - 1) / 2)]! : NaN;
@@ -49,9 +51,10 @@ export async function benchAllocation(): Promise<Record<string, unknown>> {
   const stack = await startLocalStack({ port: 0, worker: false });
   try {
     const db = createDocumentClient({ region: 'us-east-1', endpoint: stack.dynamoEndpoint, credentials: stack.dynamoCredentials });
-    const networks = new DynamoNetworkStore(db, stack.tableName);
-    const gateways = new DynamoGatewayStore(db, stack.tableName);
-    const clients = new DynamoClientStore(db, stack.tableName, stack.secretsTableName);
+    const audit = { tableName: stack.tableName, retentionDays: 400 };
+    const networks = new DynamoNetworkStore(db, stack.tableName, audit);
+    const gateways = new DynamoGatewayStore(db, stack.tableName, audit);
+    const clients = new DynamoClientStore(db, stack.tableName, stack.secretsTableName, audit);
     const H = { authorization: `Bearer ${stack.adminToken}`, 'content-type': 'application/json' };
     const post = async (path: string, body: unknown) => {
       const res = await fetch(stack.url + path, { method: 'POST', headers: H, body: JSON.stringify(body) });
@@ -95,7 +98,7 @@ export async function benchAllocation(): Promise<Record<string, unknown>> {
     const deps = (counter: { n: number }) => ({ networks, gateways, clients: counting(counter), clock: { now: () => new Date() }, random: Math.random });
     for (let i = 0; i < 60; i++) {
       const counter = { n: 0 };
-      await createClient(deps(counter), 'big', { gatewayId: gw.id });
+      await createClient(deps(counter), 'big', { gatewayId: gw.id }, BENCH_AUDIT);
       attemptsPerAllocation.push(counter.n);
     }
     const concurrentAttempts: number[] = [];
@@ -103,7 +106,7 @@ export async function benchAllocation(): Promise<Record<string, unknown>> {
       Array.from({ length: 16 }, async () => {
         for (let i = 0; i < 4; i++) {
           const counter = { n: 0 };
-          await createClient(deps(counter), 'big', { gatewayId: gw.id });
+          await createClient(deps(counter), 'big', { gatewayId: gw.id }, BENCH_AUDIT);
           concurrentAttempts.push(counter.n);
         }
       }),

@@ -80,7 +80,7 @@ export async function benchRedeem(links = Math.max(30, LINKS)): Promise<Record<s
     await call(stack, 'POST', '/networks', { name: 'bench', addressRange: '10.77.0.0/24', defaultDns: ['10.77.0.53'] });
     const gw = await call(stack, 'POST', '/networks/bench/gateways', { instanceId: 'i-0b0b0b0b0b0b0b0b0', endpoint: 'vpn.bench.example', routedRanges: ['192.168.77.0/24'] });
     const db = createDocumentClient({ region: 'us-east-1', endpoint: stack.dynamoEndpoint, credentials: stack.dynamoCredentials });
-    await new DynamoGatewayStore(db, stack.tableName).recordInit('bench', gw.json.id, { status: 'ready', publicKey: generateKeyPair().publicKey, at: new Date().toISOString() });
+    await new DynamoGatewayStore(db, stack.tableName, { tableName: stack.tableName, retentionDays: 400 }).recordInit('bench', gw.json.id, { status: 'ready', publicKey: generateKeyPair().publicKey, at: new Date().toISOString() });
     db.destroy();
     await call(stack, 'POST', '/networks/bench/clients', { gatewayId: gw.json.id, name: 'phone', presharedKey: true });
 

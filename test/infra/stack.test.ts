@@ -245,6 +245,19 @@ describe('WgIngress stack', () => {
     }
   });
 
+  it('lets the audit function (GET /audit) only read the main table, and nothing else', () => {
+    const route = routes.find((r) => r.path === '/audit');
+    assert.deepEqual(route && { method: route.method, fn: route.fn, public: route.public }, { method: 'GET', fn: 'audit', public: undefined });
+    const policy = policyOf(template, 'Audit');
+    const actions = policy.flatMap((s) => asArray(s.Action));
+    assert.ok(actions.includes('dynamodb:Query'), `it queries: ${actions}`);
+    // Its own logs and traces aside: no write of any data, no SSM, no bucket.
+    const data = actions.filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:'));
+    assert.ok(!data.some((a) => /Put|Update|Delete|Write|^ssm:|^s3:|kms:(Encrypt|GenerateDataKey)/.test(a)), `read only: ${data}`);
+    const secretsTable = Object.keys(template.findResources('AWS::DynamoDB::Table')).find((id) => id.includes('SecretsTable'))!;
+    assert.ok(!json(policy).includes(`"${secretsTable}"`), 'no secrets');
+  });
+
   it('grants S3 object access only under the prefixes each function uses', () => {
     const expected: Record<string, string[]> = {
       ClientDownloads: ['downloads/*'],
@@ -264,7 +277,7 @@ describe('WgIngress stack', () => {
     }
   });
 
-  it('gives the public download-page function GetItem, UpdateItem only on link items, and GetItem on secrets', () => {
+  it('gives the public download-page function GetItem, writes only on link and audit items, and GetItem on secrets', () => {
     const tables = Object.keys(template.findResources('AWS::DynamoDB::Table'));
     const main = tables.find((id) => /DataTable[0-9A-F]{8}$/.test(id))!;
     const secrets = tables.find((id) => id.includes('SecretsTable'))!;
@@ -274,8 +287,8 @@ describe('WgIngress stack', () => {
     const writes = mainStatements.filter((s) => s.Condition);
     assert.deepEqual(reads.flatMap((s) => asArray(s.Action)), ['dynamodb:GetItem']);
     assert.ok(!json(mainStatements.map((s) => s.Resource)).includes('/index/'), 'no index access');
-    assert.deepEqual(writes.flatMap((s) => asArray(s.Action)), ['dynamodb:UpdateItem']);
-    assert.deepEqual(writes[0]!.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LINK#*'] } });
+    assert.deepEqual(writes.flatMap((s) => asArray(s.Action)), ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    assert.deepEqual(writes[0]!.Condition, { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['LINK#*', 'AUDIT#*'] } });
     assert.deepEqual(onTable(secrets).flatMap((s) => asArray(s.Action)), ['dynamodb:GetItem']);
     // The clients API writes and deletes secrets with a client but never reads them.
     assert.deepEqual(
@@ -322,7 +335,7 @@ describe('WgIngress stack', () => {
     // The secrets key: the three roles that render configs or peer sets, and the clients API, which
     // writes secrets (DynamoDB unwraps the table key with the caller's kms:Decrypt for a write too).
     assert.deepEqual(users.SecretsKey, ['ClientDownloads', 'Clients', 'DownloadPage', 'GatewaySync']);
-    assert.deepEqual(users.DataKey, ['ClientDownloads', 'Clients', 'DownloadPage', 'GatewaySync', 'Gateways', 'Networks']);
+    assert.deepEqual(users.DataKey, ['Audit', 'ClientDownloads', 'Clients', 'DownloadPage', 'GatewaySync', 'Gateways', 'Networks']);
     assert.deepEqual(users.LogKey, []);
   });
 
@@ -516,10 +529,12 @@ describe('WgIngress stack', () => {
         'TEARDOWN_DOCUMENT_NAME',
         'PUBLIC_BASE_URL',
         'AUTH_MODE',
+        'AUDIT_RETENTION_DAYS',
       ]) {
         assert.ok(env.includes(name), `${f.Description}: ${name}`);
       }
       assert.equal(f.Environment.Variables.AUTH_MODE, 'jwt');
+      assert.equal(f.Environment.Variables.AUDIT_RETENTION_DAYS, '400', `${f.Description}: the default retention`);
       // The tag only conditions the IAM statement; no function reads it.
       assert.deepEqual(env.filter((name) => name.startsWith('GATEWAY_TAG')), [], f.Description);
       assert.equal(f.Environment.Variables.POWERTOOLS_SERVICE_NAME, 'wg-ingress', f.Description);
@@ -723,6 +738,15 @@ describe('WgIngress variants', () => {
     assert.throws(() => makeStack('WgIngressBadGroup', { adminGroup: 'two words' }), /adminGroup must be a Cognito group name/);
     assert.throws(() => makeStack('WgIngressEmptyGroup', { viewerGroup: '' }), /viewerGroup must not be empty/);
     assert.throws(() => makeStack('WgIngressSameGroup', { adminGroup: 'ops', viewerGroup: 'ops' }), /must differ/);
+  });
+
+  it('hands the audit retention to every function, and refuses one that is not 1-3650 whole days', () => {
+    const { stack } = makeStack('WgIngressRetention', { auditRetentionDays: 30 });
+    for (const f of Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')) as Json[]) {
+      assert.equal(f.Properties.Environment.Variables.AUDIT_RETENTION_DAYS, '30');
+    }
+    assert.throws(() => makeStack('WgIngressNoRetention', { auditRetentionDays: 0 }), /auditRetentionDays/);
+    assert.throws(() => makeStack('WgIngressHalfRetention', { auditRetentionDays: 1.5 }), /auditRetentionDays/);
   });
 
   it('can let the data go with the stack for throwaway environments', () => {

@@ -16,6 +16,7 @@ import { PRIVATE_KEY_PLACEHOLDER, renderClientConfig } from '../../functions/dom
 import { localClient } from '../../infra/local/dynamodb.js';
 import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION } from '../../infra/local/s3-server.js';
 import { assertNoSecretLeaked, useLocalApi, type ApiAnswer, type TestApi } from '../support/local-api.js';
+import { testAuditRecord } from '../support/fakes.js';
 
 const api = useLocalApi();
 
@@ -145,7 +146,7 @@ describe('config downloads and one-time links', () => {
     assert.equal(res.json.error.code, 'gateway_not_ready');
 
     // What the gateway-sync worker records when the init document reports the gateway's key.
-    await withDb((d) => new DynamoGatewayStore(d, api.stack.tableName).recordInit(NET, gatewayId, { status: 'ready', publicKey: gatewayKey.publicKey, at: new Date().toISOString() }));
+    await withDb((d) => new DynamoGatewayStore(d, api.stack.tableName, { tableName: api.stack.tableName, retentionDays: 400 }).recordInit(NET, gatewayId, { status: 'ready', publicKey: gatewayKey.publicKey, at: new Date().toISOString() }));
   });
 
   it('hands out signed URLs of a generated-key config and its QR code that read back byte for byte', async () => {
@@ -307,7 +308,7 @@ describe('config downloads and one-time links', () => {
   it('revokes a link that the index query could not see yet (gsi1 is eventually consistent)', async () => {
     const late = await newLink('gen');
     // What DELETE …/links does first; the per-link updates that follow rely on the index.
-    await withDb((d) => new DynamoClientStore(d, api.stack.tableName, api.stack.secretsTableName).markLinksRevoked(NET, 'gen', new Date().toISOString()));
+    await withDb((d) => new DynamoClientStore(d, api.stack.tableName, api.stack.secretsTableName, { tableName: api.stack.tableName, retentionDays: 400 }).markLinksRevoked(NET, 'gen', new Date().toISOString(), testAuditRecord(NET, 'gen')));
     const post = await submit(late.path);
     assert.equal(post.status, 410);
     assert.equal(reasonOf(post), 'link_revoked');
@@ -389,7 +390,7 @@ describe('config downloads and one-time links', () => {
     assert.equal(post.status, 409);
     assert.equal(reasonOf(post), 'gateway_not_ready');
 
-    await withDb((d) => new DynamoGatewayStore(d, api.stack.tableName).recordInit(NET, pendingGatewayId, { status: 'ready', publicKey: generateKeyPair().publicKey, at: new Date().toISOString() }));
+    await withDb((d) => new DynamoGatewayStore(d, api.stack.tableName, { tableName: api.stack.tableName, retentionDays: 400 }).recordInit(NET, pendingGatewayId, { status: 'ready', publicKey: generateKeyPair().publicKey, at: new Date().toISOString() }));
     const redeemed = await submit(path);
     assert.equal(redeemed.status, 200, redeemed.text);
     assert.match(await (await fetch(pageUrls(redeemed.text).configUrl)).text(), /^Endpoint = \[2001:db8::60\]:51820$/m);

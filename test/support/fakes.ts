@@ -7,12 +7,15 @@
 // `faults` makes the next calls of a method fail (another writer won: WriteConflictError) or runs
 // another writer's change just before them, so retries can be tested without an emulator.
 import { createHash } from 'node:crypto';
+import type { AuditDeps } from '../../functions/app/audit.js';
 import type { ClientDeps } from '../../functions/app/clients.js';
 import type { DownloadDeps } from '../../functions/app/downloads.js';
 import type { SyncDeps } from '../../functions/app/gateway-sync.js';
 import { createGateway, type GatewayDeps } from '../../functions/app/gateways.js';
 import { createNetwork, type NetworkDeps } from '../../functions/app/networks.js';
 import type {
+  AuditQuery,
+  AuditReader,
   ClientChange,
   ClientStore,
   Clock,
@@ -51,6 +54,7 @@ import {
   type CommandResult,
   type DocumentKind,
 } from '../../functions/domain/gateway-commands.js';
+import { auditRecord, type AuditContext, type AuditRecord } from '../../functions/domain/audit.js';
 import { generationStamp } from '../../functions/domain/generation.js';
 import { generateKeyPair } from '../../functions/domain/keys.js';
 import type { Client, ClientSecrets, Gateway, Network, SyncResult } from '../../functions/domain/model.js';
@@ -63,6 +67,7 @@ interface Ports {
   clients: ClientStore;
   secrets: SecretsReader;
   links: LinkStore;
+  audit: AuditReader;
   objects: ObjectStore;
   commands: GatewayCommandSender;
   idempotency: IdempotencyGuard;
@@ -171,7 +176,15 @@ export class MemoryTable {
   readonly publicKeys = new Map<string, Map<string, string>>();
   readonly secrets = new Map<string, ClientSecrets>();
   readonly links = new Map<string, LinkRecord & { spendId?: string }>();
+  /** The audit records, in commit order: each written by the same store call as its change. */
+  readonly audit: AuditRecord[] = [];
   readonly faults = new Faults();
+
+  /** The adapter's audit Put: part of the change's transaction, so only once the change's conditions held. */
+  writeAudit(record: AuditRecord): void {
+    if (this.audit.some((a) => a.id === record.id)) throw new Error('ConditionalCheckFailedException: audit record exists');
+    this.audit.push(copy(record));
+  }
 
   leasesOf(network: string): Map<string, string> {
     let map = this.leases.get(network);
@@ -220,9 +233,10 @@ function page<T>(rows: [string, T][], scope: string, limit: number, cursor?: str
 export class MemoryNetworkStore implements NetworkStore {
   constructor(private readonly t: MemoryTable) {}
 
-  async create(network: Network): Promise<void> {
+  async create(network: Network, audit: AuditRecord): Promise<void> {
     await this.t.faults.enter('networks.create', [network]);
     if (this.t.networks.has(network.name)) throw new ConflictError('name_taken', `a network named '${network.name}' already exists`, 'name');
+    this.t.writeAudit(audit);
     this.t.networks.set(network.name, { network: copy(network), gatewayCount: 0 });
   }
 
@@ -237,21 +251,23 @@ export class MemoryNetworkStore implements NetworkStore {
     return page([...this.t.networks.values()].map((r) => [r.network.name, r.network]), 'networks', limit, cursor);
   }
 
-  async updateDefaultDns(name: string, defaultDns: string[], expectedVersion: number, now: string): Promise<Network> {
+  async updateDefaultDns(name: string, defaultDns: string[], expectedVersion: number, now: string, audit: AuditRecord): Promise<Network> {
     await this.t.faults.enter('networks.updateDefaultDns', [name, defaultDns, expectedVersion, now]);
     const row = this.t.networks.get(name);
     if (!row || row.network.version !== expectedVersion) {
       throw new ConflictError('version_conflict', `network '${name}' was changed meanwhile (expected version ${expectedVersion})`, 'version');
     }
+    this.t.writeAudit(audit);
     row.network = { ...row.network, defaultDns: [...defaultDns], updatedAt: now, version: row.network.version + 1 };
     return copy(row.network);
   }
 
-  async delete(name: string): Promise<void> {
+  async delete(name: string, audit: AuditRecord): Promise<void> {
     await this.t.faults.enter('networks.delete', [name]);
     const row = this.t.networks.get(name);
     if (!row) throw new NotFoundError('network', name);
     if (row.gatewayCount !== 0) throw new ConflictError('network_not_empty', `network '${name}' still has gateways; delete them first`);
+    this.t.writeAudit(audit);
     this.t.networks.delete(name);
   }
 }
@@ -259,7 +275,7 @@ export class MemoryNetworkStore implements NetworkStore {
 export class MemoryGatewayStore implements GatewayStore {
   constructor(private readonly t: MemoryTable) {}
 
-  async create(gateway: Gateway, leaseKeys: string[]): Promise<void> {
+  async create(gateway: Gateway, leaseKeys: string[], audit: AuditRecord): Promise<void> {
     await this.t.faults.enter('gateways.create', [gateway, leaseKeys]);
     const net = this.t.networks.get(gateway.network);
     if (!net) throw new NotFoundError('network', gateway.network);
@@ -267,6 +283,7 @@ export class MemoryGatewayStore implements GatewayStore {
     const leases = this.t.leasesOf(gateway.network);
     const taken = leaseKeys.find((k) => leases.has(k));
     if (taken) throw new AddressTakenError(taken);
+    this.t.writeAudit(audit);
     net.gatewayCount++;
     this.t.gateways.set(key(gateway.network, gateway.id), { gateway: copy(gateway), clientCount: 0 });
     for (const k of leaseKeys) leases.set(k, `gateway:${gateway.id}`);
@@ -289,7 +306,7 @@ export class MemoryGatewayStore implements GatewayStore {
     return page([...this.t.gateways.values()].map((r) => [`${r.gateway.network}#${r.gateway.id}`, r.gateway]), 'gateways', limit, cursor);
   }
 
-  async update(gateway: Gateway, expectedVersion: number, generation?: number): Promise<Gateway> {
+  async update(gateway: Gateway, expectedVersion: number, generation: number | undefined, audit: AuditRecord): Promise<Gateway> {
     await this.t.faults.enter('gateways.update', [gateway, expectedVersion, generation]);
     const row = this.t.gatewayRow(gateway.network, gateway.id);
     if (!row) throw new NotFoundError('gateway', gateway.id);
@@ -298,6 +315,7 @@ export class MemoryGatewayStore implements GatewayStore {
     }
     // The version held but a client change moved the generation past the stamp: as the adapter says.
     if (generation !== undefined && !(row.gateway.desiredGeneration < generation)) throw new GenerationBehindError(row.gateway.desiredGeneration);
+    this.t.writeAudit(audit);
     const next: Gateway = {
       ...row.gateway,
       endpoint: gateway.endpoint,
@@ -321,7 +339,7 @@ export class MemoryGatewayStore implements GatewayStore {
     return copy(next);
   }
 
-  async delete(network: string, id: string, leaseKeys: string[]): Promise<void> {
+  async delete(network: string, id: string, leaseKeys: string[], audit: AuditRecord): Promise<void> {
     await this.t.faults.enter('gateways.delete', [network, id, leaseKeys]);
     const row = this.t.gatewayRow(network, id);
     if (!row) throw new NotFoundError('gateway', id);
@@ -329,6 +347,7 @@ export class MemoryGatewayStore implements GatewayStore {
     if (row.gateway.appliedGeneration < row.gateway.desiredGeneration) {
       throw new ConflictError('gateway_not_synced', `gateway '${id}' has changes not yet applied`);
     }
+    this.t.writeAudit(audit);
     this.t.gateways.delete(key(network, id));
     const net = this.t.networks.get(network);
     if (net) net.gatewayCount--;
@@ -372,11 +391,12 @@ export class MemoryGatewayStore implements GatewayStore {
     row.gateway.initCommand = copy(command);
   }
 
-  async requestResync(network: string, id: string, generation: number, reinit: boolean): Promise<Gateway> {
+  async requestResync(network: string, id: string, generation: number, reinit: boolean, audit: AuditRecord): Promise<Gateway> {
     await this.t.faults.enter('gateways.requestResync', [network, id, generation, reinit]);
     const row = this.t.gatewayRow(network, id);
     if (!row) throw new NotFoundError('gateway', id);
     if (!(row.gateway.desiredGeneration < generation)) throw new GenerationBehindError(row.gateway.desiredGeneration);
+    this.t.writeAudit(audit);
     const { lastSync: _s, initCommand: _c, ...rest } = row.gateway;
     row.gateway = { ...rest, desiredGeneration: generation, ...(reinit ? { status: 'pending' as const } : {}) };
     return copy(row.gateway);
@@ -386,7 +406,7 @@ export class MemoryGatewayStore implements GatewayStore {
 export class MemoryClientStore implements ClientStore {
   constructor(private readonly t: MemoryTable) {}
 
-  async create(change: ClientChange, secrets: ClientSecrets, guard: NetworkGuard): Promise<void> {
+  async create(change: ClientChange, secrets: ClientSecrets, guard: NetworkGuard, audit: AuditRecord): Promise<void> {
     await this.t.faults.enter('clients.create', [change, secrets, guard]);
     const { client, leaseKeys } = change;
     // The transaction's conditions, in the order the adapter reads its cancellation reasons.
@@ -401,6 +421,7 @@ export class MemoryClientStore implements ClientStore {
     const gateway = this.t.checkGeneration(client.network, client.gatewayId, client.generation);
     const net = this.t.networks.get(guard.name)?.network;
     if (!net || net.addressRange !== guard.addressRange || net.addressRange6 !== guard.addressRange6) throw new NetworkChangedError();
+    this.t.writeAudit(audit);
 
     this.t.clients.set(key(client.network, client.name), copy(client));
     for (const k of leaseKeys) leases.set(k, `client:${client.name}`);
@@ -423,13 +444,14 @@ export class MemoryClientStore implements ClientStore {
     return page(rows.map((c) => [c.name, c]), `clients:${network}:${opts.gatewayId ?? ''}`, opts.limit, opts.cursor);
   }
 
-  async update(client: Client, expectedVersion: number, peerSetChanged: boolean): Promise<Client> {
+  async update(client: Client, expectedVersion: number, peerSetChanged: boolean, audit: AuditRecord): Promise<Client> {
     await this.t.faults.enter('clients.update', [client, expectedVersion, peerSetChanged]);
     const current = this.t.clients.get(key(client.network, client.name));
     if (!current || current.version !== expectedVersion) {
       throw new ConflictError('version_conflict', `client '${client.name}' was changed meanwhile (expected version ${expectedVersion})`, 'version');
     }
     const gateway = peerSetChanged ? this.t.checkGeneration(client.network, client.gatewayId, client.generation) : undefined;
+    this.t.writeAudit(audit);
     this.t.clients.set(key(client.network, client.name), copy(client));
     if (gateway) {
       gateway.gateway.desiredGeneration = client.generation;
@@ -438,7 +460,7 @@ export class MemoryClientStore implements ClientStore {
     return copy(client);
   }
 
-  async delete(change: ClientChange, expectedVersion: number, generation: number): Promise<void> {
+  async delete(change: ClientChange, expectedVersion: number, generation: number, audit: AuditRecord): Promise<void> {
     await this.t.faults.enter('clients.delete', [change, expectedVersion, generation]);
     const { client, leaseKeys } = change;
     const current = this.t.clients.get(key(client.network, client.name));
@@ -446,6 +468,7 @@ export class MemoryClientStore implements ClientStore {
       throw new ConflictError('version_conflict', `client '${client.name}' was changed meanwhile`, 'version');
     }
     const gateway = this.t.checkGeneration(client.network, client.gatewayId, generation);
+    this.t.writeAudit(audit);
     this.t.clients.delete(key(client.network, client.name));
     gateway.gateway.desiredGeneration = generation;
     gateway.clientCount--;
@@ -456,10 +479,11 @@ export class MemoryClientStore implements ClientStore {
     if (publicKeys.get(client.publicKey) === `client:${client.name}`) publicKeys.delete(client.publicKey);
   }
 
-  async markLinksRevoked(network: string, name: string, at: string): Promise<void> {
+  async markLinksRevoked(network: string, name: string, at: string, audit: AuditRecord): Promise<void> {
     await this.t.faults.enter('clients.markLinksRevoked', [network, name, at]);
     const current = this.t.clients.get(key(network, name));
     if (!current) throw new NotFoundError('client', name);
+    this.t.writeAudit(audit);
     this.t.clients.set(key(network, name), { ...current, linksRevokedAt: at, version: current.version + 1 });
   }
 
@@ -498,9 +522,10 @@ export class MemorySecretsReader implements SecretsReader {
 export class MemoryLinkStore implements LinkStore {
   constructor(private readonly t: MemoryTable) {}
 
-  async create(link: LinkRecord): Promise<void> {
+  async create(link: LinkRecord, audit: AuditRecord): Promise<void> {
     await this.t.faults.enter('links.create', [link]);
     if (this.t.links.has(link.tokenHash)) throw new Error('ConditionalCheckFailedException: link exists');
+    this.t.writeAudit(audit);
     const { usedAt: _u, revokedAt: _r, ...fresh } = link;
     this.t.links.set(link.tokenHash, copy(fresh));
   }
@@ -510,7 +535,7 @@ export class MemoryLinkStore implements LinkStore {
     return this.read(tokenHash);
   }
 
-  async spend(tokenHash: string, now: string, spendId: string): Promise<SpendOutcome> {
+  async spend(tokenHash: string, now: string, spendId: string, audit: AuditRecord): Promise<SpendOutcome> {
     await this.t.faults.enter('links.spend', [tokenHash, now, spendId]);
     const link = this.t.links.get(tokenHash);
     // ISO strings, compared as strings: what DynamoDB's `expiresAt > :now` does.
@@ -518,15 +543,19 @@ export class MemoryLinkStore implements LinkStore {
       const seen = this.read(tokenHash);
       return seen ? { spent: false, link: seen } : { spent: false };
     }
+    this.t.writeAudit(audit);
     link.usedAt = now;
     link.spendId = spendId;
     return { spent: true, link: this.read(tokenHash)! };
   }
 
-  async release(tokenHash: string, spendId: string): Promise<void> {
+  async release(tokenHash: string, spendId: string, audit: AuditRecord): Promise<void> {
     await this.t.faults.enter('links.release', [tokenHash, spendId]);
     const link = this.t.links.get(tokenHash);
     if (link && link.spendId === spendId && !link.revokedAt) {
+      // The link.redeem record goes with the spend, in the same transaction.
+      const at = this.t.audit.findIndex((a) => a.id === audit.id);
+      if (at >= 0) this.t.audit.splice(at, 1);
       delete link.usedAt;
       delete link.spendId;
     }
@@ -549,6 +578,28 @@ export class MemoryLinkStore implements LinkStore {
     if (!link) return undefined;
     const { spendId: _s, ...record } = link;
     return copy(record);
+  }
+}
+
+// --- audit log -------------------------------------------------------------------------------------
+
+/** GET /audit over the table's records: newest first, per network, per kind or per resource. */
+export class MemoryAuditLog implements AuditReader {
+  constructor(private readonly t: MemoryTable) {}
+
+  async list(query: AuditQuery): Promise<Page<AuditRecord>> {
+    await this.t.faults.enter('audit.list', [query]);
+    const rows = this.t.audit.filter(
+      (a) =>
+        a.resource.network === query.network &&
+        (query.resourceType === undefined || a.resource.type === query.resourceType) &&
+        (query.resourceId === undefined || a.resource.id === query.resourceId),
+    );
+    // Newest first: the adapter's sk `<at>#<id>` read backwards. `page` sorts ascending, so the
+    // keys are inverted (each character's code from 0xffff).
+    const inverted = (k: string) => [...k].map((c) => String.fromCharCode(0xffff - c.charCodeAt(0))).join('');
+    const scope = `audit:${query.network}:${query.resourceType ?? ''}:${query.resourceId ?? ''}`;
+    return page(rows.map((a) => [inverted(`${a.at}#${a.id}`), a]), scope, query.limit, query.cursor);
   }
 }
 
@@ -713,7 +764,15 @@ export class MemoryIdempotencyGuard implements IdempotencyGuard {
 
 // --- a whole world ---------------------------------------------------------------------------------
 
-export type AllDeps = NetworkDeps & GatewayDeps & ClientDeps & DownloadDeps & SyncDeps;
+export type AllDeps = NetworkDeps & GatewayDeps & ClientDeps & DownloadDeps & SyncDeps & AuditDeps;
+
+/** An admin's request, as the HTTP stack hands it to the use cases. */
+export const TEST_AUDIT: AuditContext = { actor: { type: 'admin', id: 'test-admin', name: 'tester' }, requestId: 'test-request' };
+
+/** A record for a test that calls a store directly (what a use case would have built). */
+export function testAuditRecord(network: string, id = 'test', action = 'client.update'): AuditRecord {
+  return auditRecord(TEST_AUDIT, new Date(), action, { type: 'client', network, id }, undefined);
+}
 
 export interface FakeWorld {
   table: MemoryTable;
@@ -724,6 +783,7 @@ export interface FakeWorld {
   clients: MemoryClientStore;
   secrets: MemorySecretsReader;
   links: MemoryLinkStore;
+  audit: MemoryAuditLog;
   objects: MemoryObjectStore;
   commands: FakeGatewayCommands;
   idempotency: MemoryIdempotencyGuard;
@@ -744,6 +804,7 @@ export function fakeWorld(options: { seed?: number; now?: string; random?: Rando
     clients: new MemoryClientStore(table),
     secrets: new MemorySecretsReader(table),
     links: new MemoryLinkStore(table),
+    audit: new MemoryAuditLog(table),
     objects: new MemoryObjectStore(faults),
     commands: new FakeGatewayCommands(faults),
     idempotency: new MemoryIdempotencyGuard(faults),
@@ -770,12 +831,16 @@ export async function networkWithGateway(
   world: FakeWorld,
   options: { name?: string; addressRange?: string; addressRange6?: string; ready?: boolean; instanceId?: string } = {},
 ): Promise<{ network: Network; gateway: Gateway }> {
-  const network = await createNetwork(world.deps, {
-    name: options.name ?? freshNetworkName(),
-    addressRange: options.addressRange ?? '10.0.0.0/24',
-    ...(options.addressRange6 ? { addressRange6: options.addressRange6 } : {}),
-  });
-  const created = await createGateway(world.deps, network.name, { instanceId: options.instanceId ?? 'i-0123456789abcdef0', endpoint: '192.0.2.1' });
+  const network = await createNetwork(
+    world.deps,
+    {
+      name: options.name ?? freshNetworkName(),
+      addressRange: options.addressRange ?? '10.0.0.0/24',
+      ...(options.addressRange6 ? { addressRange6: options.addressRange6 } : {}),
+    },
+    TEST_AUDIT,
+  );
+  const created = await createGateway(world.deps, network.name, { instanceId: options.instanceId ?? 'i-0123456789abcdef0', endpoint: '192.0.2.1' }, TEST_AUDIT);
   if (options.ready) await markReady(world, created);
   return { network, gateway: (await world.gateways.get(network.name, created.id))! };
 }

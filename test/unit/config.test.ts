@@ -57,4 +57,11 @@ describe('configuration from the environment', () => {
     assert.throws(() => loadConfig({ ...base, S3_ACCESS_KEY_ID: 'x', S3_SECRET_ACCESS_KEY: 'y' }), /needs S3_ENDPOINT/);
     assert.throws(() => loadConfig({ ...base, ...dynamo, DYNAMODB_SECRET_ACCESS_KEY: '' }), /DYNAMODB_SECRET_ACCESS_KEY: must not be empty/);
   });
+  it('keeps audit records 400 days unless AUDIT_RETENTION_DAYS says 1-3650 whole days', () => {
+    assert.equal(loadConfig(base).AUDIT_RETENTION_DAYS, 400);
+    assert.equal(loadConfig({ ...base, AUDIT_RETENTION_DAYS: '30' }).AUDIT_RETENTION_DAYS, 30);
+    for (const bad of ['0', '3651', '1.5', '', 'forever']) {
+      assert.throws(() => loadConfig({ ...base, AUDIT_RETENTION_DAYS: bad }), /AUDIT_RETENTION_DAYS: must be a whole number of days/, bad);
+    }
+  });
 });

@@ -2,7 +2,6 @@ import {
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import type { ClientChange, ClientStore, NetworkGuard, Page } from '../../app/ports.js';
@@ -15,21 +14,22 @@ import {
   NotFoundError,
   PublicKeyTakenError,
 } from '../../domain/errors.js';
+import type { AuditRecord } from '../../domain/audit.js';
 import type { Client, ClientSecrets } from '../../domain/model.js';
+import { putAudit, writeWithAudit, type AuditTable, type TransactItem } from './audit-log.js';
 import { decodeCursorFor, encodePage } from './paging.js';
 import { claimLeases, leasesBetween } from './leases.js';
 import { cancellationDetails, isConditionFailure, keys, numberAttribute, stringAttribute, stripInternal, type CancellationDetail } from './table.js';
-
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 export class DynamoClientStore implements ClientStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly secretsTableName: string,
+    private readonly auditTable: AuditTable,
   ) {}
 
-  async create({ client, leaseKeys }: ClientChange, secrets: ClientSecrets, network: NetworkGuard): Promise<void> {
+  async create({ client, leaseKeys }: ClientChange, secrets: ClientSecrets, network: NetworkGuard, audit: AuditRecord): Promise<void> {
     const items: TransactItem[] = [
       {
         Put: {
@@ -51,6 +51,7 @@ export class DynamoClientStore implements ClientStore {
         },
       });
     }
+    items.push(putAudit(this.auditTable, audit));
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
@@ -94,7 +95,7 @@ export class DynamoClientStore implements ClientStore {
     return encodePage((out.Items ?? []).map((i) => stripInternal<Client>(i)), out.LastEvaluatedKey);
   }
 
-  async update(client: Client, expectedVersion: number, peerSetChanged: boolean): Promise<Client> {
+  async update(client: Client, expectedVersion: number, peerSetChanged: boolean, audit: AuditRecord): Promise<Client> {
     const items: TransactItem[] = [
       {
         Put: {
@@ -106,6 +107,7 @@ export class DynamoClientStore implements ClientStore {
       },
     ];
     if (peerSetChanged) items.push(this.moveGateway(client.network, client.gatewayId, client.generation, 0, client.expiresAt !== undefined));
+    items.push(putAudit(this.auditTable, audit));
     try {
       await this.db.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (err) {
@@ -123,7 +125,7 @@ export class DynamoClientStore implements ClientStore {
     return client;
   }
 
-  async delete({ client, leaseKeys }: ClientChange, expectedVersion: number, generation: number): Promise<void> {
+  async delete({ client, leaseKeys }: ClientChange, expectedVersion: number, generation: number, audit: AuditRecord): Promise<void> {
     const items: TransactItem[] = [
       {
         Delete: {
@@ -143,9 +145,10 @@ export class DynamoClientStore implements ClientStore {
     // its key may since be claimed by another client: that claim stays (then the delete runs again
     // without it).
     const releaseKey = releasePublicKey(this.tableName, client);
+    const record = putAudit(this.auditTable, audit);
     for (const release of [true, false]) {
       try {
-        await this.db.send(new TransactWriteCommand({ TransactItems: release ? [...items, releaseKey] : items }));
+        await this.db.send(new TransactWriteCommand({ TransactItems: release ? [...items, releaseKey, record] : [...items, record] }));
         return;
       } catch (err) {
         const reasons = cancellationDetails(err);
@@ -159,18 +162,22 @@ export class DynamoClientStore implements ClientStore {
     }
   }
 
-  async markLinksRevoked(network: string, name: string, at: string): Promise<void> {
+  async markLinksRevoked(network: string, name: string, at: string, audit: AuditRecord): Promise<void> {
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.client(network, name),
-          // The version moves too, so a concurrent PATCH that read the client before this mark
-          // cannot write it back without the mark.
-          UpdateExpression: 'SET linksRevokedAt = :at, version = version + :one',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': at, ':one': 1 },
-        }),
+      await writeWithAudit(
+        this.db,
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.client(network, name),
+            // The version moves too, so a concurrent PATCH that read the client before this mark
+            // cannot write it back without the mark.
+            UpdateExpression: 'SET linksRevokedAt = :at, version = version + :one',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':at': at, ':one': 1 },
+          },
+        },
+        putAudit(this.auditTable, audit),
       );
     } catch (err) {
       if (isConditionFailure(err)) throw new NotFoundError('client', name);

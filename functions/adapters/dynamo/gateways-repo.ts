@@ -7,7 +7,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { GatewayStore, Page } from '../../app/ports.js';
 import { AddressTakenError, ConflictError, GenerationBehindError, NotFoundError } from '../../domain/errors.js';
+import type { AuditRecord } from '../../domain/audit.js';
 import type { Gateway, SyncResult } from '../../domain/model.js';
+import { putAudit, writeWithAudit, type AuditTable } from './audit-log.js';
 import { claimLeases } from './leases.js';
 import { decodeCursorFor, encodePage } from './paging.js';
 import { cancellationDetails, isConditionFailure, keys, numberAttribute, stripInternal } from './table.js';
@@ -16,9 +18,10 @@ export class DynamoGatewayStore implements GatewayStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly auditTable: AuditTable,
   ) {}
 
-  async create(gateway: Gateway, leaseKeys: string[]): Promise<void> {
+  async create(gateway: Gateway, leaseKeys: string[], audit: AuditRecord): Promise<void> {
     try {
       await this.db.send(
         new TransactWriteCommand({
@@ -40,6 +43,7 @@ export class DynamoGatewayStore implements GatewayStore {
               },
             },
             ...claimLeases(this.tableName, gateway.network, leaseKeys, `gateway:${gateway.id}`),
+            putAudit(this.auditTable, audit),
           ],
         }),
       );
@@ -48,7 +52,7 @@ export class DynamoGatewayStore implements GatewayStore {
       if (!reasons) throw err;
       if (reasons[0] === 'ConditionalCheckFailed') throw new NotFoundError('network', gateway.network);
       if (reasons[1] === 'ConditionalCheckFailed') throw new ConflictError('id_taken', 'gateway id collision; retry');
-      const leaseIndex = reasons.slice(2).indexOf('ConditionalCheckFailed');
+      const leaseIndex = reasons.slice(2, 2 + leaseKeys.length).indexOf('ConditionalCheckFailed');
       if (leaseIndex >= 0) throw new AddressTakenError(leaseKeys[leaseIndex]!);
       throw err;
     }
@@ -89,7 +93,7 @@ export class DynamoGatewayStore implements GatewayStore {
     return encodePage((out.Items ?? []).map(toGateway), out.LastEvaluatedKey);
   }
 
-  async update(gateway: Gateway, expectedVersion: number, generation?: number): Promise<Gateway> {
+  async update(gateway: Gateway, expectedVersion: number, generation: number | undefined, audit: AuditRecord): Promise<Gateway> {
     const set = [
       'endpoint = :endpoint',
       'listenPort = :port',
@@ -122,19 +126,22 @@ export class DynamoGatewayStore implements GatewayStore {
       remove.push('initCommand');
     }
     try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.gateway(gateway.network, gateway.id),
-          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_exists(pk) AND version = :v' + (generation !== undefined ? ' AND desiredGeneration < :g' : ''),
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
+      await writeWithAudit(
+        this.db,
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.gateway(gateway.network, gateway.id),
+            UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+            ConditionExpression: 'attribute_exists(pk) AND version = :v' + (generation !== undefined ? ' AND desiredGeneration < :g' : ''),
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: values,
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        putAudit(this.auditTable, audit),
       );
-      return toGateway(out.Attributes!);
+      return await this.written(gateway.network, gateway.id);
     } catch (err) {
       if (isConditionFailure(err)) {
         const old = (err as { Item?: Record<string, unknown> }).Item;
@@ -151,7 +158,7 @@ export class DynamoGatewayStore implements GatewayStore {
     }
   }
 
-  async delete(network: string, id: string, leaseKeys: string[]): Promise<void> {
+  async delete(network: string, id: string, leaseKeys: string[], audit: AuditRecord): Promise<void> {
     try {
       await this.db.send(
         new TransactWriteCommand({
@@ -178,6 +185,7 @@ export class DynamoGatewayStore implements GatewayStore {
             ...leaseKeys.map((leaseKey) => ({
               Delete: { TableName: this.tableName, Key: keys.lease(network, leaseKey) },
             })),
+            putAudit(this.auditTable, audit),
           ],
         }),
       );
@@ -276,23 +284,26 @@ export class DynamoGatewayStore implements GatewayStore {
     );
   }
 
-  async requestResync(network: string, id: string, generation: number, reinit: boolean): Promise<Gateway> {
+  async requestResync(network: string, id: string, generation: number, reinit: boolean, audit: AuditRecord): Promise<Gateway> {
     try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.gateway(network, id),
-          // A forced resync also forgets a failed or lost command and, for a gateway whose init
-          // failed, runs init again.
-          UpdateExpression: 'SET desiredGeneration = :g' + (reinit ? ', #status = :pending' : '') + ' REMOVE lastSync, initCommand',
-          ConditionExpression: 'attribute_exists(pk) AND desiredGeneration < :g',
-          ...(reinit ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
-          ExpressionAttributeValues: { ':g': generation, ...(reinit ? { ':pending': 'pending' } : {}) },
-          ReturnValues: 'ALL_NEW',
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
+      await writeWithAudit(
+        this.db,
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.gateway(network, id),
+            // A forced resync also forgets a failed or lost command and, for a gateway whose init
+            // failed, runs init again.
+            UpdateExpression: 'SET desiredGeneration = :g' + (reinit ? ', #status = :pending' : '') + ' REMOVE lastSync, initCommand',
+            ConditionExpression: 'attribute_exists(pk) AND desiredGeneration < :g',
+            ...(reinit ? { ExpressionAttributeNames: { '#status': 'status' } } : {}),
+            ExpressionAttributeValues: { ':g': generation, ...(reinit ? { ':pending': 'pending' } : {}) },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        },
+        putAudit(this.auditTable, audit),
       );
-      return toGateway(out.Attributes!);
+      return await this.written(network, id);
     } catch (err) {
       if (isConditionFailure(err)) {
         const old = (err as { Item?: Record<string, unknown> }).Item;
@@ -302,6 +313,13 @@ export class DynamoGatewayStore implements GatewayStore {
       }
       throw err;
     }
+  }
+
+  /** The gateway as a transaction just wrote it (a transaction returns no item): a consistent read. */
+  private async written(network: string, id: string): Promise<Gateway> {
+    const gateway = await this.get(network, id);
+    if (!gateway) throw new NotFoundError('gateway', id);
+    return gateway;
   }
 }
 

@@ -1,7 +1,9 @@
 // One-time download links: one item per token, keyed by the token's SHA-256 (the token itself is
 // never stored), listed per client through gsi1 so they can be revoked together.
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LinkRecord, LinkStore, SpendOutcome } from '../../app/ports.js';
+import type { AuditRecord } from '../../domain/audit.js';
+import { deleteAudit, putAudit, writeWithAudit, type AuditTable } from './audit-log.js';
 import { isConditionFailure, keys } from './table.js';
 
 /**
@@ -16,11 +18,14 @@ export class DynamoLinkStore implements LinkStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly auditTable: AuditTable,
   ) {}
 
-  async create(link: LinkRecord): Promise<void> {
-    await this.db.send(
-      new PutCommand({
+  async create(link: LinkRecord, audit: AuditRecord): Promise<void> {
+    await writeWithAudit(
+      this.db,
+      {
+        Put: {
         TableName: this.tableName,
         Item: {
           ...keys.link(link.tokenHash),
@@ -37,7 +42,9 @@ export class DynamoLinkStore implements LinkStore {
         },
         // 256 random bits do not collide; the condition makes sure a bug could never overwrite a used link.
         ConditionExpression: 'attribute_not_exists(pk)',
-      }),
+        },
+      },
+      putAudit(this.auditTable, audit),
     );
   }
 
@@ -46,22 +53,28 @@ export class DynamoLinkStore implements LinkStore {
     return out.Item ? toLink(out.Item) : undefined;
   }
 
-  async spend(tokenHash: string, now: string, spendId: string): Promise<SpendOutcome> {
+  async spend(tokenHash: string, now: string, spendId: string, audit: AuditRecord): Promise<SpendOutcome> {
     try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.link(tokenHash),
-          UpdateExpression: 'SET usedAt = :now, spendId = :spend',
-          // The only place a link is spent: one conditional write, so of any number of concurrent
-          // redemptions exactly one wins. The expiry is checked here because TTL deletes late.
-          ConditionExpression:
-            'attribute_exists(pk) AND attribute_not_exists(usedAt) AND attribute_not_exists(revokedAt) AND expiresAt > :now',
-          ExpressionAttributeValues: { ':now': now, ':spend': spendId },
-          ReturnValues: 'ALL_NEW',
-        }),
+      await writeWithAudit(
+        this.db,
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.link(tokenHash),
+            UpdateExpression: 'SET usedAt = :now, spendId = :spend',
+            // The only place a link is spent: one conditional write (with its audit record), so of
+            // any number of concurrent redemptions exactly one wins. The expiry is checked here
+            // because TTL deletes late.
+            ConditionExpression:
+              'attribute_exists(pk) AND attribute_not_exists(usedAt) AND attribute_not_exists(revokedAt) AND expiresAt > :now',
+            ExpressionAttributeValues: { ':now': now, ':spend': spendId },
+          },
+        },
+        putAudit(this.auditTable, audit),
       );
-      return { spent: true, link: toLink(out.Attributes!) };
+      // The spend is ours (spendId): the consistent read right after shows it as written.
+      const link = await this.get(tokenHash);
+      return { spent: true, link: link! };
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       // Only the losing path pays for this read; it tells the user which reason applies.
@@ -69,17 +82,22 @@ export class DynamoLinkStore implements LinkStore {
     }
   }
 
-  async release(tokenHash: string, spendId: string): Promise<void> {
+  async release(tokenHash: string, spendId: string, audit: AuditRecord): Promise<void> {
     try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.link(tokenHash),
-          UpdateExpression: 'REMOVE usedAt, spendId',
-          // Only the redemption that spent it gives it back, and never one revoked meanwhile.
-          ConditionExpression: 'spendId = :spend AND attribute_not_exists(revokedAt)',
-          ExpressionAttributeValues: { ':spend': spendId },
-        }),
+      // The link.redeem record goes with the spend it described.
+      await writeWithAudit(
+        this.db,
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.link(tokenHash),
+            UpdateExpression: 'REMOVE usedAt, spendId',
+            // Only the redemption that spent it gives it back, and never one revoked meanwhile.
+            ConditionExpression: 'spendId = :spend AND attribute_not_exists(revokedAt)',
+            ExpressionAttributeValues: { ':spend': spendId },
+          },
+        },
+        deleteAudit(this.auditTable, audit),
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;

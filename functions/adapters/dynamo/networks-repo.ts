@@ -1,14 +1,9 @@
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { NetworkStore, Page } from '../../app/ports.js';
 import { ConflictError, NotFoundError } from '../../domain/errors.js';
+import type { AuditRecord } from '../../domain/audit.js';
 import type { Network } from '../../domain/model.js';
+import { putAudit, writeWithAudit, type AuditTable } from './audit-log.js';
 import { decodeCursorFor, encodePage } from './paging.js';
 import { isConditionFailure, keys, stripInternal } from './table.js';
 
@@ -16,16 +11,21 @@ export class DynamoNetworkStore implements NetworkStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly auditTable: AuditTable,
   ) {}
 
-  async create(network: Network): Promise<void> {
+  async create(network: Network, audit: AuditRecord): Promise<void> {
     try {
-      await this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...keys.network(network.name), type: 'network', gatewayCount: 0, ...network },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
+      await writeWithAudit(
+        this.db,
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: { ...keys.network(network.name), type: 'network', gatewayCount: 0, ...network },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+        putAudit(this.auditTable, audit),
       );
     } catch (err) {
       if (isConditionFailure(err)) {
@@ -55,19 +55,25 @@ export class DynamoNetworkStore implements NetworkStore {
     return encodePage((out.Items ?? []).map(toNetwork), out.LastEvaluatedKey);
   }
 
-  async updateDefaultDns(name: string, defaultDns: string[], expectedVersion: number, now: string): Promise<Network> {
+  async updateDefaultDns(name: string, defaultDns: string[], expectedVersion: number, now: string, audit: AuditRecord): Promise<Network> {
     try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.network(name),
-          UpdateExpression: 'SET defaultDns = :dns, updatedAt = :now, version = version + :one',
-          ConditionExpression: 'attribute_exists(pk) AND version = :v',
-          ExpressionAttributeValues: { ':dns': defaultDns, ':now': now, ':one': 1, ':v': expectedVersion },
-          ReturnValues: 'ALL_NEW',
-        }),
+      await writeWithAudit(
+        this.db,
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.network(name),
+            UpdateExpression: 'SET defaultDns = :dns, updatedAt = :now, version = version + :one',
+            ConditionExpression: 'attribute_exists(pk) AND version = :v',
+            ExpressionAttributeValues: { ':dns': defaultDns, ':now': now, ':one': 1, ':v': expectedVersion },
+          },
+        },
+        putAudit(this.auditTable, audit),
       );
-      return toNetwork(out.Attributes!);
+      // A transaction returns no item: the network as written (a consistent read right after).
+      const network = await this.get(name);
+      if (!network) throw new NotFoundError('network', name);
+      return network;
     } catch (err) {
       if (isConditionFailure(err)) {
         throw new ConflictError('version_conflict', `network '${name}' was changed meanwhile (expected version ${expectedVersion})`, 'version');
@@ -76,15 +82,19 @@ export class DynamoNetworkStore implements NetworkStore {
     }
   }
 
-  async delete(name: string): Promise<void> {
+  async delete(name: string, audit: AuditRecord): Promise<void> {
     try {
-      await this.db.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: keys.network(name),
-          ConditionExpression: 'attribute_exists(pk) AND gatewayCount = :zero',
-          ExpressionAttributeValues: { ':zero': 0 },
-        }),
+      await writeWithAudit(
+        this.db,
+        {
+          Delete: {
+            TableName: this.tableName,
+            Key: keys.network(name),
+            ConditionExpression: 'attribute_exists(pk) AND gatewayCount = :zero',
+            ExpressionAttributeValues: { ':zero': 0 },
+          },
+        },
+        putAudit(this.auditTable, audit),
       );
     } catch (err) {
       if (isConditionFailure(err)) {

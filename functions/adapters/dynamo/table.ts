@@ -55,6 +55,9 @@ export const keys = {
   secrets: (network: string, name: string) => ({ pk: `NET#${network}`, sk: `CLIENT#${name}` }),
   link: (tokenHash: string) => ({ pk: `LINK#${tokenHash}`, sk: 'LINK' }),
   linksOfClientGsiPk: (network: string, client: string) => `LINKS#${network}#${client}`,
+  /** Audit records of a network, newest last in sk order (`<at>#<id>`). */
+  auditPk: (network: string) => `AUDIT#${network}`,
+  auditResourceGsiPk: (network: string, type: string, id: string) => `AUDIT#${network}#${type}#${id}`,
 };
 
 /** Attributes that are keys or bookkeeping, never part of an API answer. */

@@ -11,11 +11,11 @@ export function clientDownloadsHandler(deps: DownloadDeps, options: HttpOptions)
       route('GET /networks/{network}/clients/{clientId}/config', async ({ path }) =>
         ok(await getConfigDownload(deps, path.network, path.clientId)),
       ),
-      route('POST /networks/{network}/clients/{clientId}/links', async ({ path, body }) =>
-        created(await createLink(deps, path.network, path.clientId, body)),
+      route('POST /networks/{network}/clients/{clientId}/links', async ({ path, body, audit }) =>
+        created(await createLink(deps, path.network, path.clientId, body, audit)),
       ),
-      route('DELETE /networks/{network}/clients/{clientId}/links', async ({ path }) => {
-        await revokeLinks(deps, path.network, path.clientId);
+      route('DELETE /networks/{network}/clients/{clientId}/links', async ({ path, audit }) => {
+        await revokeLinks(deps, path.network, path.clientId, audit);
         return noContent();
       }),
     ],

@@ -11,14 +11,14 @@ export function clientsHandler(deps: ClientDeps & { cachedNetworks: NetworkReade
   const createDeps = { ...deps, networks: deps.cachedNetworks };
   return httpHandler(
     [
-      route('POST /networks/{network}/clients', async ({ path, body }) => created(await createClient(createDeps, path.network, body))),
+      route('POST /networks/{network}/clients', async ({ path, body, audit }) => created(await createClient(createDeps, path.network, body, audit))),
       route('GET /networks/{network}/clients', async ({ path, query }) => ok(await listClients(deps, path.network, query))),
       route('GET /networks/{network}/clients/{clientId}', async ({ path }) => ok(await getClient(deps, path.network, path.clientId))),
-      route('PATCH /networks/{network}/clients/{clientId}', async ({ path, body }) =>
-        ok(await updateClient(deps, path.network, path.clientId, body)),
+      route('PATCH /networks/{network}/clients/{clientId}', async ({ path, body, audit }) =>
+        ok(await updateClient(deps, path.network, path.clientId, body, audit)),
       ),
-      route('DELETE /networks/{network}/clients/{clientId}', async ({ path }) => {
-        await deleteClient(deps, path.network, path.clientId);
+      route('DELETE /networks/{network}/clients/{clientId}', async ({ path, audit }) => {
+        await deleteClient(deps, path.network, path.clientId, audit);
         return noContent();
       }),
     ],

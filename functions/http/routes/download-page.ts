@@ -11,7 +11,7 @@ export function downloadPageHandler(deps: DownloadDeps, options: HttpOptions) {
   return httpHandler(
     [
       route('GET /dl/{token}', async ({ path }) => landingPage(await inspectLink(deps, path.token))),
-      route('POST /dl/{token}', async ({ path }) => downloadPage(await redeemLink(deps, path.token))),
+      route('POST /dl/{token}', async ({ path, audit }) => downloadPage(await redeemLink(deps, path.token, audit.requestId))),
     ],
     options,
   );

@@ -8,18 +8,18 @@ const route = routesOf(gatewaysApi);
 export function gatewaysHandler(deps: GatewayDeps, options: HttpOptions) {
   return httpHandler(
     [
-      route('POST /networks/{network}/gateways', async ({ path, body }) => accepted(await createGateway(deps, path.network, body))),
+      route('POST /networks/{network}/gateways', async ({ path, body, audit }) => accepted(await createGateway(deps, path.network, body, audit))),
       route('GET /networks/{network}/gateways', async ({ path, query }) => ok(await listGateways(deps, path.network, query))),
       route('GET /networks/{network}/gateways/{gatewayId}', async ({ path }) => ok(await getGateway(deps, path.network, path.gatewayId))),
-      route('PATCH /networks/{network}/gateways/{gatewayId}', async ({ path, body }) =>
-        ok(await updateGateway(deps, path.network, path.gatewayId, body)),
+      route('PATCH /networks/{network}/gateways/{gatewayId}', async ({ path, body, audit }) =>
+        ok(await updateGateway(deps, path.network, path.gatewayId, body, audit)),
       ),
-      route('DELETE /networks/{network}/gateways/{gatewayId}', async ({ path }) => {
-        await deleteGateway(deps, path.network, path.gatewayId);
+      route('DELETE /networks/{network}/gateways/{gatewayId}', async ({ path, audit }) => {
+        await deleteGateway(deps, path.network, path.gatewayId, audit);
         return noContent();
       }),
-      route('POST /networks/{network}/gateways/{gatewayId}/sync', async ({ path }) =>
-        accepted(await requestResync(deps, path.network, path.gatewayId)),
+      route('POST /networks/{network}/gateways/{gatewayId}/sync', async ({ path, audit }) =>
+        accepted(await requestResync(deps, path.network, path.gatewayId, audit)),
       ),
     ],
     options,

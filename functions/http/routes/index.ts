@@ -1,6 +1,7 @@
 // Every function's handler factory by name, for local mode, which serves all of them in one
 // process with one set of dependencies (a Lambda entry imports only its own factory).
 import type { FunctionName } from '../../contract/route-table.js';
+import { auditHandler } from './audit.js';
 import { clientDownloadsHandler } from './client-downloads.js';
 import { clientsHandler } from './clients.js';
 import { downloadPageHandler } from './download-page.js';
@@ -14,5 +15,6 @@ export const handlerFactories = {
   clients: clientsHandler,
   'client-downloads': clientDownloadsHandler,
   'download-page': downloadPageHandler,
+  audit: auditHandler,
   public: publicHandler,
 } satisfies Record<FunctionName, unknown>;

@@ -8,12 +8,12 @@ const route = routesOf(networksApi);
 export function networksHandler(deps: NetworkDeps, options: HttpOptions) {
   return httpHandler(
     [
-      route('POST /networks', async ({ body }) => created(await createNetwork(deps, body))),
+      route('POST /networks', async ({ body, audit }) => created(await createNetwork(deps, body, audit))),
       route('GET /networks', async ({ query }) => ok(await listNetworks(deps, query))),
       route('GET /networks/{network}', async ({ path }) => ok(await getNetwork(deps, path.network))),
-      route('PATCH /networks/{network}', async ({ path, body }) => ok(await updateNetwork(deps, path.network, body))),
-      route('DELETE /networks/{network}', async ({ path }) => {
-        await deleteNetwork(deps, path.network);
+      route('PATCH /networks/{network}', async ({ path, body, audit }) => ok(await updateNetwork(deps, path.network, body, audit))),
+      route('DELETE /networks/{network}', async ({ path, audit }) => {
+        await deleteNetwork(deps, path.network, audit);
         return noContent();
       }),
     ],

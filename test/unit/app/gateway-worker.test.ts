@@ -5,7 +5,7 @@ import { needsWork, sweepGateways, syncReported, teardownGateway, type WorkerRep
 import { createGateway } from '../../../functions/app/gateways.js';
 import { parsePeerSet } from '../../../functions/domain/peer-set.js';
 import type { Gateway } from '../../../functions/domain/model.js';
-import { fakeWorld, markApplied, markReady, networkWithGateway, type FakeWorld } from '../../support/fakes.js';
+import { TEST_AUDIT, fakeWorld, markApplied, markReady, networkWithGateway, type FakeWorld } from '../../support/fakes.js';
 
 const instance = (n: number) => `i-0123456789abcdef${n}`;
 const byGateway = (reports: WorkerReport[]) => new Map(reports.map((r) => [r.gatewayId, r]));
@@ -14,10 +14,10 @@ const byGateway = (reports: WorkerReport[]) => new Map(reports.map((r) => [r.gat
 async function threeGateways(w: FakeWorld) {
   const { network, gateway: inSync } = await networkWithGateway(w, { ready: true, instanceId: instance(0) });
   const net = network.name;
-  const fresh = await createGateway(w.deps, net, { instanceId: instance(1), endpoint: '192.0.2.2' });
-  const behind = await createGateway(w.deps, net, { instanceId: instance(2), endpoint: '192.0.2.3' });
+  const fresh = await createGateway(w.deps, net, { instanceId: instance(1), endpoint: '192.0.2.2' }, TEST_AUDIT);
+  const behind = await createGateway(w.deps, net, { instanceId: instance(2), endpoint: '192.0.2.3' }, TEST_AUDIT);
   await markReady(w, behind);
-  await createClient(w.deps, net, { gatewayId: behind.id, name: 'alice' });
+  await createClient(w.deps, net, { gatewayId: behind.id, name: 'alice' }, TEST_AUDIT);
   return { net, inSync, fresh, behind };
 }
 
@@ -68,8 +68,8 @@ describe('sweepGateways', () => {
     const w = fakeWorld();
     const { network, gateway } = await networkWithGateway(w, { ready: true });
     const net = network.name;
-    const stays = await createClient(w.deps, net, { gatewayId: gateway.id, name: 'stays' });
-    const leaves = await createClient(w.deps, net, { gatewayId: gateway.id, name: 'leaves', expiresAt: '2026-06-01T12:30:00Z' });
+    const stays = await createClient(w.deps, net, { gatewayId: gateway.id, name: 'stays' }, TEST_AUDIT);
+    const leaves = await createClient(w.deps, net, { gatewayId: gateway.id, name: 'leaves', expiresAt: '2026-06-01T12:30:00Z' }, TEST_AUDIT);
     markApplied(w, gateway);
     assert.deepEqual(await sweepGateways(w.deps, 60_000), [], 'nothing is due yet');
     w.clock.advance(3_600_000);
@@ -98,7 +98,7 @@ describe('sweepGateways', () => {
   it('reads every page of gateways', async () => {
     const w = fakeWorld();
     const { network } = await networkWithGateway(w, { addressRange: '10.0.0.0/16' });
-    for (let i = 0; i < 120; i++) await createGateway(w.deps, network.name, { instanceId: instance(1), endpoint: '192.0.2.2' });
+    for (let i = 0; i < 120; i++) await createGateway(w.deps, network.name, { instanceId: instance(1), endpoint: '192.0.2.2' }, TEST_AUDIT);
     w.commands.script(instance(1), 'init', () => ({ status: 'pending' }));
     const reports = await sweepGateways(w.deps, 121_000);
     assert.equal(reports.length, 121);

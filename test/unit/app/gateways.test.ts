@@ -5,7 +5,7 @@ import { createGateway, deleteGateway, getGateway, listGateways, requestResync, 
 import { createNetwork, deleteNetwork } from '../../../functions/app/networks.js';
 import { leaseKey, parseAddress } from '../../../functions/domain/address-pool.js';
 import { ConflictError, NotFoundError, WriteConflictError } from '../../../functions/domain/errors.js';
-import { fakeWorld, freshNetworkName, generationAhead, markApplied, markReady, networkWithGateway, type FakeWorld } from '../../support/fakes.js';
+import { TEST_AUDIT, fakeWorld, freshNetworkName, generationAhead, markApplied, markReady, networkWithGateway, type FakeWorld } from '../../support/fakes.js';
 
 const body = { instanceId: 'i-0123456789abcdef0', endpoint: 'vpn.example.com' };
 const lease4 = (address: string) => leaseKey(parseAddress(address, 4), 4);
@@ -17,14 +17,14 @@ const isCode = (code: string) => (err: unknown) => {
 };
 
 async function network(w: FakeWorld, addressRange = '10.0.0.0/24', addressRange6?: string) {
-  return createNetwork(w.deps, { name: freshNetworkName(), addressRange, ...(addressRange6 ? { addressRange6 } : {}) });
+  return createNetwork(w.deps, { name: freshNetworkName(), addressRange, ...(addressRange6 ? { addressRange6 } : {}) }, TEST_AUDIT);
 }
 
 describe('createGateway', () => {
   it("registers a pending gateway on the network's first usable addresses, claiming their leases", async () => {
     const w = fakeWorld();
     const net = await network(w, '10.0.0.0/24', 'fd00:1::/112');
-    const gateway = await createGateway(w.deps, net.name, body);
+    const gateway = await createGateway(w.deps, net.name, body, TEST_AUDIT);
     assert.match(gateway.id, /^gw-[a-z0-9]{10}$/);
     assert.equal(gateway.interfaceName, `wgi-${gateway.id.slice(3)}`);
     assert.equal(gateway.address, '10.0.0.1');
@@ -42,8 +42,8 @@ describe('createGateway', () => {
   it('gives a second gateway of the network another address', async () => {
     const w = fakeWorld();
     const net = await network(w);
-    const first = await createGateway(w.deps, net.name, body);
-    const second = await createGateway(w.deps, net.name, { ...body, instanceId: 'i-0123456789abcdef1' });
+    const first = await createGateway(w.deps, net.name, body, TEST_AUDIT);
+    const second = await createGateway(w.deps, net.name, { ...body, instanceId: 'i-0123456789abcdef1' }, TEST_AUDIT);
     assert.notEqual(second.id, first.id);
     assert.notEqual(second.address, first.address);
     assert.equal(w.table.leasesOf(net.name).get(lease4(second.address)), `gateway:${second.id}`);
@@ -53,7 +53,7 @@ describe('createGateway', () => {
     const w = fakeWorld();
     const net = await network(w);
     w.faults.before('gateways.create', (_gateway, leaseKeys) => void w.table.leasesOf(net.name).set(leaseKeys[0]!, 'client:someone'));
-    const gateway = await createGateway(w.deps, net.name, body);
+    const gateway = await createGateway(w.deps, net.name, body, TEST_AUDIT);
     assert.notEqual(gateway.address, '10.0.0.1');
     assert.equal(w.faults.calls('gateways.create'), 2);
     assert.equal((await listGateways(w.deps, net.name, { limit: 10 })).items.length, 1);
@@ -68,7 +68,7 @@ describe('createGateway', () => {
       clashed = gateway.id;
       w.table.gateways.set(`${net.name}/${gateway.id}`, { gateway: { ...gateway, address: '10.0.0.200' }, clientCount: 0 });
     });
-    const gateway = await createGateway(w.deps, net.name, body);
+    const gateway = await createGateway(w.deps, net.name, body, TEST_AUDIT);
     assert.notEqual(gateway.id, clashed);
     assert.equal(gateway.address, '10.0.0.1');
   });
@@ -76,14 +76,14 @@ describe('createGateway', () => {
   it('answers 409 address_pool_exhausted once every address of the range is taken', async () => {
     const w = fakeWorld();
     const net = await network(w, '10.0.0.0/30');
-    await createGateway(w.deps, net.name, body);
-    await createGateway(w.deps, net.name, body);
-    await assert.rejects(createGateway(w.deps, net.name, body), isCode('address_pool_exhausted'));
+    await createGateway(w.deps, net.name, body, TEST_AUDIT);
+    await createGateway(w.deps, net.name, body, TEST_AUDIT);
+    await assert.rejects(createGateway(w.deps, net.name, body, TEST_AUDIT), isCode('address_pool_exhausted'));
     assert.equal(w.table.networks.get(net.name)!.gatewayCount, 2);
   });
 
   it('answers 404 for a network that does not exist', async () => {
-    await assert.rejects(createGateway(fakeWorld().deps, 'nowhere', body), isCode('not_found'));
+    await assert.rejects(createGateway(fakeWorld().deps, 'nowhere', body, TEST_AUDIT), isCode('not_found'));
   });
 });
 
@@ -91,14 +91,14 @@ describe('updateGateway', () => {
   it('changes what only client configs carry without moving the generation or the status', async () => {
     const w = fakeWorld();
     const { network: net, gateway } = await networkWithGateway(w, { ready: true });
-    const updated = await updateGateway(w.deps, net.name, gateway.id, { endpoint: '198.51.100.7', dns: ['10.0.0.53'], mtu: 1380 });
+    const updated = await updateGateway(w.deps, net.name, gateway.id, { endpoint: '198.51.100.7', dns: ['10.0.0.53'], mtu: 1380 }, TEST_AUDIT);
     assert.equal(updated.endpoint, '198.51.100.7');
     assert.deepEqual(updated.dns, ['10.0.0.53']);
     assert.equal(updated.mtu, 1380);
     assert.equal(updated.status, 'ready');
     assert.equal(updated.desiredGeneration, gateway.desiredGeneration);
     assert.equal(updated.version, gateway.version + 1);
-    const cleared = await updateGateway(w.deps, net.name, gateway.id, { mtu: null });
+    const cleared = await updateGateway(w.deps, net.name, gateway.id, { mtu: null }, TEST_AUDIT);
     assert.equal(cleared.mtu, undefined);
   });
 
@@ -106,24 +106,24 @@ describe('updateGateway', () => {
     const w = fakeWorld();
     const { network: net, gateway } = await networkWithGateway(w, { ready: true });
     w.table.gatewayRow(net.name, gateway.id)!.gateway.initCommand = { commandId: 'old', at: '' };
-    const updated = await updateGateway(w.deps, net.name, gateway.id, { listenPort: 51821 });
+    const updated = await updateGateway(w.deps, net.name, gateway.id, { listenPort: 51821 }, TEST_AUDIT);
     assert.equal(updated.status, 'pending');
     assert.ok(updated.desiredGeneration > gateway.desiredGeneration);
     assert.equal(updated.initCommand, undefined, 'the old init no longer counts');
-    const routed = await updateGateway(w.deps, net.name, gateway.id, { routedRanges: ['192.168.0.0/16'] });
+    const routed = await updateGateway(w.deps, net.name, gateway.id, { routedRanges: ['192.168.0.0/16'] }, TEST_AUDIT);
     assert.ok(routed.desiredGeneration > updated.desiredGeneration);
   });
 
   it("runs init again when a DNS change opens or closes a port of the gateway's firewall (its own address, the VPC resolver)", async () => {
     const w = fakeWorld();
     const { network: net, gateway } = await networkWithGateway(w, { ready: true });
-    const own = await updateGateway(w.deps, net.name, gateway.id, { dns: [gateway.address] });
+    const own = await updateGateway(w.deps, net.name, gateway.id, { dns: [gateway.address] }, TEST_AUDIT);
     assert.equal(own.status, 'pending');
     assert.ok(own.desiredGeneration > gateway.desiredGeneration);
-    const resolver = await updateGateway(w.deps, net.name, gateway.id, { dns: ['169.254.169.253'] });
+    const resolver = await updateGateway(w.deps, net.name, gateway.id, { dns: ['169.254.169.253'] }, TEST_AUDIT);
     assert.ok(resolver.desiredGeneration > own.desiredGeneration);
     w.table.gatewayRow(net.name, gateway.id)!.gateway.status = 'ready';
-    const same = await updateGateway(w.deps, net.name, gateway.id, { dns: ['169.254.169.253', '10.0.0.53'] });
+    const same = await updateGateway(w.deps, net.name, gateway.id, { dns: ['169.254.169.253', '10.0.0.53'] }, TEST_AUDIT);
     assert.equal(same.status, 'ready', 'a DNS server the firewall has nothing to do with changes only client configs');
     assert.equal(same.desiredGeneration, resolver.desiredGeneration);
   });
@@ -131,16 +131,16 @@ describe('updateGateway', () => {
   it('refuses a stale version (409 version_conflict) without writing', async () => {
     const w = fakeWorld();
     const { network: net, gateway } = await networkWithGateway(w);
-    await updateGateway(w.deps, net.name, gateway.id, { dns: ['10.0.0.53'] });
-    await assert.rejects(updateGateway(w.deps, net.name, gateway.id, { dns: [], version: gateway.version }), isCode('version_conflict'));
+    await updateGateway(w.deps, net.name, gateway.id, { dns: ['10.0.0.53'] }, TEST_AUDIT);
+    await assert.rejects(updateGateway(w.deps, net.name, gateway.id, { dns: [], version: gateway.version }, TEST_AUDIT), isCode('version_conflict'));
     assert.equal(w.faults.calls('gateways.update'), 1);
   });
 
   it('re-reads and applies a change without a version that lost a race', async () => {
     const w = fakeWorld();
     const { network: net, gateway } = await networkWithGateway(w);
-    w.faults.before('gateways.update', () => updateGateway(w.deps, net.name, gateway.id, { dns: ['10.0.0.53'] }));
-    const updated = await updateGateway(w.deps, net.name, gateway.id, { endpoint: '198.51.100.7' });
+    w.faults.before('gateways.update', () => updateGateway(w.deps, net.name, gateway.id, { dns: ['10.0.0.53'] }, TEST_AUDIT));
+    const updated = await updateGateway(w.deps, net.name, gateway.id, { endpoint: '198.51.100.7' }, TEST_AUDIT);
     assert.deepEqual([updated.endpoint, updated.dns, updated.version], ['198.51.100.7', ['10.0.0.53'], 3]);
   });
 
@@ -151,9 +151,9 @@ describe('updateGateway', () => {
       const { network: net, gateway } = await networkWithGateway(w, { ready: true });
       w.faults.before('gateways.update', async () => {
         w.clock.advance(1); // the client's stamp is then larger than the one the update drew
-        await createClient(w.deps, net.name, { gatewayId: gateway.id });
+        await createClient(w.deps, net.name, { gatewayId: gateway.id }, TEST_AUDIT);
       });
-      const updated = await updateGateway(w.deps, net.name, gateway.id, { listenPort: 51821, version: gateway.version });
+      const updated = await updateGateway(w.deps, net.name, gateway.id, { listenPort: 51821, version: gateway.version }, TEST_AUDIT);
       assert.equal(updated.listenPort, 51821);
     },
   );
@@ -163,22 +163,22 @@ describe('deleteGateway', () => {
   it("refuses while clients remain, then while their removal is not applied, then frees the gateway's leases", async () => {
     const w = fakeWorld();
     const { network: net, gateway } = await networkWithGateway(w, { ready: true });
-    const client = await createClient(w.deps, net.name, { gatewayId: gateway.id });
-    await assert.rejects(deleteGateway(w.deps, net.name, gateway.id), isCode('gateway_not_empty'));
-    await deleteClient(w.deps, net.name, client.name);
-    await assert.rejects(deleteGateway(w.deps, net.name, gateway.id), isCode('gateway_not_synced'));
+    const client = await createClient(w.deps, net.name, { gatewayId: gateway.id }, TEST_AUDIT);
+    await assert.rejects(deleteGateway(w.deps, net.name, gateway.id, TEST_AUDIT), isCode('gateway_not_empty'));
+    await deleteClient(w.deps, net.name, client.name, TEST_AUDIT);
+    await assert.rejects(deleteGateway(w.deps, net.name, gateway.id, TEST_AUDIT), isCode('gateway_not_synced'));
     markApplied(w, gateway);
-    await deleteGateway(w.deps, net.name, gateway.id);
+    await deleteGateway(w.deps, net.name, gateway.id, TEST_AUDIT);
     await assert.rejects(getGateway(w.deps, net.name, gateway.id), isCode('not_found'));
     assert.equal(w.table.leasesOf(net.name).size, 0);
-    await deleteNetwork(w.deps, net.name);
+    await deleteNetwork(w.deps, net.name, TEST_AUDIT);
   });
 
   it('retries a delete that lost to another writer', async () => {
     const w = fakeWorld();
     const { network: net, gateway } = await networkWithGateway(w);
     w.faults.failNext('gateways.delete', 2);
-    await deleteGateway(w.deps, net.name, gateway.id);
+    await deleteGateway(w.deps, net.name, gateway.id, TEST_AUDIT);
     assert.equal(w.table.gatewayRow(net.name, gateway.id), undefined);
     assert.equal(w.faults.calls('gateways.delete'), 3);
   });
@@ -186,7 +186,7 @@ describe('deleteGateway', () => {
   it('answers 404 for a gateway that does not exist', async () => {
     const w = fakeWorld();
     const net = await network(w);
-    await assert.rejects(deleteGateway(w.deps, net.name, 'gw-0000000000'), isCode('not_found'));
+    await assert.rejects(deleteGateway(w.deps, net.name, 'gw-0000000000', TEST_AUDIT), isCode('not_found'));
   });
 });
 
@@ -195,7 +195,7 @@ describe('requestResync', () => {
     const w = fakeWorld();
     const { network: net, gateway } = await networkWithGateway(w, { ready: true });
     w.table.gatewayRow(net.name, gateway.id)!.gateway.lastSync = { at: '', generation: 1, outcome: 'failed', commandId: 'c' };
-    const resynced = await requestResync(w.deps, net.name, gateway.id);
+    const resynced = await requestResync(w.deps, net.name, gateway.id, TEST_AUDIT);
     assert.ok(resynced.desiredGeneration > gateway.desiredGeneration);
     assert.equal(resynced.lastSync, undefined);
     assert.equal(resynced.status, 'ready', 'a ready gateway keeps serving while it resyncs');
@@ -210,7 +210,7 @@ describe('requestResync', () => {
       w.table.gatewayRow(net.name, gateway.id)!.gateway.desiredGeneration = ahead + 500; // and another writer moves it again
     });
     const timers = t.mock.method(globalThis, 'setTimeout');
-    const resynced = await requestResync(w.deps, net.name, gateway.id);
+    const resynced = await requestResync(w.deps, net.name, gateway.id, TEST_AUDIT);
     assert.ok(resynced.desiredGeneration > ahead + 500);
     assert.equal(w.faults.calls('gateways.requestResync'), 2);
     assert.equal(timers.mock.callCount(), 0, 'no pause before the second attempt');
@@ -220,7 +220,7 @@ describe('requestResync', () => {
     const w = fakeWorld();
     const { network: net, gateway } = await networkWithGateway(w);
     await w.gateways.recordInit(net.name, gateway.id, { status: 'error', reason: 'Undeliverable', at: '' });
-    assert.equal((await requestResync(w.deps, net.name, gateway.id)).status, 'pending');
+    assert.equal((await requestResync(w.deps, net.name, gateway.id, TEST_AUDIT)).status, 'pending');
   });
 });
 
@@ -243,7 +243,7 @@ describe('gateway writes that run out of attempts', () => {
     const w = fakeWorld({ random: () => 0 });
     const { network: net, gateway } = await networkWithGateway(w);
     w.faults.failNext('gateways.update', 10);
-    await assert.rejects(updateGateway(w.deps, net.name, gateway.id, { dns: ['10.0.0.53'] }), (err) => err instanceof WriteConflictError && err.code === 'busy');
+    await assert.rejects(updateGateway(w.deps, net.name, gateway.id, { dns: ['10.0.0.53'] }, TEST_AUDIT), (err) => err instanceof WriteConflictError && err.code === 'busy');
     assert.deepEqual((await getGateway(w.deps, net.name, gateway.id)).dns, []);
   });
 });

@@ -6,7 +6,7 @@ import { NetworkCache } from '../../../functions/app/network-cache.js';
 import { createNetwork, deleteNetwork } from '../../../functions/app/networks.js';
 import { contains, parseAddress, parseRange } from '../../../functions/domain/address-pool.js';
 import { NotFoundError } from '../../../functions/domain/errors.js';
-import { fakeWorld, freshNetworkName, markApplied, networkWithGateway } from '../../support/fakes.js';
+import { TEST_AUDIT, fakeWorld, freshNetworkName, markApplied, networkWithGateway } from '../../support/fakes.js';
 
 describe('NetworkCache', () => {
   it('serves a network from memory for five minutes, then reads it again', async () => {
@@ -29,9 +29,9 @@ describe('NetworkCache', () => {
     const cache = new NetworkCache(w.networks, w.clock);
     const name = freshNetworkName();
     assert.equal(await cache.get(name), undefined);
-    await createNetwork(w.deps, { name, addressRange: '10.0.0.0/24' });
+    await createNetwork(w.deps, { name, addressRange: '10.0.0.0/24' }, TEST_AUDIT);
     assert.equal((await cache.get(name))?.name, name, 'the miss was not cached');
-    await deleteNetwork(w.deps, name);
+    await deleteNetwork(w.deps, name, TEST_AUDIT);
     assert.equal((await cache.get(name))?.name, name, 'still cached');
     cache.forget(name);
     assert.equal(await cache.get(name), undefined);
@@ -42,17 +42,17 @@ describe('NetworkCache', () => {
     const { network, gateway } = await networkWithGateway(w, { addressRange: '10.1.0.0/24' });
     const cache = new NetworkCache(w.networks, w.clock);
     const deps = { ...w.deps, networks: cache };
-    const first = await createClient(deps, network.name, { gatewayId: gateway.id }); // the cache now holds 10.1.0.0/24
+    const first = await createClient(deps, network.name, { gatewayId: gateway.id }, TEST_AUDIT); // the cache now holds 10.1.0.0/24
     // Meanwhile, elsewhere: the client, the gateway and the network go; the name comes back with another range.
-    await deleteClient(w.deps, network.name, first.name);
+    await deleteClient(w.deps, network.name, first.name, TEST_AUDIT);
     markApplied(w, gateway);
-    await deleteGateway(w.deps, network.name, gateway.id);
-    await deleteNetwork(w.deps, network.name);
-    await createNetwork(w.deps, { name: network.name, addressRange: '10.2.0.0/24' });
-    const fresh = await createGateway(w.deps, network.name, { instanceId: 'i-0123456789abcdef0', endpoint: '192.0.2.1' });
+    await deleteGateway(w.deps, network.name, gateway.id, TEST_AUDIT);
+    await deleteNetwork(w.deps, network.name, TEST_AUDIT);
+    await createNetwork(w.deps, { name: network.name, addressRange: '10.2.0.0/24' }, TEST_AUDIT);
+    const fresh = await createGateway(w.deps, network.name, { instanceId: 'i-0123456789abcdef0', endpoint: '192.0.2.1' }, TEST_AUDIT);
 
     const attempts = w.faults.calls('clients.create');
-    const client = await createClient(deps, network.name, { gatewayId: fresh.id });
+    const client = await createClient(deps, network.name, { gatewayId: fresh.id }, TEST_AUDIT);
     assert.equal(w.faults.calls('clients.create') - attempts, 2, 'the first attempt used the cached range and was refused');
     assert.ok(contains(parseRange('10.2.0.0/24', 4), parseAddress(client.address, 4)), client.address);
     assert.equal((await cache.get(network.name))?.addressRange, '10.2.0.0/24', 'the cache holds the new network');
@@ -64,7 +64,7 @@ describe('NetworkCache', () => {
     const cache = new NetworkCache(w.networks, w.clock);
     await cache.get(network.name);
     w.table.networks.delete(network.name); // deleted behind the cache's back (the gateway record lingers)
-    await assert.rejects(createClient({ ...w.deps, networks: cache }, network.name, { gatewayId: gateway.id }), (err) => err instanceof NotFoundError && /network/.test(err.message));
+    await assert.rejects(createClient({ ...w.deps, networks: cache }, network.name, { gatewayId: gateway.id }, TEST_AUDIT), (err) => err instanceof NotFoundError && /network/.test(err.message));
     assert.equal(w.table.clients.size, 0);
   });
 });
