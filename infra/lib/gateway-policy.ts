@@ -43,7 +43,7 @@ export class GatewayInstancePolicy extends Construct {
           sid: 'FindPeerSets',
           actions: ['s3:ListBucket'],
           resources: [bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
+          conditions: { StringLike: { 's3:prefix': `${prefix}*` } },
         }),
         // The secrets key, only as S3 uses it to decrypt a peer-set object for this caller.
         new iam.PolicyStatement({
@@ -52,7 +52,7 @@ export class GatewayInstancePolicy extends Construct {
           resources: [objectKey.keyArn],
           conditions: {
             StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` },
-            StringLike: { 'kms:EncryptionContext:aws:s3:arn': [bucket.arnForObjects(`${prefix}*`)] },
+            StringLike: { 'kms:EncryptionContext:aws:s3:arn': bucket.arnForObjects(`${prefix}*`) },
           },
         }),
       ],
