@@ -2,6 +2,7 @@
 // Kept apart from functions and API so they can carry their own removal policy and protection.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -113,5 +114,18 @@ export class WgIngressData extends Construct {
       })),
       removalPolicy,
     });
+    // Rendered configs and peer sets hold private and preshared keys: an object under those
+    // prefixes is written with the secrets key (SSE-KMS) or not at all. The writers name it on every
+    // PutObject (OBJECTS_KMS_KEY_ID); gateways decrypt peer sets with it via S3 only.
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'SecretsKeyOnlyForKeyMaterial',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [bucketPrefixes.downloads.prefix, bucketPrefixes.peerSets.prefix].map((p) => this.bucket.arnForObjects(`${p}*`)),
+        conditions: { StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.secretsKey.keyArn } },
+      }),
+    );
   }
 }

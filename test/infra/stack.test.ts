@@ -528,6 +528,15 @@ describe('WgIngress stack', () => {
       const [, fn] = fns.find(([id]) => id.startsWith(`WgIngressApi${name}`))!;
       assert.equal((fn as Json).Properties.Environment.Variables.OBJECTS_KMS_KEY_ID, undefined, name);
     }
+    // The bucket refuses a PutObject there without the secrets key.
+    const bucketId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.includes('DataBucket'))!;
+    const policy = Object.values(template.findResources('AWS::S3::BucketPolicy')).find((p) => json((p as Json).Properties.Bucket) === json({ Ref: bucketId }));
+    const deny = ((policy as Json).Properties.PolicyDocument.Statement as (Statement & { Sid?: string })[]).find((st) => st.Sid === 'SecretsKeyOnlyForKeyMaterial');
+    assert.ok(deny);
+    assert.equal(deny.Effect, 'Deny');
+    assert.equal(deny.Action, 's3:PutObject');
+    assert.match(json(deny.Resource), /\/downloads\/\*.*\/peer-sets\/\*/);
+    assert.deepEqual(deny.Condition, { StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': { 'Fn::GetAtt': [secretsKey, 'Arn'] } } });
   });
 
   it('outputs the API URL, user pool and client ids, bucket, table and the next step', () => {
