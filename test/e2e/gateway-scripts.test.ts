@@ -265,6 +265,7 @@ describe('gateway documents in network namespaces', { skip, concurrency: false }
     const r = await apply(5, renderPeerSet([peerA]), { digest: peerSetDigest(renderPeerSet([peerA, peerB])) });
     assert.equal(r.status, 'failed');
     assert.match(r.reason!, /digest_mismatch/);
+    assert.deepEqual(readdirSync(stateDir).filter((f) => f.startsWith('.peer-set-')), [], 'the downloaded copy is gone on failure too');
     assert.deepEqual(gatewayPeers(), peers);
     assert.equal(appliedGeneration(), '1');
     assert.ok(reaches(NS.b, HOST_IP));
