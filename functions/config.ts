@@ -10,6 +10,8 @@ export interface Config {
   /** Powertools Idempotency records of the create routes; only the functions that serve them have it. */
   IDEMPOTENCY_TABLE_NAME?: string;
   BUCKET_NAME: string;
+  /** KMS key (ARN) every object is written with, SSE-KMS: the secrets key in AWS; none locally. */
+  OBJECTS_KMS_KEY_ID?: string;
   AWS_REGION: string;
   /** jwt: API Gateway's authorizer has checked the caller; token: local mode's admin token. */
   AUTH_MODE: 'jwt' | 'token';
@@ -127,6 +129,7 @@ export function loadConfig(env: Environment): Config {
     SECRETS_TABLE_NAME: text(env, p, 'SECRETS_TABLE_NAME', undefined, 1),
     ...optional(env, 'IDEMPOTENCY_TABLE_NAME', () => text(env, p, 'IDEMPOTENCY_TABLE_NAME', undefined, 1)),
     BUCKET_NAME: text(env, p, 'BUCKET_NAME', 'wg-ingress', 1),
+    ...optional(env, 'OBJECTS_KMS_KEY_ID', () => text(env, p, 'OBJECTS_KMS_KEY_ID', undefined, 1)),
     AWS_REGION: text(env, p, 'AWS_REGION', 'us-east-1', 1),
     // No default: a function started without it must fail, not run without any auth check.
     AUTH_MODE: oneOf(env, p, 'AUTH_MODE', ['jwt', 'token']),

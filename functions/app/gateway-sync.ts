@@ -34,8 +34,6 @@ export interface SyncDeps {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export const PEER_SET_URL_SECONDS = 15 * 60;
-
 /**
  * Minimum time between two applies of one gateway while changes keep coming: the first change of a
  * quiet gateway goes out at once, then the pauses double, so a burst of a thousand changes costs a
@@ -232,6 +230,9 @@ async function awaitApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome |
   const result = await run.waitFor(last.commandId!, gateway.instanceId);
   if (result.status === 'pending') return run.waiting(gateway);
   await recordApplyResult(run.deps, gateway, last, result, run.at());
+  // The result is on record, success or failure: the peer set (preshared keys in it) has served.
+  // A delete that fails leaves it to the bucket's lifecycle rule (peer-sets/ expire after days).
+  if (last.peerSetKey) await run.deps.objects.deleteObject(last.peerSetKey).catch(() => undefined);
   return undefined;
 }
 
@@ -241,20 +242,28 @@ async function sendApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | 
   // The generation is read before the clients: every change counted in it is already visible.
   const generation = gateway.desiredGeneration;
   const { text, skipped } = await renderGatewayPeerSet(deps, gateway);
-  // A fresh random name per upload: a URL handed out earlier never shows a newer peer set.
+  // A fresh random name per upload (grammar PEER_SET_KEY): one object per command, deleted once its
+  // result is recorded. The gateway reads it with its own role; the command names bucket and key only.
   const key = `${bucketPrefixes.peerSets.prefix}${gateway.network}/${gateway.id}/${generation}-${deps.randomBytes(8).toString('hex')}.conf`;
-  await deps.objects.putObject(key, text, 'text/plain; charset=utf-8');
-  const peerSetUrl = await deps.objects.signedGetUrl(key, { expiresInSeconds: PEER_SET_URL_SECONDS });
   // Apply must use the folder init was told to use (local mode and tests pick their own).
   const stateDir = deps.initOptions?.(gateway).stateDir;
   const params = buildApplyParameters({
     interfaceName: gateway.interfaceName,
     generation,
-    peerSetUrl,
+    peerSetBucket: deps.objects.bucket,
+    peerSetKey: key,
     peerSetSha256: peerSetDigest(text),
     ...(stateDir !== undefined ? { stateDir } : {}),
   });
-  const { commandId } = await deps.commands.sendApply(gateway.instanceId, params);
+  await deps.objects.putObject(key, text, 'text/plain; charset=utf-8');
+  let commandId: string;
+  try {
+    ({ commandId } = await deps.commands.sendApply(gateway.instanceId, params));
+  } catch (err) {
+    // Not sent: nothing will read it.
+    await deps.objects.deleteObject(key).catch(() => undefined);
+    throw err;
+  }
   run.commandsSent++;
   run.peersLeftOut = skipped.length;
   await deps.gateways.recordSync(gateway.network, gateway.id, {
@@ -262,6 +271,7 @@ async function sendApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | 
     generation,
     outcome: 'sent',
     commandId,
+    peerSetKey: key,
     burst: currentBurst(last, run.nowMs()) + 1,
     ...(last?.failures ? { failures: last.failures } : {}),
     ...skippedFields(skipped),

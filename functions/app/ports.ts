@@ -163,6 +163,8 @@ export interface SignedGetUrlOptions {
 }
 
 export interface ObjectStore {
+  /** The bucket the objects are in (the apply document names it to the gateway). */
+  readonly bucket: string;
   putObject(key: string, body: Uint8Array | string, contentType: string): Promise<void>;
   /** The object's bytes, or undefined when there is no such object. */
   getObject(key: string): Promise<Buffer | undefined>;

@@ -93,7 +93,7 @@ function objectStore(config: Config): S3ObjectStore {
     ...endpointCredentials(config.S3_ACCESS_KEY_ID, config.S3_SECRET_ACCESS_KEY),
     instrument: (client) => tracer.captureAWSv3Client(client),
   });
-  return new S3ObjectStore(s3, config.BUCKET_NAME);
+  return new S3ObjectStore(s3, config.BUCKET_NAME, config.OBJECTS_KMS_KEY_ID ? { kmsKeyId: config.OBJECTS_KMS_KEY_ID } : {});
 }
 
 export function downloadDeps(config: Config) {

@@ -11,9 +11,6 @@ import type { Gateway, Network } from './model.js';
 import { anchored, anchoredOrEmpty, BLOCK, PATTERN } from './grammar.js';
 import { isWireGuardKey } from './keys.js';
 
-/** Characters of a URL that are safe inside single quotes and never special to a shell word. */
-const URL_CHARS = "[A-Za-z0-9._~%/+=&?:@,-]";
-
 /** Regex sources in grammar.ts's subset (JavaScript, Java and POSIX ERE read them alike). */
 export const PARAMETER_PATTERNS = {
   interfaceName: PATTERN.INTERFACE_NAME,
@@ -28,12 +25,11 @@ export const PARAMETER_PATTERNS = {
   egressInterface: anchoredOrEmpty(BLOCK.INTERFACE_NAME),
   stateDir: anchored('/[a-zA-Z0-9_/.-]{0,199}'),
   generation: PATTERN.GENERATION,
-  // https anywhere (signed S3 URLs); plain http only to this machine's loopback and file:// for
-  // local mode and tests.
-  peerSetUrl:
-    `^(https://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?/${URL_CHARS}{0,4000}` +
-    `|http://(127\\.0\\.0\\.1|localhost)(:[0-9]{1,5})?/${URL_CHARS}{0,4000}` +
-    '|file:///[A-Za-z0-9._/-]{1,1000})$',
+  // Where the peer set is: a bucket and an object key, never a URL. The apply document's first
+  // step (aws:downloadContent, S3 source) fetches it with the instance's own role; a signed URL, a
+  // file:// or an http:// location cannot be spelled in either.
+  peerSetBucket: PATTERN.S3_BUCKET,
+  peerSetKey: PATTERN.PEER_SET_KEY,
   peerSetSha256: PATTERN.SHA256_HEX,
 } as const;
 
@@ -76,7 +72,11 @@ export const INIT_PARAMETERS: readonly ParameterSpec[] = [
 export const APPLY_PARAMETERS: readonly ParameterSpec[] = [
   { name: 'interfaceName', description: 'WireGuard interface name given to init.' },
   { name: 'generation', description: 'Generation of the peer set; an older or equal one than applied is ignored.' },
-  { name: 'peerSetUrl', description: 'Where to fetch the peer set (a signed HTTPS URL).' },
+  { name: 'peerSetBucket', description: "The bucket of the peer set (the stack's data bucket)." },
+  {
+    name: 'peerSetKey',
+    description: "The peer set's object key (peer-sets/<network>/<gateway>/<generation>-<random>.conf), read with the instance's own role.",
+  },
   { name: 'peerSetSha256', description: 'SHA-256 (hex) of the peer set; anything else is refused.' },
   { name: 'stateDir', description: 'Folder given to init.', default: '/etc/wireguard' },
 ];
@@ -207,7 +207,8 @@ export function buildInitParameters(
 export interface ApplyInput {
   interfaceName: string;
   generation: number;
-  peerSetUrl: string;
+  peerSetBucket: string;
+  peerSetKey: string;
   peerSetSha256: string;
   stateDir?: string;
 }
@@ -219,7 +220,8 @@ export function buildApplyParameters(input: ApplyInput): CommandParameters {
   const values: Record<string, string> = {
     interfaceName: checked('interfaceName', input.interfaceName),
     generation: checked('generation', String(input.generation)),
-    peerSetUrl: checked('peerSetUrl', input.peerSetUrl),
+    peerSetBucket: checked('peerSetBucket', input.peerSetBucket),
+    peerSetKey: checked('peerSetKey', input.peerSetKey),
     peerSetSha256: checked('peerSetSha256', input.peerSetSha256),
   };
   if (input.stateDir !== undefined) values.stateDir = checked('stateDir', input.stateDir);

@@ -88,6 +88,15 @@ export const BLOCK = {
   LINK_TOKEN: '[A-Za-z0-9_-]{43}',
   // Host name (RFC 1123 labels; the 253 total and all-numeric rules are validateEndpoint's) or IPv6.
   ENDPOINT_HOST: `(${hostLabel}(\\.${hostLabel})*|${ipv6})`,
+  // S3 bucket names (general purpose): 3 to 63 lower-case letters, digits, dots and hyphens, a
+  // letter or digit at both ends. The rest of S3's rules (no "..", not an IP address) are S3's own;
+  // none of those spellings is special to a shell or a URL path.
+  S3_BUCKET: '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]',
+  // The object key of a peer set, exactly as the worker names it (functions/app/gateway-sync.ts):
+  // peer-sets/<network>/<gateway id>/<generation>-<16 hex digits>.conf; the prefix is
+  // bucketPrefixes.peerSets (object-keys.ts, checked by the agreement test). No other object, no
+  // "..", nothing outside the prefix can be named.
+  PEER_SET_KEY: `peer-sets/[a-zA-Z0-9][a-zA-Z0-9_-]{0,31}/gw-[a-z0-9]{10}/(0|[1-9][0-9]{0,14})-[0-9a-f]{16}\\.conf`,
   /** Every line a peer set may hold (the empty line included): what renderPeerSet writes. */
   PEER_LINE: `(\\[Peer\\]|PublicKey = ${wgKey}|PresharedKey = ${wgKey}|AllowedIPs = ${peerAllowedIps})?`,
 } as const;
@@ -118,4 +127,6 @@ export const SHA256_HEX = new RegExp(PATTERN.SHA256_HEX);
 export const GATEWAY_ID = new RegExp(PATTERN.GATEWAY_ID);
 export const LINK_TOKEN = new RegExp(PATTERN.LINK_TOKEN);
 export const ENDPOINT_HOST = new RegExp(PATTERN.ENDPOINT_HOST);
+export const S3_BUCKET = new RegExp(PATTERN.S3_BUCKET);
+export const PEER_SET_KEY = new RegExp(PATTERN.PEER_SET_KEY);
 export const PEER_LINE = new RegExp(PATTERN.PEER_LINE);

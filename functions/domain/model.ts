@@ -33,6 +33,11 @@ export interface SyncResult {
   skipped?: SkippedClient[];
   skippedCount?: number;
   commandId?: string;
+  /**
+   * The object the apply command reads (outcome "sent" only): deleted by the worker once the
+   * command's result is recorded; the bucket's lifecycle rule is the backstop.
+   */
+  peerSetKey?: string;
   /** Applies sent in the current burst of changes (spaces them out). */
   burst?: number;
   /** Failed applies in a row (backs off the retries). */

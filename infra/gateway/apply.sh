@@ -1,10 +1,12 @@
 #!/bin/bash
 # wg-ingress gateway apply (body of the apply SSM Command document; the local runner runs the same text).
+# The document's first step (aws:downloadContent, S3 source, the instance's own role) has put the
+# peer set at $STATE_DIR/.peer-set-$IFACE-$GENERATION (infra/ssm/documents.ts PEER_SET_DOWNLOAD_PATH);
+# no URL and no credential reaches this script. It removes that file when it ends, whatever happened.
 # Every SSM parameter placeholder is matched by an allowedPattern that excludes quotes, so assigning it inside
 # single quotes is the only place it touches shell syntax; below this block only the variables are used.
 IFACE='{{ interfaceName }}'
 GENERATION='{{ generation }}'
-PEER_SET_URL='{{ peerSetUrl }}'
 PEER_SET_SHA256='{{ peerSetSha256 }}'
 STATE_DIR='{{ stateDir }}'
 
@@ -15,6 +17,10 @@ umask 077
 # The standard folders after the caller's (SSM's PATH may lack the sbin ones).
 export PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 export LC_ALL=C
+
+DOWNLOADED="$STATE_DIR/.peer-set-$IFACE-$GENERATION"
+# The downloaded set holds preshared keys: gone when this script ends, skipped or failed alike.
+trap 'rm -f -- "$DOWNLOADED"' EXIT
 
 fail() { echo "WG_INGRESS_APPLY_FAILED generation=$GENERATION reason=$1" >&2; exit "${2:-1}"; }
 
@@ -54,28 +60,12 @@ if (( 10#$GENERATION <= 10#$APPLIED )); then
 fi
 
 WORK="$(mktemp -d "$STATE_DIR/.apply-$IFACE.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+trap 'rm -rf "$WORK"; rm -f -- "$DOWNLOADED"' EXIT
 FETCHED="$WORK/peers"
 
-# --- fetch --------------------------------------------------------------------------------------
-case "$PEER_SET_URL" in
-  file://*)
-    cp -- "${PEER_SET_URL#file://}" "$FETCHED" 2>/dev/null || fail fetch_failed
-    ;;
-  *)
-    if command -v curl >/dev/null 2>&1; then
-      curl -fsS --proto '=https,http' --max-time 60 --retry 2 --max-filesize 67108864 -o "$FETCHED" "$PEER_SET_URL" >&2 || fail fetch_failed
-    elif command -v python3 >/dev/null 2>&1; then
-      python3 -c 'import shutil, sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=60) as r, open(sys.argv[2], "wb") as f:
-    shutil.copyfileobj(r, f)' "$PEER_SET_URL" "$FETCHED" >&2 || fail fetch_failed
-    elif command -v wget >/dev/null 2>&1; then
-      wget -q -T 60 -O "$FETCHED" "$PEER_SET_URL" >&2 || fail fetch_failed
-    else
-      fail no_http_client
-    fi
-    ;;
-esac
+# --- take what the download step left (a regular file, not a link) ----------------------------------
+[ -f "$DOWNLOADED" ] && [ ! -L "$DOWNLOADED" ] || fail fetch_failed
+mv -f -- "$DOWNLOADED" "$FETCHED" || fail fetch_failed
 chmod 600 "$FETCHED"
 
 # --- verify: digest, then every line, then structure ---------------------------------------------

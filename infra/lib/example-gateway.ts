@@ -9,6 +9,8 @@ import type { GatewayTag } from './stateless.js';
 
 export interface ExampleGatewayProps {
   readonly gatewayTag: GatewayTag;
+  /** What a gateway's role needs to read its peer sets (WgIngress.gatewayPolicy). */
+  readonly gatewayPolicy: iam.IManagedPolicy;
   /** WireGuard's UDP listen port; the only port open inbound. */
   readonly listenPort?: number;
   /** Defaults to a new one-AZ VPC with a public subnet and no NAT gateway. */
@@ -54,8 +56,8 @@ export class ExampleGateway extends Construct {
 
     const role = (this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'wg-ingress example gateway: SSM managed instance',
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+      description: 'wg-ingress example gateway: SSM managed instance that reads its peer sets',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore'), props.gatewayPolicy],
     }));
 
     this.instance = new ec2.Instance(this, 'Instance', {

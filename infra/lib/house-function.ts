@@ -192,7 +192,11 @@ export class HouseFunction extends Construct {
    * names the bucket in `envName`. Signed URLs carry this role's rights, so a prefix that is
    * handed out as a GET link needs `read` here.
    */
-  useBucket(bucket: s3.IBucket, envName: string, prefixes: { read?: string[]; write?: string[] }): this {
+  /**
+   * Objects under the prefixes; `objectKey` is the KMS key they are written with (SSE-KMS, the
+   * secrets key), granted instead of the bucket's default key, and named in OBJECTS_KMS_KEY_ID.
+   */
+  useBucket(bucket: s3.IBucket, envName: string, prefixes: { read?: string[]; write?: string[] }, objectKey?: kms.IKey): this {
     const objects = (list: string[]) => list.map((p) => bucket.arnForObjects(`${p}*`));
     if (prefixes.read?.length) {
       this.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objects(prefixes.read) }));
@@ -203,7 +207,9 @@ export class HouseFunction extends Construct {
         new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objects(prefixes.write) }),
       );
     }
-    if (bucket.encryptionKey) this.useKey(bucket.encryptionKey, prefixes.write?.length ? 'readWrite' : 'read');
+    const key = objectKey ?? bucket.encryptionKey;
+    if (key) this.useKey(key, prefixes.write?.length ? 'readWrite' : 'read');
+    if (objectKey) this.fn.addEnvironment('OBJECTS_KMS_KEY_ID', objectKey.keyArn);
     this.fn.addEnvironment(envName, bucket.bucketName);
     return this;
   }

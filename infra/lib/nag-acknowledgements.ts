@@ -16,6 +16,7 @@ export interface NagScope extends IConstruct {
   readonly api: WgIngressApi;
   readonly gatewayTag: GatewayTag;
   readonly exampleGateway?: ExampleGateway;
+  readonly gatewayPolicy: IConstruct;
 }
 
 function acknowledge(scope: IConstruct, id: string, reason: string): void {
@@ -54,6 +55,16 @@ export function acknowledgeNagFindings(wg: NagScope): void {
         `Object keys are generated per client/gateway at run time; access is limited to the ${prefix} prefix, which this function ${why}.`,
       );
     }
+  }
+
+  {
+    const bucketId = Stack.of(wg).getLogicalId(wg.data.bucket.node.defaultChild as never);
+    const prefix = bucketPrefixes.peerSets.prefix;
+    acknowledge(
+      wg.gatewayPolicy,
+      `IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+      `Peer-set object keys are generated per gateway, generation and command at run time; gateway instances may only GetObject under ${prefix} (and decrypt via S3 only), and IAM cannot tie a gateway id in the key to the calling instance without per-instance tags.`,
+    );
   }
 
   const publicRouteKeys = new Set(routes.filter((r) => r.public).map((r) => `${r.method} ${r.path}`));

@@ -217,7 +217,8 @@ export class WgIngressApi extends Construct {
       if (needs.table) f.useTable(data.table, 'TABLE_NAME', needs.table, { indexes: [mainTableGsi] });
       if (needs.secrets) f.useTable(data.secretsTable, 'SECRETS_TABLE_NAME', needs.secrets);
       if (needs.idempotency) f.useTable(data.idempotencyTable, 'IDEMPOTENCY_TABLE_NAME', 'itemsByKey');
-      if (needs.bucket) f.useBucket(data.bucket, 'BUCKET_NAME', needs.bucket);
+      // downloads/ and peer-sets/ hold private and preshared keys: written with the secrets key.
+      if (needs.bucket) f.useBucket(data.bucket, 'BUCKET_NAME', needs.bucket, data.secretsKey);
       if (needs.documents?.length) this.allowSendCommand(f, needs.documents, props.gatewayTag);
       fns[name] = f;
     }

@@ -6,7 +6,9 @@ import type * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { applyDocument, initDocument, teardownDocument } from '../ssm/documents.js';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { ExampleGateway } from './example-gateway.js';
+import { GatewayInstancePolicy } from './gateway-policy.js';
 import { suppressGuardRules } from './guard-suppressions.js';
 import { acknowledgeNagFindings } from './nag-acknowledgements.js';
 import { WgIngressData } from './stateful.js';
@@ -58,6 +60,11 @@ export class WgIngress extends Construct {
   readonly api: WgIngressApi;
   readonly exampleGateway?: ExampleGateway;
   readonly gatewayTag: GatewayTag;
+  /**
+   * Attach to the role of every gateway instance: reads the peer-set objects the apply document
+   * names (s3:GetObject under peer-sets/, kms:Decrypt of the secrets key via S3 only).
+   */
+  readonly gatewayPolicy: iam.ManagedPolicy;
   /** Base URL of the HTTP API (no trailing slash). */
   readonly apiUrl: string;
 
@@ -83,9 +90,13 @@ export class WgIngress extends Construct {
       removalPolicy: props.removalPolicy,
     });
     this.apiUrl = this.api.api.apiEndpoint;
+    this.gatewayPolicy = new GatewayInstancePolicy(this, 'GatewayInstancePolicy', {
+      bucket: this.data.bucket,
+      objectKey: this.data.secretsKey,
+    }).policy;
 
     if (props.exampleGateway) {
-      this.exampleGateway = new ExampleGateway(this, 'ExampleGateway', { gatewayTag });
+      this.exampleGateway = new ExampleGateway(this, 'ExampleGateway', { gatewayTag, gatewayPolicy: this.gatewayPolicy });
     }
 
     if (props.outputs ?? true) this.addOutputs();
@@ -111,6 +122,11 @@ export class WgIngress extends Construct {
         ` --username you@example.com --group-name ${this.api.groups.admin}`,
       ]),
       `Invite the first admin (Cognito mails a temporary password) and add them to ${this.api.groups.admin} (${this.api.groups.viewer} may only read), then sign in through the frontend`,
+    );
+    out(
+      'GatewayPolicyArn',
+      this.gatewayPolicy.managedPolicyArn,
+      "Attach this managed policy to every gateway instance's role: the apply document reads its peer set from the bucket with it",
     );
     out(
       'GatewayTag',

@@ -1,5 +1,8 @@
 // Local stand-in for SSM Run Command. It checks parameters against the documents' own patterns,
-// substitutes them into the same script text SSM would run, and
+// refuses any that could carry a credential (a signed URL, any URL, a WireGuard key), does what the
+// apply document's aws:downloadContent step does (reads the named S3 object, here from the local S3
+// server with the stack's credentials, into the file the script reads), substitutes the parameters
+// into the same script text SSM would run, and
 //  - "netns" mode (root + wg + wg-quick + wireguard-go + iptables + ip netns, and a namespace given
 //    for the instance): runs the script with bash inside that network namespace;
 //  - "record" mode (anything else, e.g. a laptop): records what it would have run, keeps a gateway
@@ -10,7 +13,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   validateCommandParameters,
   type CommandParameters,
@@ -19,8 +22,32 @@ import {
 } from '../../functions/domain/gateway-commands.js';
 import type { GatewayCommandSender } from '../../functions/app/ports.js';
 import { generateKeyPair, publicKeyFromPrivate } from '../../functions/domain/keys.js';
+import { BLOCK } from '../../functions/domain/grammar.js';
 import { parsePeerSet, peerSetDigest } from '../../functions/domain/peer-set.js';
-import { renderScript } from '../ssm/documents.js';
+import { peerSetDownloadPath, renderScript } from '../ssm/documents.js';
+
+/** Reads an S3 object as the instance's role would (undefined: no such object). */
+export type ObjectReader = (bucket: string, key: string) => Promise<Buffer | undefined>;
+
+/** What no SSM parameter may ever hold: a signed URL's signature, any URL, a WireGuard key. */
+const CREDENTIAL_LIKE: { what: string; re: RegExp }[] = [
+  { what: 'X-Amz-Signature', re: /X-Amz-Signature/i },
+  { what: 'a URL', re: /:\/\// },
+  { what: 'a WireGuard key', re: new RegExp(BLOCK.WG_KEY) },
+];
+
+/**
+ * Throws when a parameter holds something that must never be an SSM parameter (readable by anyone
+ * with ssm:ListCommands, and kept in the agent's copy of the script on the instance).
+ */
+export function assertNoCredentialInParameters(kind: DocumentKind, params: CommandParameters): void {
+  for (const [name, values] of Object.entries(params)) {
+    for (const value of Array.isArray(values) ? values : [values]) {
+      const hit = CREDENTIAL_LIKE.find(({ re }) => typeof value === 'string' && re.test(value));
+      if (hit) throw new Error(`${kind} parameter ${name} holds ${hit.what}: no credential or URL may be an SSM parameter`);
+    }
+  }
+}
 
 export type RunnerMode = 'netns' | 'record';
 
@@ -37,6 +64,8 @@ export interface LocalGatewayRunnerOptions {
   deliveryTimeoutMs?: number;
   /** Extra environment for the scripts. */
   env?: Record<string, string>;
+  /** The apply document's download step: reads the named object (the local S3 server in local mode). */
+  objects?: ObjectReader;
 }
 
 export interface LocalCommand {
@@ -192,6 +221,8 @@ export class LocalGatewayRunner implements GatewayCommandSender {
   }
 
   private async send(kind: DocumentKind, instanceId: string, params: CommandParameters): Promise<{ commandId: string }> {
+    // Never a credential in a parameter, in any suite or in local mode.
+    assertNoCredentialInParameters(kind, params);
     // Same rule as the document: a value its allowedPattern refuses never reaches a script.
     const parameters = validateCommandParameters(kind, params);
     const command: LocalCommand = {
@@ -263,10 +294,7 @@ export class LocalGatewayRunner implements GatewayCommandSender {
       document: c.kind,
       mode: c.mode,
       namespace: c.namespace,
-      // The peer-set URL is a bearer credential for a file with preshared keys: logged as a path only.
-      parameters: c.parameters.peerSetUrl
-        ? { ...c.parameters, peerSetUrl: c.parameters.peerSetUrl.replace(/\?.*$/, '?<signature omitted>') }
-        : c.parameters,
+      parameters: c.parameters,
       status: c.result.status,
       reason: c.result.reason,
       exitCode: c.exitCode,
@@ -280,12 +308,20 @@ export class LocalGatewayRunner implements GatewayCommandSender {
     return dir;
   }
 
-  /** Reads a peer set the way the script would, from outside any namespace. */
-  private async fetchPeerSet(url: string): Promise<Buffer> {
-    if (url.startsWith('file://')) return readFileSync(url.slice('file://'.length));
-    const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
-    if (!res.ok) throw new Error(`fetch_failed: HTTP ${res.status}`);
-    return Buffer.from(await res.arrayBuffer());
+  /**
+   * The apply document's aws:downloadContent step: the object named by peerSetBucket/peerSetKey,
+   * read with the stack's credentials; a failure fails the command as the step would.
+   */
+  private async download(c: LocalCommand): Promise<Buffer | { failure: string }> {
+    const { peerSetBucket: bucket, peerSetKey: key } = c.parameters;
+    if (!this.options.objects) return { failure: 'downloadPeerSet: this runner has no object store to download from' };
+    try {
+      const body = await this.options.objects(bucket!, key!);
+      if (body === undefined) return { failure: `downloadPeerSet: failed to download s3://${bucket}/${key}: NoSuchKey` };
+      return body;
+    } catch (err) {
+      return { failure: `downloadPeerSet: failed to download s3://${bucket}/${key}: ${messageOf(err)}` };
+    }
   }
 
   private async runInNamespace(c: LocalCommand): Promise<void> {
@@ -294,15 +330,22 @@ export class LocalGatewayRunner implements GatewayCommandSender {
       c.result = { status: 'failed', reason: `Undeliverable: no network namespace for instance ${c.instanceId}` };
       return;
     }
-    // Everything staged for the script goes, whatever happens: a fetched peer set holds preshared keys.
+    // Everything staged for the script goes, whatever happens: a downloaded peer set holds preshared keys.
     const cleanup: string[] = [];
     try {
-      const staged = await this.stageApplyPeerSet(c, cleanup);
-      if ('failure' in staged) {
-        c.result = { status: 'failed', reason: staged.failure };
-        return;
+      if (c.kind === 'apply') {
+        // What the document's first step does: the object into the file the script reads.
+        const body = await this.download(c);
+        if (!Buffer.isBuffer(body)) {
+          c.result = { status: 'failed', reason: body.failure };
+          return;
+        }
+        const file = peerSetDownloadPath(c.parameters);
+        cleanup.push(file);
+        mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+        writeFileSync(file, body, { mode: 0o600 });
       }
-      const script = renderScript(c.kind, staged.values);
+      const script = renderScript(c.kind, c.parameters);
       c.script = script;
       const scriptFile = join(this.subdir('scripts'), `${c.commandId}.sh`);
       cleanup.push(scriptFile);
@@ -317,27 +360,6 @@ export class LocalGatewayRunner implements GatewayCommandSender {
     } finally {
       for (const f of cleanup) rmSync(f, { force: true });
     }
-  }
-
-  /** The script's parameters: an apply's http(s) peer set is fetched here and passed as a file (put on cleanup). */
-  private async stageApplyPeerSet(
-    c: LocalCommand,
-    cleanup: string[],
-  ): Promise<{ values: Record<string, string> } | { failure: string }> {
-    const values = { ...c.parameters };
-    if (c.kind !== 'apply' || !/^https?:/.test(values.peerSetUrl!)) return { values };
-    // A namespace has its own loopback and no route out: fetch here and hand the script a file.
-    // The script still checks the digest and every line of what it reads.
-    const file = join(this.subdir('peer-sets'), `${c.commandId}.peers`);
-    cleanup.push(file);
-    try {
-      writeFileSync(file, await this.fetchPeerSet(values.peerSetUrl!), { mode: 0o600 });
-    } catch (err) {
-      return { failure: `fetch_failed: ${messageOf(err)}` };
-    }
-    values.peerSetUrl = `file://${file}`;
-    validateCommandParameters('apply', Object.fromEntries(Object.entries(values).map(([k, v]) => [k, [v]])));
-    return { values };
   }
 
   /** Runs the script with bash inside the namespace; killed after timeoutSeconds. */
@@ -418,24 +440,20 @@ export class LocalGatewayRunner implements GatewayCommandSender {
     if (generation <= applied) {
       return succeed(c, `WG_INGRESS_APPLY_SKIPPED generation=${generation} applied=${applied}\n`);
     }
-    const checked = await this.checkPeerSet(c.parameters.peerSetUrl!, c.parameters.peerSetSha256!);
+    const checked = await this.checkPeerSet(c, c.parameters.peerSetSha256!);
     if ('reason' in checked) return failApply(c, generation, checked.reason, checked.code);
     writeAtomically(join(dir, `${base}.peers`), checked.text);
     writeAtomically(generationFile, `${generation}\n`);
     succeed(c, `WG_INGRESS_APPLIED generation=${generation} peers=${checked.peers}\n`);
   }
 
-  /** Fetches and checks a peer set as apply.sh does, failing with its reasons and exit codes. */
+  /** Downloads and checks a peer set as the document does, failing with apply.sh's reasons and exit codes. */
   private async checkPeerSet(
-    url: string,
+    c: LocalCommand,
     sha256: string,
   ): Promise<{ text: Buffer; peers: number } | { reason: string; code: number }> {
-    let text: Buffer;
-    try {
-      text = await this.fetchPeerSet(url);
-    } catch {
-      return { reason: 'fetch_failed', code: 1 };
-    }
+    const text = await this.download(c);
+    if (!Buffer.isBuffer(text)) return { reason: 'fetch_failed', code: 1 };
     if (peerSetDigest(text) !== sha256) return { reason: 'digest_mismatch', code: 3 };
     try {
       return { text, peers: parsePeerSet(text.toString('utf8')).length };

@@ -14,7 +14,8 @@ import { httpOptions } from '../../functions/http/http-handler.js';
 import { loadConfig, type Config } from '../../functions/config.js';
 import { createSyncHandler, type SweepEvent } from '../../functions/worker/sync-handler.js';
 import { startApiServer } from './api-server.js';
-import { LocalGatewayRunner, type RunnerMode } from './gateway-runner.js';
+import { LocalGatewayRunner, type ObjectReader, type RunnerMode } from './gateway-runner.js';
+import { createS3Client, S3ObjectStore } from '../../functions/adapters/s3/object-store.js';
 import { startStreamPoller } from './stream-poller.js';
 import { DYNAMO_KEY_FILE, ensureTables, localDynamoCredentials, startDynamoDbLocal, type LocalDynamoCredentials } from './dynamodb.js';
 import { freePort } from './net.js';
@@ -84,7 +85,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       adminToken,
       publicBaseUrl: `http://${loopbackName(host)}:${port}`,
     });
-    const runner = startRunner(opts, stops);
+    const runner = startRunner(opts, stops, instanceObjectReader(config));
     const deps = createDeps(config, { commands: runner, pollIntervalMs: 20, ...(opts.initOptions ? { initOptions: opts.initOptions } : {}) });
     const api = await startApiServer({ port, host, deps, http: httpOptions(config, deps.idempotency) });
     stops.push(api.stop);
@@ -160,10 +161,24 @@ export function localConfig(local: {
   });
 }
 
+/**
+ * What the gateway's role is in AWS, for the runner's stand-in of the apply document's download
+ * step: the local S3 server, signed with the stack's own credentials, whatever bucket is named.
+ */
+function instanceObjectReader(config: Config): ObjectReader {
+  const client = createS3Client({
+    region: config.AWS_REGION,
+    endpoint: config.S3_ENDPOINT!,
+    forcePathStyle: true,
+    credentials: { accessKeyId: config.S3_ACCESS_KEY_ID!, secretAccessKey: config.S3_SECRET_ACCESS_KEY! },
+  });
+  return (bucket, key) => new S3ObjectStore(client, bucket).getObject(key);
+}
+
 /** The stand-in for SSM Run Command, with its data folder (removed at stop when temporary). */
-function startRunner(opts: LocalStackOptions, stops: Stops): LocalGatewayRunner {
+function startRunner(opts: LocalStackOptions, stops: Stops, objects: ObjectReader): LocalGatewayRunner {
   const gatewayDir = opts.dataDir ? join(opts.dataDir, 'gateways') : mkdtempSync(join(tmpdir(), 'wg-ingress-gw-'));
-  const runner = new LocalGatewayRunner({ dataDir: gatewayDir, mode: opts.gatewayMode ?? 'record', namespaces: opts.namespaces });
+  const runner = new LocalGatewayRunner({ dataDir: gatewayDir, mode: opts.gatewayMode ?? 'record', namespaces: opts.namespaces, objects });
   stops.push(async () => {
     await runner.close();
     if (!opts.dataDir) rmSync(gatewayDir, { recursive: true, force: true });

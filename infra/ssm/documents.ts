@@ -54,7 +54,7 @@ const DESCRIPTIONS: Record<DocumentKind, string> = {
     'link-local/instance metadata, no client to client unless allowed, only replies, ping and DNS to the gateway, NAT), ' +
     'make it survive reboot, print the public key.',
   apply:
-    'wg-ingress: fetch the desired peer set of a generation, verify its SHA-256 and every line, ' +
+    "wg-ingress: download the desired peer set of a generation from S3 with the instance's own role, verify its SHA-256 and every line, " +
     'apply it with wg syncconf, persist it for reboot and record the generation; re-asserts the firewall every time.',
   teardown:
     'wg-ingress: take a deleted gateway down: interface, firewall chains and NAT, reboot unit, and ' +
@@ -68,16 +68,47 @@ export interface DocumentParameter {
   default?: string;
 }
 
+export interface ShellStep {
+  action: 'aws:runShellScript';
+  name: string;
+  precondition: { StringEquals: ['platformType', 'Linux'] };
+  inputs: { timeoutSeconds: string; runCommand: string[] };
+}
+
+/** SSM's own download step: the agent reads the object with the instance's credentials. */
+export interface DownloadStep {
+  action: 'aws:downloadContent';
+  name: string;
+  precondition: { StringEquals: ['platformType', 'Linux'] };
+  inputs: { sourceType: 'S3'; sourceInfo: string; destinationPath: string };
+}
+
 export interface CommandDocument {
   schemaVersion: '2.2';
   description: string;
   parameters: Record<string, DocumentParameter>;
-  mainSteps: {
-    action: 'aws:runShellScript';
-    name: string;
-    precondition: { StringEquals: ['platformType', 'Linux'] };
-    inputs: { timeoutSeconds: string; runCommand: string[] };
-  }[];
+  mainSteps: (DownloadStep | ShellStep)[];
+}
+
+/**
+ * Where the apply document's download step puts the peer set, and where apply.sh reads it
+ * (`$STATE_DIR/.peer-set-$IFACE-$GENERATION`): inside the state folder (0700, root's), one file per
+ * interface and generation; the script removes it when it ends, whatever happened.
+ */
+export const PEER_SET_DOWNLOAD_PATH = '{{ stateDir }}/.peer-set-{{ interfaceName }}-{{ generation }}';
+/** The agent's S3 source: path-style URL of the object (it finds the bucket's region itself). */
+export const PEER_SET_SOURCE_INFO = '{"path":"https://s3.amazonaws.com/{{ peerSetBucket }}/{{ peerSetKey }}"}';
+
+const substitute = (template: string, values: Record<string, string>): string =>
+  template.replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (_, name: string) => {
+    const v = values[name];
+    if (v === undefined) throw new Error(`no value for document parameter ${name}`);
+    return v;
+  });
+
+/** The file the apply document's first step fills, for these (validated) parameter values. */
+export function peerSetDownloadPath(values: Record<string, string>): string {
+  return substitute(PEER_SET_DOWNLOAD_PATH, values);
 }
 
 export function buildDocument(kind: DocumentKind): CommandDocument {
@@ -91,15 +122,30 @@ export function buildDocument(kind: DocumentKind): CommandDocument {
     };
   }
   const lines = scriptText(kind).replace(/\n$/, '').split('\n');
+  const precondition = { StringEquals: ['platformType', 'Linux'] } as ShellStep['precondition'];
+  // apply: SSM's download step first (S3 source, the instance's own role), then the script that
+  // reads the file it left. No URL and no credential is ever a parameter.
+  const download: DownloadStep[] =
+    kind === 'apply'
+      ? [
+          {
+            action: 'aws:downloadContent',
+            name: 'downloadPeerSet',
+            precondition,
+            inputs: { sourceType: 'S3', sourceInfo: PEER_SET_SOURCE_INFO, destinationPath: PEER_SET_DOWNLOAD_PATH },
+          },
+        ]
+      : [];
   return {
     schemaVersion: '2.2',
     description: DESCRIPTIONS[kind],
     parameters,
     mainSteps: [
+      ...download,
       {
         action: 'aws:runShellScript',
         name: STEP_NAMES[kind],
-        precondition: { StringEquals: ['platformType', 'Linux'] },
+        precondition,
         inputs: { timeoutSeconds: String(EXECUTION_TIMEOUT_SECONDS[kind]), runCommand: lines },
       },
     ],
@@ -115,9 +161,5 @@ export const teardownDocument = (): CommandDocument => buildDocument('teardown')
  * default). Values must already be validated; this only substitutes.
  */
 export function renderScript(kind: DocumentKind, values: Record<string, string>): string {
-  return scriptText(kind).replace(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g, (whole, name: string) => {
-    const v = values[name];
-    if (v === undefined) throw new Error(`no value for document parameter ${name}`);
-    return v;
-  });
+  return substitute(scriptText(kind), values);
 }

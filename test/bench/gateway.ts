@@ -27,6 +27,7 @@ import {
   type CommandResult,
 } from '../../functions/domain/gateway-commands.js';
 import { peerSetDigest, renderPeerSet, type PeerSetEntry } from '../../functions/domain/peer-set.js';
+import { PeerSetObjects } from '../support/peer-set-objects.js';
 import { LocalGatewayRunner } from '../../infra/local/gateway-runner.js';
 import { startLocalStack, type LocalStack } from '../../infra/local/local-stack.js';
 import { addNamespaces, inNs, keyPair, netnsSkip, run, teardown } from '../support/netns.js';
@@ -167,7 +168,8 @@ async function benchApply(workDir: string, ns: string, made: [string, string][])
   const instance = instanceId();
   const stateDir = join(workDir, 'apply-state');
   made.push([ns, gwIface], [ns, bareIface]);
-  const runner = new LocalGatewayRunner({ dataDir: join(workDir, 'runner'), mode: 'netns', namespaces: { [instance]: ns } });
+  const objects = new PeerSetObjects();
+  const runner = new LocalGatewayRunner({ dataDir: join(workDir, 'runner'), mode: 'netns', namespaces: { [instance]: ns }, objects: objects.reader });
   try {
     const finish = async (commandId: string): Promise<CommandResult> => {
       for (;;) {
@@ -207,12 +209,10 @@ async function benchApply(workDir: string, ns: string, made: [string, string][])
     let generation = 0;
     const applyState = async (peers: PeerSetEntry[]): Promise<number> => {
       const text = renderPeerSet(peers);
-      const file = join(workDir, `peers-${fileNo++}.conf`);
-      writeFileSync(file, text, { mode: 0o600 });
       const params = buildApplyParameters({
         interfaceName: gwIface,
         generation: ++generation,
-        peerSetUrl: `file://${file}`,
+        ...objects.put(text, generation),
         peerSetSha256: peerSetDigest(text),
         stateDir,
       });
@@ -258,7 +258,7 @@ async function benchApply(workDir: string, ns: string, made: [string, string][])
       const params = buildApplyParameters({
         interfaceName: gwIface,
         generation: 1,
-        peerSetUrl: `file://${join(workDir, 'peers-0.conf')}`,
+        ...objects.put('', 1),
         peerSetSha256: '0'.repeat(64),
         stateDir,
       });

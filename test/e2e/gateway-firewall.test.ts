@@ -27,6 +27,7 @@ import {
   type CommandResult,
 } from '../../functions/domain/gateway-commands.js';
 import { peerSetDigest, renderPeerSet, type PeerSetEntry } from '../../functions/domain/peer-set.js';
+import { PeerSetObjects } from '../support/peer-set-objects.js';
 import { LocalGatewayRunner } from '../../infra/local/gateway-runner.js';
 import {
   addNamespaces,
@@ -99,12 +100,11 @@ const initParams = () =>
   );
 const init = async (r = runner) => finish(r, (await r.sendInit(INSTANCE, initParams())).commandId);
 
-let peerSetCounter = 0;
+/** The bucket the runners' download step reads (the worker's part, done by the test). */
+const objects = new PeerSetObjects();
 async function apply(generation: number, entries: PeerSetEntry[], r = runner): Promise<CommandResult> {
   const text = renderPeerSet(entries);
-  const file = join(workDir, `peers-${peerSetCounter++}.txt`);
-  writeFileSync(file, text, { mode: 0o600 });
-  const params = buildApplyParameters({ interfaceName: IF.gw, generation, peerSetUrl: `file://${file}`, peerSetSha256: peerSetDigest(text), stateDir });
+  const params = buildApplyParameters({ interfaceName: IF.gw, generation, ...objects.put(text, generation), peerSetSha256: peerSetDigest(text), stateDir });
   return finish(r, (await r.sendApply(INSTANCE, params)).commandId);
 }
 
@@ -206,7 +206,7 @@ describe('gateway firewall: full tunnel, dual stack, fail-closed', { skip, concu
       const tool = family === '4' ? 'iptables-restore' : 'ip6tables-restore';
       writeFileSync(join(dir, tool), `#!/bin/sh\necho "${tool}: shim failure" >&2\nexit 1\n`, { mode: 0o755 });
     }
-    runner = new LocalGatewayRunner({ dataDir: join(workDir, 'runner'), mode: 'netns', namespaces: { [INSTANCE]: NS.gw } });
+    runner = new LocalGatewayRunner({ dataDir: join(workDir, 'runner'), mode: 'netns', namespaces: { [INSTANCE]: NS.gw }, objects: objects.reader });
     const r = await init();
     assert.equal(r.status, 'success', r.reason);
     gatewayPublicKey = parseInitOutput(r.stdout!).publicKey;
@@ -330,6 +330,7 @@ describe('gateway firewall: full tunnel, dual stack, fail-closed', { skip, concu
         dataDir: join(workDir, `runner-shim${family}`),
         mode: 'netns',
         namespaces: { [INSTANCE]: NS.gw },
+        objects: objects.reader,
         env: { PATH: `${join(shimDir, family)}:${process.env.PATH}` },
       });
       try {

@@ -11,11 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import {
   buildApplyParameters,
   buildTeardownParameters,
@@ -26,6 +24,7 @@ import {
 } from '../../functions/domain/gateway-commands.js';
 import { peerSetDigest, renderPeerSet, type PeerSetEntry } from '../../functions/domain/peer-set.js';
 import { LocalGatewayRunner } from '../../infra/local/gateway-runner.js';
+import { PeerSetObjects } from '../support/peer-set-objects.js';
 import {
   addNamespaces,
   cleanupOnSignal,
@@ -59,7 +58,6 @@ const workDir = mkdtempSync(join(tmpdir(), 'wgi-e2e-gw-'));
 const stateDir = join(workDir, 'state');
 const children: ChildProcess[] = [];
 let runner: LocalGatewayRunner;
-let httpServer: Server | undefined;
 
 const tcpServer = (ns: string, ip: string, port: number) => startTcpServer(ns, ip, port, children);
 
@@ -91,19 +89,14 @@ async function init(): Promise<CommandResult> {
   return finish((await runner.sendInit(INSTANCE, initParams())).commandId);
 }
 
-let peerSetCounter = 0;
-/** Writes a peer set file; `digestOf` lets a test send a digest of other bytes. */
-function peerSetFile(text: string): string {
-  const file = join(workDir, `peers-${peerSetCounter++}.txt`);
-  writeFileSync(file, text, { mode: 0o600 });
-  return file;
-}
-async function apply(generation: number, text: string, opts: { digest?: string; url?: string } = {}): Promise<CommandResult> {
-  const url = opts.url ?? `file://${peerSetFile(text)}`;
+/** The bucket the runner's download step reads: a test puts each peer set there, as the worker does. */
+const objects = new PeerSetObjects();
+/** `digest` lets a test send a digest of other bytes. */
+async function apply(generation: number, text: string, opts: { digest?: string } = {}): Promise<CommandResult> {
   const params = buildApplyParameters({
     interfaceName: IF.gw,
     generation,
-    peerSetUrl: url,
+    ...objects.put(text, generation),
     peerSetSha256: opts.digest ?? peerSetDigest(text),
     stateDir,
   });
@@ -170,7 +163,12 @@ describe('gateway documents in network namespaces', { skip, concurrency: false }
     link(VETH.gwB, NS.gw, '198.18.2.1/30', VETH.b, NS.b, '198.18.2.2/30');
     // The host knows the way to the client range, so only the firewall can stop its flows.
     inNs(NS.host, 'ip', 'route', 'add', '10.99.0.0/24', 'via', GW_LAN_IP);
-    runner = new LocalGatewayRunner({ dataDir: join(workDir, 'runner'), mode: 'netns', namespaces: { [INSTANCE]: NS.gw } });
+    runner = new LocalGatewayRunner({
+      dataDir: join(workDir, 'runner'),
+      mode: 'netns',
+      namespaces: { [INSTANCE]: NS.gw },
+      objects: objects.reader,
+    });
     await tcpServer(NS.host, HOST_IP, 8080);
     const r = await init();
     assert.equal(r.status, 'success', r.reason);
@@ -186,7 +184,6 @@ describe('gateway documents in network namespaces', { skip, concurrency: false }
 
   after(async () => {
     await runner?.close();
-    httpServer?.close();
     cleanup();
   });
 
@@ -268,6 +265,7 @@ describe('gateway documents in network namespaces', { skip, concurrency: false }
     const r = await apply(5, renderPeerSet([peerA]), { digest: peerSetDigest(renderPeerSet([peerA, peerB])) });
     assert.equal(r.status, 'failed');
     assert.match(r.reason!, /digest_mismatch/);
+    assert.deepEqual(readdirSync(stateDir).filter((f) => f.startsWith('.peer-set-')), [], 'the downloaded copy is gone on failure too');
     assert.deepEqual(gatewayPeers(), peers);
     assert.equal(appliedGeneration(), '1');
     assert.ok(reaches(NS.b, HOST_IP));
@@ -300,15 +298,8 @@ describe('gateway documents in network namespaces', { skip, concurrency: false }
     assert.ok(reaches(NS.a, HOST_IP));
     const handshakeA = handshakeOf(clientA.publicKey);
     assert.ok(handshakeA > 0, 'A has a session');
-    // This time over HTTP on this process's loopback; the runner fetches it outside the namespace.
     const text = renderPeerSet([peerA]);
-    httpServer = createServer((req, res) => {
-      if (req.url === '/peers/7') res.end(text);
-      else res.writeHead(404).end();
-    });
-    await new Promise<void>((res) => httpServer!.listen(0, '127.0.0.1', res));
-    const { port } = httpServer.address() as AddressInfo;
-    const r = await apply(7, text, { url: `http://127.0.0.1:${port}/peers/7` });
+    const r = await apply(7, text);
     assert.equal(r.status, 'success', r.reason);
     assert.deepEqual(parseApplyOutput(r.stdout!), { outcome: 'applied', generation: 7, peers: 1 });
     assert.deepEqual(gatewayPeers(), [clientA.publicKey]);
@@ -317,6 +308,7 @@ describe('gateway documents in network namespaces', { skip, concurrency: false }
     assert.ok(reaches(NS.a, HOST_IP, 3000), 'A still does, at once');
     assert.equal(handshakeOf(clientA.publicKey), handshakeA, 'without a new handshake');
     assert.equal(readFileSync(join(stateDir, `${IF.gw}.peers`), 'utf8'), text, 'persisted for reboot');
+    assert.deepEqual(readdirSync(stateDir).filter((f) => f.startsWith('.peer-set-')), [], 'the downloaded copy is gone');
   });
 
   it('adding the peer back lets it through again', async () => {
@@ -342,7 +334,7 @@ describe('gateway documents in network namespaces', { skip, concurrency: false }
     const params = buildApplyParameters({
       interfaceName: IF.gw,
       generation: 9,
-      peerSetUrl: `file://${peerSetFile(renderPeerSet([peerA, peerB]))}`,
+      ...objects.put(renderPeerSet([peerA, peerB]), 9),
       peerSetSha256: peerSetDigest(renderPeerSet([peerA, peerB])),
       stateDir,
     });

@@ -302,9 +302,10 @@ describe('WgIngress stack', () => {
     assert.ok(kmsActions.length > 0);
     for (const a of kmsActions) assert.ok(['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'].includes(a), a);
     const secretsKey = Object.keys(template.findResources('AWS::KMS::Key')).find((id) => id.includes('SecretsKey'))!;
-    for (const reader of ['ClientDownloads', 'DownloadPage', 'GatewaySync']) {
-      const actions = policyOf(template, reader).filter((s) => json(s.Resource).includes(`"${secretsKey}"`)).flatMap((s) => asArray(s.Action));
-      assert.deepEqual(actions.sort(), ['kms:Decrypt', 'kms:DescribeKey'], reader);
+    // They read secrets and write the rendered files (downloads/, peer-sets/) encrypted with the secrets key.
+    for (const renderer of ['ClientDownloads', 'DownloadPage', 'GatewaySync']) {
+      const actions = policyOf(template, renderer).filter((s) => json(s.Resource).includes(`"${secretsKey}"`)).flatMap((s) => asArray(s.Action));
+      assert.deepEqual([...new Set(actions)].sort(), ['kms:Decrypt', 'kms:DescribeKey', 'kms:GenerateDataKey'], renderer);
     }
   });
 
@@ -322,13 +323,21 @@ describe('WgIngress stack', () => {
       }
       const deny = policy.find((s) => s.Effect === 'Deny')!;
       assert.deepEqual(deny.Condition, { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } }, id);
-      // Nothing but the admin statement reaches the account root, and no statement allows kms:*.
+      // Nothing but the admin statement reaches the account root, save the gateways' decrypt of
+      // peer sets through S3 on the secrets key; no statement allows kms:*.
       for (const s of policy.filter((st) => st.Effect === 'Allow' && st !== admin)) {
+        if (s.Sid === 'GatewaysDecryptPeerSetsViaS3') {
+          assert.ok(id.includes('SecretsKey'), id);
+          assert.deepEqual(asArray(s.Action), ['kms:Decrypt']);
+          assert.match(json(s.Condition), /kms:ViaService/);
+          assert.match(json(s.Condition), /peer-sets\/\*/);
+          continue;
+        }
         assert.doesNotMatch(json(s.Principal), /:root/, id);
         assert.ok(!asArray(s.Action).includes('kms:*'), id);
       }
       users[id.replace(/^WgIngressData/, '').replace(/[0-9A-F]{8}$/, '')] = policy
-        .filter((s) => s.Effect === 'Allow' && asArray(s.Action).some((a) => a.startsWith('kms:Decrypt')) && s.Principal.AWS)
+        .filter((s) => s.Effect === 'Allow' && asArray(s.Action).some((a) => a.startsWith('kms:Decrypt')) && s.Principal.AWS && s.Sid !== 'GatewaysDecryptPeerSetsViaS3')
         .map((s) => roleOf(s.Principal))
         .sort();
     }
@@ -585,9 +594,88 @@ describe('WgIngress stack', () => {
     }
   });
 
+  it('deploys an apply document with no URL parameter: S3 download of bucket+key with the instance role, then the script', () => {
+    const docs = Object.values(template.findResources('AWS::SSM::Document')).map((d) => (d as Json).Properties.Content as Json);
+    const apply = docs.find((d) => d.mainSteps.some((s: Json) => s.name === 'applyPeerSet'))!;
+    assert.ok(apply);
+    assert.deepEqual(Object.keys(apply.parameters).sort(), ['generation', 'interfaceName', 'peerSetBucket', 'peerSetKey', 'peerSetSha256', 'stateDir']);
+    for (const [name, p] of Object.entries(apply.parameters as Record<string, Json>)) {
+      assert.doesNotMatch(name, /url/i);
+      const pattern = new RegExp(p.allowedPattern);
+      for (const v of ['https://b.s3.amazonaws.com/peer-sets/k?X-Amz-Signature=ab', 'http://127.0.0.1:4569/b/k', 'file:///tmp/peers', 's3://b/k']) {
+        assert.ok(!pattern.test(v), `${name} accepts ${v}`);
+      }
+    }
+    assert.deepEqual(apply.mainSteps.map((s: Json) => s.action), ['aws:downloadContent', 'aws:runShellScript']);
+    const download = apply.mainSteps[0];
+    assert.equal(download.inputs.sourceType, 'S3');
+    assert.deepEqual(JSON.parse(download.inputs.sourceInfo), { path: 'https://s3.amazonaws.com/{{ peerSetBucket }}/{{ peerSetKey }}' });
+    assert.equal(download.inputs.destinationPath, '{{ stateDir }}/.peer-set-{{ interfaceName }}-{{ generation }}');
+    const everything = json(docs);
+    assert.doesNotMatch(everything, /peerSetUrl|X-Amz-Signature|curl |wget /);
+  });
+
+  it('exports a managed policy for gateway roles: GetObject under peer-sets/ only, decrypt of the secrets key via S3 only', () => {
+    const policies = template.findResources('AWS::IAM::ManagedPolicy');
+    const ids = Object.keys(policies).filter((id) => id.includes('GatewayInstancePolicy'));
+    assert.equal(ids.length, 1);
+    const doc = (policies[ids[0]!] as Json).Properties.PolicyDocument.Statement as (Statement & { Sid: string })[];
+    const bucketId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.includes('DataBucket'))!;
+    const secretsKey = Object.keys(template.findResources('AWS::KMS::Key')).find((id) => id.includes('SecretsKey'))!;
+    const dataKey = Object.keys(template.findResources('AWS::KMS::Key')).find((id) => id.includes('DataKey'))!;
+    assert.deepEqual(doc.map((st) => [st.Effect, st.Action]).sort(), [
+      ['Allow', 'kms:Decrypt'],
+      ['Allow', 's3:GetObject'],
+      ['Allow', 's3:ListBucket'],
+    ]);
+    const bySid = Object.fromEntries(doc.map((st) => [st.Sid, st]));
+    assert.deepEqual(bySid.ReadPeerSets!.Resource, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/peer-sets/*']] });
+    assert.equal(bySid.ReadPeerSets!.Condition, undefined);
+    assert.deepEqual(bySid.FindPeerSets!.Resource, { 'Fn::GetAtt': [bucketId, 'Arn'] });
+    assert.deepEqual(bySid.FindPeerSets!.Condition, { StringLike: { 's3:prefix': 'peer-sets/*' } });
+    const decrypt = bySid.DecryptPeerSetsViaS3!;
+    assert.deepEqual(decrypt.Resource, { 'Fn::GetAtt': [secretsKey, 'Arn'] });
+    assert.ok(!json(doc).includes(dataKey), 'nothing on the data key');
+    assert.deepEqual(decrypt.Condition!.StringEquals, { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } });
+    assert.deepEqual(decrypt.Condition!.StringLike, {
+      'kms:EncryptionContext:aws:s3:arn': { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/peer-sets/*']] },
+    });
+    assert.ok(!json(doc).includes('downloads/'), 'no download object');
+    const output = Object.entries(template.findOutputs('*')).find(([o]) => o.startsWith('WgIngressGatewayPolicyArn'));
+    assert.ok(output, 'exported as an output');
+    assert.deepEqual((output[1] as Json).Value, { Ref: ids[0] });
+  });
+
+  it('writes downloads/ and peer-sets/ with the secrets key (SSE-KMS), which the bucket functions may use', () => {
+    const secretsKey = Object.keys(template.findResources('AWS::KMS::Key')).find((id) => id.includes('SecretsKey'))!;
+    const fns = Object.entries(template.findResources('AWS::Lambda::Function'));
+    for (const name of ['ClientDownloads', 'DownloadPage', 'GatewaySync']) {
+      const [, fn] = fns.find(([id]) => id.startsWith(`WgIngressApi${name}`))!;
+      assert.deepEqual((fn as Json).Properties.Environment.Variables.OBJECTS_KMS_KEY_ID, { 'Fn::GetAtt': [secretsKey, 'Arn'] }, name);
+      const onKey = policyOf(template, name).filter((st) =>
+        asArray(st.Resource).some((r) => json(r) === json({ 'Fn::GetAtt': [secretsKey, 'Arn'] })),
+      );
+      const actions = onKey.flatMap((st) => asArray(st.Action));
+      assert.ok(actions.includes('kms:GenerateDataKey') && actions.includes('kms:Decrypt'), `${name}: ${actions}`);
+    }
+    for (const name of ['Networks', 'Gateways', 'Public']) {
+      const [, fn] = fns.find(([id]) => id.startsWith(`WgIngressApi${name}`))!;
+      assert.equal((fn as Json).Properties.Environment.Variables.OBJECTS_KMS_KEY_ID, undefined, name);
+    }
+    // The bucket refuses a PutObject there without the secrets key.
+    const bucketId = Object.keys(template.findResources('AWS::S3::Bucket')).find((id) => id.includes('DataBucket'))!;
+    const policy = Object.values(template.findResources('AWS::S3::BucketPolicy')).find((p) => json((p as Json).Properties.Bucket) === json({ Ref: bucketId }));
+    const deny = ((policy as Json).Properties.PolicyDocument.Statement as (Statement & { Sid?: string })[]).find((st) => st.Sid === 'SecretsKeyOnlyForKeyMaterial');
+    assert.ok(deny);
+    assert.equal(deny.Effect, 'Deny');
+    assert.equal(deny.Action, 's3:PutObject');
+    assert.match(json(deny.Resource), /\/downloads\/\*.*\/peer-sets\/\*/);
+    assert.deepEqual(deny.Condition, { StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': { 'Fn::GetAtt': [secretsKey, 'Arn'] } } });
+  });
+
   it('outputs the API URL, user pool and client ids, bucket, table and the next step', () => {
     const outputs = Object.keys(template.findOutputs('*'));
-    for (const name of ['ApiUrl', 'UserPoolId', 'UserPoolClientId', 'BucketName', 'TableName', 'NextStep']) {
+    for (const name of ['ApiUrl', 'UserPoolId', 'UserPoolClientId', 'BucketName', 'TableName', 'NextStep', 'GatewayPolicyArn']) {
       assert.ok(outputs.some((o) => new RegExp(`^WgIngress${name}[0-9A-F]{8}$`).test(o)), `${name} in ${outputs}`);
     }
     const next = Object.entries(template.findOutputs('*')).find(([o]) => o.startsWith('WgIngressNextStep'))![1] as Json;
@@ -693,8 +781,13 @@ describe('WgIngress variants', () => {
       { CidrIp: '0.0.0.0/0', Description: 'WireGuard', FromPort: 51820, IpProtocol: 'udp', ToPort: 51820 },
     ]);
     template.resourceCountIs('AWS::EC2::EIP', 1);
+    const gatewayPolicy = Object.keys(template.findResources('AWS::IAM::ManagedPolicy')).find((id) => id.includes('GatewayInstancePolicy'))!;
+    // The SSM agent's role and the construct's peer-set policy: the apply document reads with it.
     template.hasResourceProperties('AWS::IAM::Role', {
-      ManagedPolicyArns: [{ 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('AmazonSSMManagedInstanceCore')])] }],
+      ManagedPolicyArns: [
+        { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('AmazonSSMManagedInstanceCore')])] },
+        { Ref: gatewayPolicy },
+      ],
     });
     const report = new AwsSolutionsChecks(stack).validateScope(stack);
     assert.deepEqual(report.violations.map((v) => v.ruleName), []);

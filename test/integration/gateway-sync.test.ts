@@ -2,6 +2,8 @@
 // (the scripts themselves run for real in test/e2e).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createS3Client, S3ObjectStore } from '../../functions/adapters/s3/object-store.js';
+import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION } from '../../infra/local/s3-server.js';
 import { useLocalApi } from '../support/local-api.js';
 
 // A long schedule: these tests call the sweep themselves when they need it.
@@ -80,6 +82,37 @@ describe('gateway sync through the API', () => {
     await until('caught up', async () => (await api.call('GET', `/networks/sync/gateways/${gatewayId}`)).json, (g) => g.appliedGeneration >= desired, 30_000);
     assert.equal(appliedPeers().at(-1), 5, 'steady + off-1..off-4');
     assert.ok(api.stack.runner.list().filter((c) => c.kind === 'apply').length - sent <= 2, 'the queued changes coalesced');
+  });
+
+  it('names each peer set by bucket and key only, and deletes it from the bucket once its result is recorded', async () => {
+    const applies = api.stack.runner.list().filter((c) => c.kind === 'apply');
+    assert.ok(applies.length >= 4);
+    const s3 = createS3Client({ region: LOCAL_S3_REGION, endpoint: api.stack.s3Endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS });
+    const bucket = new S3ObjectStore(s3, api.stack.bucket);
+    // Which of the peer sets the runner was sent are still in the local S3 server.
+    const listed = async () => {
+      const keys = api.stack.runner.list().filter((c) => c.kind === 'apply').map((c) => c.parameters.peerSetKey!);
+      const present = await Promise.all(keys.map(async (k) => ((await bucket.getObject(k)) === undefined ? undefined : k)));
+      return present.filter((k) => k !== undefined);
+    };
+    try {
+      // Every result is on record by now (the gateway is in sync): none of them is left.
+      const left = await until('peer sets deleted', listed, (keys) => keys.length === 0);
+      assert.deepEqual(left, []);
+      for (const c of applies) {
+        assert.equal(c.parameters.peerSetBucket, api.stack.bucket);
+        assert.match(c.parameters.peerSetKey!, new RegExp(`^peer-sets/sync/${gatewayId}/\\d+-[0-9a-f]{16}\\.conf$`));
+        assert.equal(c.result.status, 'success', 'the runner downloaded it from the local S3 server while it was there');
+        for (const v of Object.values(c.parameters)) assert.doesNotMatch(v, /X-Amz-Signature|:\/\/|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=/);
+      }
+      assert.equal(new Set(applies.map((c) => c.parameters.peerSetKey)).size, applies.length, 'one object per command');
+      // A change after this: its peer set appears, is applied and is gone again.
+      assert.equal((await api.call('POST', '/networks/sync/clients', { gatewayId, name: 'later' })).status, 201);
+      await until('in effect', async () => (await api.call('GET', '/networks/sync/clients/later')).json, (x) => x.inEffect);
+      await until('its peer set deleted', listed, (keys) => keys.length === 0);
+    } finally {
+      s3.destroy();
+    }
   });
 
   it('sends the teardown document to the instance of a deleted gateway', async () => {

@@ -56,6 +56,7 @@ import {
 } from '../../functions/domain/gateway-commands.js';
 import { auditRecord, type AuditContext, type AuditRecord } from '../../functions/domain/audit.js';
 import { generationStamp } from '../../functions/domain/generation.js';
+import { assertNoCredentialInParameters } from '../../infra/local/gateway-runner.js';
 import { generateKeyPair } from '../../functions/domain/keys.js';
 import type { Client, ClientSecrets, Gateway, Network, SyncResult } from '../../functions/domain/model.js';
 
@@ -606,6 +607,7 @@ export class MemoryAuditLog implements AuditReader {
 // --- objects ---------------------------------------------------------------------------------------
 
 export class MemoryObjectStore implements ObjectStore {
+  readonly bucket = 'wg-ingress-test';
   readonly objects = new Map<string, { body: Buffer; contentType: string }>();
   /** Every URL signed, with what it was signed for. */
   readonly signed: { key: string; options: SignedGetUrlOptions; url: string }[] = [];
@@ -615,6 +617,15 @@ export class MemoryObjectStore implements ObjectStore {
   async putObject(key: string, body: Uint8Array | string, contentType: string): Promise<void> {
     await this.faults.enter('objects.putObject', [key, body, contentType]);
     this.objects.set(key, { body: Buffer.from(body), contentType });
+    this.history.set(key, Buffer.from(body));
+  }
+
+  /** Every object ever written, deleted ones included (a peer set goes once its apply is recorded). */
+  readonly history = new Map<string, Buffer>();
+
+  /** What was written under a key, even if it is gone since. */
+  written(key: string): string | undefined {
+    return this.history.get(key)?.toString('utf8');
   }
 
   async getObject(key: string): Promise<Buffer | undefined> {
@@ -640,6 +651,11 @@ export class MemoryObjectStore implements ObjectStore {
   /** The object a signed URL of this store points at. */
   read(url: string): string | undefined {
     return this.objects.get(decodeURIComponent(new URL(url).pathname.slice(1)))?.body.toString('utf8');
+  }
+
+  /** An object by its key (what an apply command names). */
+  text(key: string): string | undefined {
+    return this.objects.get(key)?.body.toString('utf8');
   }
 }
 
@@ -702,6 +718,8 @@ export class FakeGatewayCommands implements GatewayCommandSender {
   }
 
   private send(kind: DocumentKind, instanceId: string, raw: CommandParameters): { commandId: string } {
+    // The local runner's rule in every suite: no signed URL, no URL, no key in a parameter.
+    assertNoCredentialInParameters(kind, raw);
     const params = validateCommandParameters(kind, raw);
     const answer = (this.scripts.get(`${instanceId}/${kind}`) ?? this.succeed(kind))(params, instanceId);
     if (answer instanceof Error) throw answer;

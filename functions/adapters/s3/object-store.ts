@@ -49,16 +49,34 @@ export function createS3Client(options: S3ClientOptions): S3Client {
   return options.instrument ? options.instrument(client) : client;
 }
 
+export interface S3ObjectStoreOptions {
+  /**
+   * KMS key every object is written with (SSE-KMS): the secrets key in AWS, since rendered configs
+   * and peer sets hold private and preshared keys. No S3 Bucket Key, so the encryption context is
+   * the object's ARN and a key policy or grant can be limited to a prefix. Left out locally.
+   */
+  kmsKeyId?: string;
+}
+
 export class S3ObjectStore implements ObjectStore {
   constructor(
     private readonly client: S3Client,
-    private readonly bucket: string,
+    readonly bucket: string,
+    private readonly options: S3ObjectStoreOptions = {},
   ) {}
 
   async putObject(key: string, body: Uint8Array | string, contentType: string): Promise<void> {
+    const { kmsKeyId } = this.options;
     await this.client.send(
-      // The length up front: without it the SDK streams the body in chunks and warns about it.
-      new PutObjectCommand({ Bucket: this.bucket, Key: checkKey(key), Body: body, ContentType: contentType, ContentLength: Buffer.byteLength(body) }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: checkKey(key),
+        Body: body,
+        ContentType: contentType,
+        // The length up front: without it the SDK streams the body in chunks and warns about it.
+        ContentLength: Buffer.byteLength(body),
+        ...(kmsKeyId !== undefined ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKeyId, BucketKeyEnabled: false } : {}),
+      }),
     );
   }
 

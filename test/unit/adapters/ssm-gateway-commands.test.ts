@@ -26,7 +26,8 @@ const initParams = buildInitParameters(
 const applyParams = buildApplyParameters({
   interfaceName: 'wg0',
   generation: 42,
-  peerSetUrl: 'https://bucket.s3.eu-west-1.amazonaws.com/peer-sets/gw-1/42?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=abc',
+  peerSetBucket: 'wg-ingress-data-bucket',
+  peerSetKey: 'peer-sets/office/gw-0123456789/42-0123456789abcdef.conf',
   peerSetSha256: 'a'.repeat(64),
 });
 
@@ -75,7 +76,12 @@ describe('SSM gateway commands', () => {
 
   it('refuses a hostile parameter or instance id without calling SSM', async () => {
     await assert.rejects(
-      sender.sendApply(INSTANCE, { ...applyParams, peerSetUrl: ['https://x.example/a;reboot'] }),
+      sender.sendApply(INSTANCE, { ...applyParams, peerSetKey: ['peer-sets/x;reboot'] }),
+      (e: unknown) => e instanceof ValidationError && e.field === 'peerSetKey',
+    );
+    // The old bearer URL is no parameter of the apply document at all.
+    await assert.rejects(
+      sender.sendApply(INSTANCE, { ...applyParams, peerSetUrl: ['https://b.s3.amazonaws.com/k?X-Amz-Signature=ab'] }),
       (e: unknown) => e instanceof ValidationError && e.field === 'peerSetUrl',
     );
     await assert.rejects(

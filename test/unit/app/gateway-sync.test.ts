@@ -71,19 +71,24 @@ function fakeGateway(behaviour: { failApplies?: number } = {}) {
   return { sender, sent };
 }
 
-function deps(gateways: GatewayStore, sender: GatewayCommandSender, clients: Client[], clock: { t: number }): SyncDeps & { objects: { stored: Map<string, string> } } {
+type TestObjects = { stored: Map<string, string>; deleted: string[] };
+function deps(gateways: GatewayStore, sender: GatewayCommandSender, clients: Client[], clock: { t: number }): SyncDeps & { objects: TestObjects } {
   const stored = new Map<string, string>();
+  const deleted: string[] = [];
   return {
     networks: { get: async () => ({ id: 'n', name: 'n', addressRange: '10.0.0.0/24', defaultDns: [], createdAt: '', updatedAt: '', version: 1 }) },
     gateways,
     clients: { allOfGateway: async () => clients },
     secrets: { get: async () => ({}), getMany: async (_n, names) => new Map(names.map((c) => [c, { presharedKey: generateKeyPair().publicKey }])) },
     objects: {
+      bucket: 'wg-ingress-test',
       stored,
+      deleted,
       putObject: async (key: string, body: string | Uint8Array) => void stored.set(key, String(body)),
       getObject: async () => undefined,
-      deleteObject: async () => undefined,
-      signedGetUrl: async (key: string) => `https://bucket.example.com/${key}?X-Amz-Signature=abc`,
+      // Kept in `stored` for the assertions; `deleted` says what the worker removed.
+      deleteObject: async (key: string) => void deleted.push(key),
+      signedGetUrl: async () => assert.fail('the worker signs no URL'),
     },
     commands: sender,
     clock: { now: () => new Date(clock.t) },
@@ -91,7 +96,7 @@ function deps(gateways: GatewayStore, sender: GatewayCommandSender, clients: Cli
     randomBytes,
     pollIntervalMs: 1,
     sleep: async (ms) => void (clock.t += ms),
-  } as SyncDeps & { objects: { stored: Map<string, string> } };
+  } as SyncDeps & { objects: TestObjects };
 }
 
 const pendingGateway = (): Gateway => ({
@@ -118,6 +123,45 @@ describe('syncGateway', () => {
     assert.deepEqual(parsed.map((p) => p.publicKey).sort(), [peers[0]!.publicKey, peers[2]!.publicKey].sort(), 'disabled and expired clients are left out');
     assert.ok(parsed.find((p) => p.publicKey === peers[2]!.publicKey)?.presharedKey, 'the preshared key travels with its peer');
     assert.equal(sent[1]!.params.peerSetSha256![0], peerSetDigest(text!));
+    const [key] = [...d.objects.stored.keys()];
+    assert.deepEqual(sent[1]!.params.peerSetBucket, ['wg-ingress-test']);
+    assert.deepEqual(sent[1]!.params.peerSetKey, [key]);
+    assert.match(key!, /^peer-sets\/n\/gw-aaaaaaaaaa\/\d+-[0-9a-f]{16}\.conf$/);
+    assert.deepEqual(d.objects.deleted, [key], 'the peer set is deleted once its apply result is recorded');
+    assert.equal(g.current.lastSync?.peerSetKey, undefined, 'the recorded result no longer names it');
+  });
+
+  it('deletes the peer set of a failed apply too, after recording the failure, and every retry uploads its own', async () => {
+    const clock = { t: 1_000_000 };
+    const g = memoryGateways({ ...pendingGateway(), status: 'ready', publicKey: gatewayKey, desiredGeneration: 9 });
+    const { sender, sent } = fakeGateway({ failApplies: 1 });
+    const d = deps(g, sender, [client('a')], clock);
+    const deletedWhenRecorded: number[] = [];
+    const record = g.recordSync.bind(g);
+    g.recordSync = async (...args) => {
+      deletedWhenRecorded.push(d.objects.deleted.length);
+      return record(...args);
+    };
+    const outcome = await syncGateway(d, 'n', 'gw-aaaaaaaaaa', 60_000);
+    assert.equal(outcome.state, 'in-sync');
+    const keys = sent.map((c) => c.params.peerSetKey![0]!);
+    assert.equal(keys.length, 2);
+    assert.notEqual(keys[0], keys[1]);
+    assert.deepEqual(d.objects.deleted, keys, 'failed and applied alike');
+    // sent, failed (nothing deleted yet), sent, applied (the failed one's deleted by then).
+    assert.deepEqual(deletedWhenRecorded, [0, 0, 1, 1]);
+  });
+
+  it('deletes the peer set again when the command cannot be sent', async () => {
+    const clock = { t: 1_000_000 };
+    const g = memoryGateways({ ...pendingGateway(), status: 'ready', publicKey: gatewayKey, desiredGeneration: 9 });
+    const { sender } = fakeGateway();
+    sender.sendApply = async () => {
+      throw new Error('ThrottlingException');
+    };
+    const d = deps(g, sender, [client('a')], clock);
+    await assert.rejects(syncGateway(d, 'n', 'gw-aaaaaaaaaa', 1000), /ThrottlingException/);
+    assert.deepEqual(d.objects.deleted, [...d.objects.stored.keys()]);
   });
 
   it('leaves clients it cannot render out, applies the others and reports them in lastSync instead of stalling', async () => {

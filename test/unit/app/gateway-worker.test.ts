@@ -77,7 +77,7 @@ describe('sweepGateways', () => {
     assert.equal(reports.length, 1);
     assert.equal((reports[0] as { state?: string }).state, 'in-sync');
     const [apply] = w.commands.sentTo(instance(0), 'apply');
-    const peers = parsePeerSet(w.objects.read(apply!.params.peerSetUrl!)!).map((p) => p.publicKey);
+    const peers = parsePeerSet(w.objects.written(apply!.params.peerSetKey!)!).map((p) => p.publicKey);
     assert.deepEqual(peers, [stays.publicKey]);
     assert.ok(!peers.includes(leaves.publicKey));
     assert.deepEqual(await sweepGateways(w.deps, 60_000), [], 'once applied, the expiry is enforced and quiet');

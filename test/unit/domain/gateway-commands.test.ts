@@ -31,11 +31,8 @@ const network: NetworkInput = { addressRange: '10.100.0.0/24', addressRange6: 'f
 const apply: ApplyInput = {
   interfaceName: 'wg0',
   generation: 7,
-  peerSetUrl:
-    'https://wg-ingress-state.s3.eu-west-1.amazonaws.com/peer-sets/gw-3k9x2m7q/7.conf?X-Amz-Algorithm=AWS4-HMAC-SHA256' +
-    '&X-Amz-Content-Sha256=UNSIGNED-PAYLOAD&X-Amz-Credential=ASIA%2F20250101%2Feu-west-1%2Fs3%2Faws4_request' +
-    '&X-Amz-Date=20250101T000000Z&X-Amz-Expires=300&X-Amz-Security-Token=IQoJb3JpZ2luX2Vj%2B%2F%3D' +
-    '&X-Amz-Signature=0123abcd&X-Amz-SignedHeaders=host&x-id=GetObject',
+  peerSetBucket: 'wg-ingress-state-bucket83908e77-1x2y3z',
+  peerSetKey: 'peer-sets/office/gw-3k9x2m7q00/7-0123456789abcdef.conf',
   peerSetSha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
 };
 
@@ -56,7 +53,8 @@ const builders: Partial<Record<ParameterName, (value: string) => CommandParamete
   egressInterface: (v) => buildInitParameters(gateway, network, { egressInterface: v } as InitOpts),
   stateDir: (v) => buildApplyParameters({ ...apply, stateDir: v }),
   generation: (v) => buildApplyParameters({ ...apply, generation: v as unknown as number }),
-  peerSetUrl: (v) => buildApplyParameters({ ...apply, peerSetUrl: v }),
+  peerSetBucket: (v) => buildApplyParameters({ ...apply, peerSetBucket: v }),
+  peerSetKey: (v) => buildApplyParameters({ ...apply, peerSetKey: v }),
   peerSetSha256: (v) => buildApplyParameters({ ...apply, peerSetSha256: v }),
 };
 
@@ -71,7 +69,8 @@ const valid: Record<Exclude<ParameterName, 'allowClientToClient' | 'gatewayServe
   egressInterface: 'ens5',
   stateDir: '/etc/wireguard',
   generation: '7',
-  peerSetUrl: apply.peerSetUrl,
+  peerSetBucket: apply.peerSetBucket,
+  peerSetKey: apply.peerSetKey,
   peerSetSha256: apply.peerSetSha256,
 };
 
@@ -132,18 +131,31 @@ describe('gateway command parameters', () => {
     assert.deepEqual(buildApplyParameters(apply), {
       interfaceName: ['wg0'],
       generation: ['7'],
-      peerSetUrl: [apply.peerSetUrl],
+      peerSetBucket: [apply.peerSetBucket],
+      peerSetKey: [apply.peerSetKey],
       peerSetSha256: [apply.peerSetSha256],
     });
   });
 
-  it('accepts the local-mode peer-set URLs and refuses other schemes', () => {
-    for (const url of ['file:///tmp/wgi/peers-1.txt', 'http://127.0.0.1:4569/bucket/key?X-Amz-Signature=ab', 'http://localhost:4569/b/k']) {
-      assert.deepEqual(buildApplyParameters({ ...apply, peerSetUrl: url }).peerSetUrl, [url]);
+  it('names the peer set by bucket and key only: no URL of any scheme, no other object, no way out of peer-sets/', () => {
+    for (const key of ['peer-sets/n/gw-aaaaaaaaaa/0-0000000000000000.conf', 'peer-sets/brisk-otter_2/gw-0123456789/999999999999999-ffffffffffffffff.conf']) {
+      assert.deepEqual(buildApplyParameters({ ...apply, peerSetKey: key }).peerSetKey, [key]);
     }
-    for (const url of ['http://example.com/x', 'ftp://example.com/x', 'file://relative', 'https://', 'gopher://127.0.0.1/']) {
-      assert.throws(() => buildApplyParameters({ ...apply, peerSetUrl: url }), ValidationError, url);
-      assert.ok(!documentPattern('peerSetUrl').test(url), url);
+    const refusedKeys = [
+      'https://bucket.s3.amazonaws.com/peer-sets/n/gw-aaaaaaaaaa/1-0000000000000000.conf?X-Amz-Signature=ab',
+      's3://bucket/peer-sets/n/gw-aaaaaaaaaa/1-0000000000000000.conf',
+      'file:///tmp/peers', 'http://127.0.0.1:4569/b/k', 'downloads/n/c/config.conf', 'peer-sets/../downloads/x.conf',
+      'peer-sets/n/gw-aaaaaaaaaa/../../downloads/1-0000000000000000.conf', '/peer-sets/n/gw-aaaaaaaaaa/1-0000000000000000.conf',
+      'peer-sets/n/gw-aaaaaaaaaa/1-0000000000000000.conf?x=1', 'peer-sets/n/gw-aaaaaaaaaa/01-0000000000000000.conf',
+      'peer-sets/n/gw-AAAAAAAAAA/1-0000000000000000.conf', 'peer-sets/n/gw-aaaaaaaaaa/1-000000000000000.conf', '',
+    ];
+    for (const key of refusedKeys) {
+      assert.throws(() => buildApplyParameters({ ...apply, peerSetKey: key }), ValidationError, key);
+      assert.ok(!documentPattern('peerSetKey').test(key), key);
+    }
+    for (const bucket of ['https://s3.amazonaws.com/b', 's3://b', 'B', 'ab', '-ab', 'ab-', 'a/b', 'a'.repeat(64), 'a_b', 'a b']) {
+      assert.throws(() => buildApplyParameters({ ...apply, peerSetBucket: bucket }), ValidationError, bucket);
+      assert.ok(!documentPattern('peerSetBucket').test(bucket), bucket);
     }
   });
 

@@ -28,11 +28,14 @@ import {
   PATTERN,
   PEER_LINE,
   PEER_LINE_PATTERN,
+  PEER_SET_KEY,
   PORT,
+  S3_BUCKET,
   SHA256_HEX,
   WG_KEY,
 } from '../../../functions/domain/grammar.js';
 import {
+  buildApplyParameters,
   buildInitParameters,
   buildTeardownParameters,
   isAllowedParameterValue,
@@ -41,6 +44,7 @@ import {
   type ParameterName,
 } from '../../../functions/domain/gateway-commands.js';
 import { isWireGuardKey } from '../../../functions/domain/keys.js';
+import { bucketPrefixes } from '../../../functions/domain/object-keys.js';
 import { parsePeerSet, renderPeerSet } from '../../../functions/domain/peer-set.js';
 import { CreateGatewayBody, InstanceId, IpAddress, Name, WireGuardKey } from '../../../functions/domain/schemas.js';
 import { SsmGatewayCommands } from '../../../functions/adapters/ssm/gateway-commands.js';
@@ -52,7 +56,8 @@ const source = (path: string): string => readFileSync(new URL(path, root), 'utf8
 // --- the corpus -------------------------------------------------------------------------------------
 
 type Kind =
-  | 'key' | 'ipv4' | 'ipv6' | 'cidr4' | 'cidr6' | 'cidrList' | 'name' | 'instanceId' | 'interfaceName' | 'port' | 'generation' | 'sha256';
+  | 'key' | 'ipv4' | 'ipv6' | 'cidr4' | 'cidr6' | 'cidrList' | 'name' | 'instanceId' | 'interfaceName' | 'port' | 'generation' | 'sha256'
+  | 'bucket' | 'peerSetKey';
 
 const K1 = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 const K2 = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
@@ -137,6 +142,36 @@ const CORPUS: Record<Kind, { valid: string[]; invalid: string[] }> = {
   sha256: {
     valid: ['0'.repeat(64), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'deadbeef'.repeat(8)],
     invalid: ['', '0'.repeat(63), '0'.repeat(65), 'DEADBEEF'.repeat(8), 'g'.repeat(64), `${'0'.repeat(63)}G`, ` ${'0'.repeat(63)}`],
+  },
+  bucket: {
+    valid: ['abc', 'wg-ingress-local', 'wg-ingress-databucket83908e77-1a2b3c4d5e6f', 'my.bucket.example', 'a'.repeat(63), '0ab'],
+    invalid: [
+      '', 'ab', 'a'.repeat(64), 'Abc', 'ABC', '-abc', 'abc-', '.abc', 'abc.', 'a_b', 'a/b', 'a:b', 's3://abc',
+      'https://s3.amazonaws.com/abc', 'abc/key', 'a+b', 'a=b', 'a%b',
+    ],
+  },
+  peerSetKey: {
+    valid: [
+      'peer-sets/n/gw-aaaaaaaaaa/0-0000000000000000.conf',
+      'peer-sets/office/gw-3k9x2m7q00/176463360000000-0123456789abcdef.conf',
+      `peer-sets/${'A'.repeat(32)}/gw-0123456789/999999999999999-ffffffffffffffff.conf`,
+      'peer-sets/brisk-otter_27/gw-zzzzzzzzzz/7-abcdefabcdefabcd.conf',
+    ],
+    invalid: [
+      '', 'peer-sets/', 'peer-sets/n/gw-aaaaaaaaaa/', 'downloads/n/gw-aaaaaaaaaa/0-0000000000000000.conf',
+      '/peer-sets/n/gw-aaaaaaaaaa/0-0000000000000000.conf', 'peer-sets//gw-aaaaaaaaaa/0-0000000000000000.conf',
+      'peer-sets/../gw-aaaaaaaaaa/0-0000000000000000.conf', 'peer-sets/n/../0-0000000000000000.conf',
+      'peer-sets/n/gw-aaaaaaaaaa/../0-0000000000000000.conf', 'peer-sets/-n/gw-aaaaaaaaaa/0-0000000000000000.conf',
+      `peer-sets/${'A'.repeat(33)}/gw-aaaaaaaaaa/0-0000000000000000.conf`, 'peer-sets/n/gw-AAAAAAAAAA/0-0000000000000000.conf',
+      'peer-sets/n/gw-aaaaaaaaa/0-0000000000000000.conf', 'peer-sets/n/gw-aaaaaaaaaa/00-0000000000000000.conf',
+      'peer-sets/n/gw-aaaaaaaaaa/0-000000000000000.conf', 'peer-sets/n/gw-aaaaaaaaaa/0-00000000000000000.conf',
+      'peer-sets/n/gw-aaaaaaaaaa/0-000000000000000G.conf', 'peer-sets/n/gw-aaaaaaaaaa/0-0000000000000000.CONF',
+      'peer-sets/n/gw-aaaaaaaaaa/0-0000000000000000xconf', 'peer-sets/n/gw-aaaaaaaaaa/0-0000000000000000.conf/x',
+      'peer-sets/n/gw-aaaaaaaaaa/0-0000000000000000.conf?X-Amz-Signature=ab',
+      'https://b.s3.amazonaws.com/peer-sets/n/gw-aaaaaaaaaa/0-0000000000000000.conf',
+      's3://b/peer-sets/n/gw-aaaaaaaaaa/0-0000000000000000.conf', 'file:///peer-sets/n/gw-aaaaaaaaaa/0-0000000000000000.conf',
+      'peer-sets/n/gw-aaaaaaaaaa/1234567890123456-0000000000000000.conf',
+    ],
   },
 };
 
@@ -227,12 +262,21 @@ const PARAMETER_USES: Partial<Record<Kind, ParameterUse[]>> = {
   port: [{ doc: 'init', name: 'listenPort', sent: same }],
   generation: [{ doc: 'apply', name: 'generation', sent: same }],
   sha256: [{ doc: 'apply', name: 'peerSetSha256', sent: same }],
+  bucket: [{ doc: 'apply', name: 'peerSetBucket', sent: same }],
+  peerSetKey: [{ doc: 'apply', name: 'peerSetKey', sent: same }],
 };
 
 type Check = (value: string) => boolean | Promise<boolean>;
 /** What a parameter must do with a corpus value: an optional one also takes the empty string. */
 const wanted = (use: ParameterUse, c: Case): boolean => c.valid || (use.optional === true && use.sent(c.value) === '');
 
+const applyInput = {
+  interfaceName: 'wg0',
+  generation: 1,
+  peerSetBucket: 'wg-ingress-local',
+  peerSetKey: 'peer-sets/n/gw-aaaaaaaaaa/1-0000000000000000.conf',
+  peerSetSha256: '0'.repeat(64),
+};
 const gateway = { interfaceName: 'wg0', listenPort: 51820, address: '10.100.0.1', routedRanges: [], fullTunnel: false };
 const network = { addressRange: '10.100.0.0/24' };
 const ssm = new SsmGatewayCommands({ send: async () => ({ Command: { CommandId: 'c-1' } }) } as unknown as SSMClient, {
@@ -314,6 +358,14 @@ const TS_CHECKS: Record<Kind, Record<string, Check>> = {
   },
   generation: { 'grammar GENERATION': (v) => GENERATION.test(v) },
   sha256: { 'grammar SHA256_HEX': (v) => SHA256_HEX.test(v) },
+  bucket: {
+    'grammar S3_BUCKET': (v) => S3_BUCKET.test(v),
+    'buildApplyParameters peerSetBucket': (v) => accepts(() => buildApplyParameters({ ...applyInput, peerSetBucket: v })),
+  },
+  peerSetKey: {
+    'grammar PEER_SET_KEY': (v) => PEER_SET_KEY.test(v),
+    'buildApplyParameters peerSetKey': (v) => accepts(() => buildApplyParameters({ ...applyInput, peerSetKey: v })),
+  },
 };
 for (const [kind, uses] of Object.entries(PARAMETER_USES) as [Kind, ParameterUse[]][]) {
   for (const use of uses) TS_CHECKS[kind][`TS gate ${use.name}`] = (v) => isAllowedParameterValue(use.name, use.sent(v));
@@ -347,7 +399,8 @@ const parsePeerSetAccepts = (text: string): boolean => accepts(() => parsePeerSe
 const builtApply = renderScript('apply', {
   interfaceName: 'wg0',
   generation: '1',
-  peerSetUrl: 'file:///tmp/p',
+  peerSetBucket: 'wg-ingress-local',
+  peerSetKey: 'peer-sets/n/gw-aaaaaaaaaa/1-0000000000000000.conf',
   peerSetSha256: '0'.repeat(64),
   stateDir: '/etc/wireguard',
 });
@@ -610,12 +663,15 @@ describe('the grammar is the only copy', () => {
       }
       assert.ok(!inBracket, `${name}: unclosed bracket expression`);
       assert.doesNotThrow(() => new RegExp(re, 'u'), name);
-      // The URL pattern is for SSM and the API only: glibc expands its {0,4000} into copies (seconds).
-      if (name === 'PARAMETER_PATTERNS.peerSetUrl') continue;
       const posix = spawnSync('grep', ['-E', '--', re], { input: '', env: SHELL_ENV });
       assert.equal(posix.status, 1, `${name}: grep -E cannot compile it: ${posix.stderr.toString()}`);
     }
     for (const [name, re] of Object.entries(PATTERN)) assert.ok(re.startsWith('^') && re.endsWith('$'), name);
+  });
+
+  it("spells the peer-set key under bucketPrefixes.peerSets, the prefix the worker writes and the gateway policy reads", () => {
+    assert.ok(BLOCK.PEER_SET_KEY.startsWith(bucketPrefixes.peerSets.prefix));
+    assert.ok(BLOCK.PEER_SET_KEY.includes(BLOCK.NAME) && BLOCK.PEER_SET_KEY.includes(BLOCK.GATEWAY_ID) && BLOCK.PEER_SET_KEY.includes(BLOCK.GENERATION));
   });
 
   it('gives infra/local and the rest the instance id rule as a string and a RegExp', () => {

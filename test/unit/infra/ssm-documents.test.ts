@@ -5,6 +5,10 @@ import { spawnSync } from 'node:child_process';
 import {
   applyDocument,
   initDocument,
+  PEER_SET_DOWNLOAD_PATH,
+  peerSetDownloadPath,
+  type DownloadStep,
+  type ShellStep,
   renderScript,
   scriptPath,
   scriptText,
@@ -19,18 +23,26 @@ const docs: [DocumentKind, CommandDocument][] = [
   ['apply', applyDocument()],
   ['teardown', teardownDocument()],
 ];
+const buildDoc = (kind: 'init' | 'teardown'): CommandDocument => (kind === 'init' ? initDocument() : teardownDocument());
 const MARKER = /%%[A-Z0-9_]+%%/;
 const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g;
+const shellStep = (doc: CommandDocument): ShellStep => {
+  const steps = doc.mainSteps.filter((s): s is ShellStep => s.action === 'aws:runShellScript');
+  assert.equal(steps.length, 1);
+  return steps[0]!;
+};
+const downloadSteps = (doc: CommandDocument): DownloadStep[] =>
+  doc.mainSteps.filter((s): s is DownloadStep => s.action === 'aws:downloadContent');
 
 describe('SSM command documents', () => {
   for (const [kind, doc] of docs) {
     describe(kind, () => {
-      it('is a schema 2.2 document with one aws:runShellScript step holding the built script line by line', () => {
+      it('is a schema 2.2 document with one aws:runShellScript step (last) holding the built script line by line', () => {
         assert.equal(doc.schemaVersion, '2.2');
         assert.ok(doc.description.length > 20);
-        assert.equal(doc.mainSteps.length, 1);
-        const step = doc.mainSteps[0]!;
-        assert.equal(step.action, 'aws:runShellScript');
+        assert.equal(doc.mainSteps.length, kind === 'apply' ? 2 : 1);
+        const step = shellStep(doc);
+        assert.equal(doc.mainSteps.at(-1), step);
         assert.equal(step.inputs.runCommand.join('\n') + '\n', scriptText(kind));
         assert.doesNotMatch(scriptText(kind), MARKER, 'a synth-time marker left in the document');
         assert.equal(step.inputs.runCommand[0], '#!/bin/bash');
@@ -52,8 +64,8 @@ describe('SSM command documents', () => {
         }
       });
 
-      it('uses each parameter exactly once, as a single-quoted assignment, and nothing undeclared', () => {
-        const lines = doc.mainSteps[0]!.inputs.runCommand;
+      it('uses each parameter, in the script exactly once as a single-quoted assignment, and nothing undeclared', () => {
+        const lines = shellStep(doc).inputs.runCommand;
         const used: string[] = [];
         for (const line of lines) {
           for (const m of line.matchAll(PLACEHOLDER)) {
@@ -61,7 +73,13 @@ describe('SSM command documents', () => {
             assert.match(line, /^[A-Z0-9_]+='\{\{ [A-Za-z0-9]+ \}\}'$/, `placeholder outside an assignment: ${line}`);
           }
         }
-        assert.deepEqual(used.sort(), Object.keys(doc.parameters).sort());
+        assert.equal(new Set(used).size, used.length);
+        // The download step's inputs name parameters too (bucket and key only there).
+        const inDownload = downloadSteps(doc).flatMap((step) =>
+          [step.inputs.sourceInfo, step.inputs.destinationPath].flatMap((v) => [...v.matchAll(PLACEHOLDER)].map((m) => m[1]!)),
+        );
+        for (const name of inDownload) assert.ok(name in doc.parameters, `undeclared ${name} in the download step`);
+        assert.deepEqual([...new Set([...used, ...inDownload])].sort(), Object.keys(doc.parameters).sort());
       });
 
       it('no allowed pattern lets a single quote through', () => {
@@ -99,12 +117,38 @@ describe('SSM command documents', () => {
     const text = renderScript('apply', {
       interfaceName: 'wg0',
       generation: '3',
-      peerSetUrl: 'file:///tmp/p',
+      peerSetBucket: 'b-1',
+      peerSetKey: 'peer-sets/n/gw-aaaaaaaaaa/3-0000000000000000.conf',
       peerSetSha256: 'a'.repeat(64),
       stateDir: '/etc/wireguard',
     });
     assert.doesNotMatch(text, /\{\{/);
     assert.match(text, /^IFACE='wg0'$/m);
     assert.match(text, /^GENERATION='3'$/m);
+  });
+
+  it('apply: no URL parameter; an aws:downloadContent step reads bucket+key from S3 with the instance role into the file the script reads', () => {
+    const doc = applyDocument();
+    for (const [name, p] of Object.entries(doc.parameters)) {
+      assert.doesNotMatch(name, /url/i, 'no URL parameter');
+      for (const scheme of ['https://x/', 'http://127.0.0.1/x', 'file:///tmp/x', 's3://b/k']) {
+        assert.ok(!new RegExp(p.allowedPattern).test(scheme), `${name} accepts ${scheme}`);
+      }
+    }
+    assert.ok('peerSetBucket' in doc.parameters && 'peerSetKey' in doc.parameters && 'peerSetSha256' in doc.parameters);
+    const [download] = downloadSteps(doc);
+    assert.ok(download);
+    assert.equal(doc.mainSteps[0], download, 'the download comes first');
+    assert.equal(download.inputs.sourceType, 'S3');
+    assert.deepEqual(JSON.parse(download.inputs.sourceInfo), { path: 'https://s3.amazonaws.com/{{ peerSetBucket }}/{{ peerSetKey }}' });
+    assert.equal(download.inputs.destinationPath, PEER_SET_DOWNLOAD_PATH);
+    // The script reads (and removes) exactly that file.
+    assert.match(scriptText('apply'), /^DOWNLOADED="\$STATE_DIR\/\.peer-set-\$IFACE-\$GENERATION"$/m);
+    assert.equal(
+      peerSetDownloadPath({ stateDir: '/etc/wireguard', interfaceName: 'wg0', generation: '7' }),
+      '/etc/wireguard/.peer-set-wg0-7',
+    );
+    assert.doesNotMatch(scriptText('apply'), /curl|wget|urlopen|file:\/\//, 'the script fetches nothing itself');
+    for (const kind of ['init', 'teardown'] as const) assert.equal(downloadSteps(buildDoc(kind)).length, 0);
   });
 });

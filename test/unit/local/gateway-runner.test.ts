@@ -14,7 +14,8 @@ import {
 } from '../../../functions/domain/gateway-commands.js';
 import { generateKeyPair, publicKeyFromPrivate } from '../../../functions/domain/keys.js';
 import { peerSetDigest, renderPeerSet } from '../../../functions/domain/peer-set.js';
-import { LocalGatewayRunner } from '../../../infra/local/gateway-runner.js';
+import { assertNoCredentialInParameters, LocalGatewayRunner } from '../../../infra/local/gateway-runner.js';
+import { PeerSetObjects } from '../../support/peer-set-objects.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wgi-runner-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,23 +29,18 @@ const peers = [
   { publicKey: generateKeyPair().publicKey, allowedIps: ['10.100.0.2/32'] },
   { publicKey: generateKeyPair().publicKey, allowedIps: ['10.100.0.3/32'] },
 ];
-let n = 0;
-function peerSetUrl(text: string): string {
-  const file = join(dir, `set-${n++}.txt`);
-  writeFileSync(file, text);
-  return `file://${file}`;
-}
+const store = new PeerSetObjects();
 const applyParams = (generation: number, text: string, digest = peerSetDigest(text)) =>
-  buildApplyParameters({ interfaceName: 'wg0', generation, peerSetUrl: peerSetUrl(text), peerSetSha256: digest });
+  buildApplyParameters({ interfaceName: 'wg0', generation, ...store.put(text, generation), peerSetSha256: digest });
 
 describe('local gateway runner, record mode', () => {
-  const runner = new LocalGatewayRunner({ dataDir: join(dir, 'data'), mode: 'record' });
+  const runner = new LocalGatewayRunner({ dataDir: join(dir, 'data'), mode: 'record', objects: store.reader });
 
   it('init answers with the public key of a key pair kept (mode 600) in the data folder, the same every time', async () => {
     const first = await runner.wait((await runner.sendInit(INSTANCE, initParams)).commandId, INSTANCE);
     assert.equal(first.status, 'success');
     const { publicKey } = parseInitOutput(first.stdout!);
-    const again = new LocalGatewayRunner({ dataDir: join(dir, 'data'), mode: 'record' });
+    const again = new LocalGatewayRunner({ dataDir: join(dir, 'data'), mode: 'record', objects: store.reader });
     const second = await again.wait((await again.sendInit(INSTANCE, initParams)).commandId, INSTANCE);
     assert.equal(parseInitOutput(second.stdout!).publicKey, publicKey);
     const keyFile = join(dir, 'data', 'gateway-keys', `${INSTANCE}-wg0.key`);
@@ -103,7 +99,7 @@ describe('local gateway runner, record mode', () => {
   });
 
   it('times out undelivered commands after the delivery timeout', async () => {
-    const offline = new LocalGatewayRunner({ dataDir: join(dir, 'data2'), mode: 'record', deliveryTimeoutMs: 30 });
+    const offline = new LocalGatewayRunner({ dataDir: join(dir, 'data2'), mode: 'record', deliveryTimeoutMs: 30, objects: store.reader });
     offline.setOnline(false);
     const { commandId } = await offline.sendInit(INSTANCE, initParams);
     assert.equal((await offline.getResult(commandId, INSTANCE)).status, 'pending');
@@ -113,6 +109,34 @@ describe('local gateway runner, record mode', () => {
     await offline.idle();
     assert.equal((await offline.getResult(commandId, INSTANCE)).status, 'timed_out');
     assert.ok(!existsSync(join(dir, 'data2', 'gateway-keys')), 'never ran');
+  });
+
+  it('refuses, before validating, any parameter holding a signed URL, any URL or a WireGuard key', async () => {
+    const good = applyParams(8, renderPeerSet(peers));
+    const refused: [string, string][] = [
+      ['peerSetKey', 'peer-sets/x?X-Amz-Signature=abc'],
+      ['peerSetUrl', 'https://b.s3.amazonaws.com/peer-sets/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=0a'],
+      ['peerSetBucket', 's3://wg-ingress-test'],
+      ['stateDir', 'file:///etc/wireguard'],
+      ['peerSetSha256', peers[0]!.publicKey],
+    ];
+    for (const [name, value] of refused) {
+      await assert.rejects(runner.sendApply(INSTANCE, { ...good, [name]: [value] }), (e: unknown) => {
+        assert.ok(e instanceof Error && !(e instanceof ValidationError), String(e));
+        assert.match(e.message, new RegExp(`apply parameter ${name} holds`));
+        return true;
+      });
+    }
+    assert.throws(() => assertNoCredentialInParameters('init', { ...initParams, address: [generateKeyPair().privateKey] }), /WireGuard key/);
+    assert.doesNotThrow(() => assertNoCredentialInParameters('apply', good));
+  });
+
+  it("fails an apply whose object is gone, as the document's download step would", async () => {
+    const params = applyParams(9, renderPeerSet(peers));
+    store.objects.delete(params.peerSetKey![0]!);
+    const r = await runner.wait((await runner.sendApply(INSTANCE, params)).commandId, INSTANCE);
+    assert.equal(r.status, 'failed');
+    assert.match(r.reason!, /fetch_failed/);
   });
 
   it('answers failed for a command it does not know (e.g. after a restart)', async () => {
