@@ -196,16 +196,18 @@ export class HouseFunction extends Construct {
    * Objects under the prefixes; `objectKey` is the KMS key they are written with (SSE-KMS, the
    * secrets key), granted instead of the bucket's default key, and named in OBJECTS_KMS_KEY_ID.
    */
-  useBucket(bucket: s3.IBucket, envName: string, prefixes: { read?: string[]; write?: string[] }, objectKey?: kms.IKey): this {
+  useBucket(bucket: s3.IBucket, envName: string, prefixes: { read?: string[]; write?: string[]; delete?: string[] }, objectKey?: kms.IKey): this {
     const objects = (list: string[]) => list.map((p) => bucket.arnForObjects(`${p}*`));
     if (prefixes.read?.length) {
       this.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: objects(prefixes.read) }));
     }
     if (prefixes.write?.length) {
-      this.role.addToPolicy(
-        // No s3:DeleteObject: nothing deletes objects, the bucket's lifecycle rules expire them.
-        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objects(prefixes.write) }),
-      );
+      this.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: objects(prefixes.write) }));
+    }
+    // Only where the code deletes (the worker, a peer set once its apply is recorded); everything
+    // else is left to the bucket's lifecycle rules.
+    if (prefixes.delete?.length) {
+      this.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: objects(prefixes.delete) }));
     }
     const key = objectKey ?? bucket.encryptionKey;
     if (key) this.useKey(key, prefixes.write?.length ? 'readWrite' : 'read');

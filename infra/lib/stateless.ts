@@ -30,7 +30,7 @@ interface FunctionNeeds {
   table?: TableAccess;
   /** Only the config-rendering paths read secrets; `clients` writes and deletes them. */
   secrets?: TableAccess;
-  bucket?: { read?: string[]; write?: string[] };
+  bucket?: { read?: string[]; write?: string[]; delete?: string[] };
   documents?: DocumentName[];
   /** The create routes: Powertools Idempotency keeps its records in the idempotency table. */
   idempotency?: true;
@@ -73,7 +73,7 @@ export const functionNeeds: Record<AnyFunctionName, FunctionNeeds> = {
     description: 'Renders peer sets and sends them to gateways over SSM',
     table: 'readWrite',
     secrets: 'read',
-    bucket: { read: [peerSets], write: [peerSets] },
+    bucket: { read: [peerSets], write: [peerSets], delete: [peerSets] },
     documents: ['init', 'apply', 'teardown'],
     // One invocation waits for the commands it sent (and paces bursts); see functions/worker/gateway-sync.ts.
     timeout: Duration.minutes(5),

@@ -258,6 +258,17 @@ describe('WgIngress stack', () => {
     assert.ok(!json(policy).includes(`"${secretsTable}"`), 'no secrets');
   });
 
+  it('lets only the worker delete objects, and only peer sets (deleted once their apply is recorded)', () => {
+    const deleters = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([, p]) =>
+      ((p as Json).Properties.PolicyDocument.Statement as Statement[])
+        .filter((s) => asArray(s.Action).includes('s3:DeleteObject'))
+        .map((s) => ({ roles: json((p as Json).Properties.Roles), resources: asArray(s.Resource).map(json) })),
+    );
+    assert.equal(deleters.length, 1);
+    assert.match(deleters[0]!.roles, /GatewaySync/);
+    for (const r of deleters[0]!.resources) assert.match(r, /\/peer-sets\/\*/);
+  });
+
   it('grants S3 object access only under the prefixes each function uses', () => {
     const expected: Record<string, string[]> = {
       ClientDownloads: ['downloads/*'],
