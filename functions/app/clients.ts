@@ -2,7 +2,7 @@ import {
   checkChosenAddress,
   formatAddress,
   leaseKey,
-  parseAddress,
+  leaseKeysOf,
   parseRange,
   randomHost,
   type AddressRange,
@@ -10,7 +10,6 @@ import {
 import {
   AddressTakenError,
   ConflictError,
-  GenerationBehindError,
   NameTakenError,
   NetworkChangedError,
   NotFoundError,
@@ -25,7 +24,7 @@ import { generateClientName } from '../domain/names.js';
 import type { CreateClientBody, ListClientsQuery, UpdateClientBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
 import type { ClientStore, Clock, GatewayStore, NetworkReader, Page, Random } from './ports.js';
-import { isVersionConflict, lostRace, retry, type RetryDecision } from './retry.js';
+import { GenerationFloor, isVersionConflict, lostRace, retry, type RetryDecision } from './retry.js';
 
 const stamp = createStamper();
 
@@ -53,7 +52,7 @@ interface CreateState {
   network: Network | undefined; // undefined: read it (again) before the next attempt
   name: string;
   /** The gateway's generation is at least this: the next stamp must be larger. */
-  floor: number;
+  floor: GenerationFloor;
   /** Random picks without reading leases, until one loses in this network. */
   blind: boolean;
   avoid4: Set<bigint>;
@@ -70,7 +69,7 @@ export async function createClient(deps: ClientDeps, network: string, body: Crea
     networkName: network,
     network: await loadNetwork(deps, network),
     name: body.name ?? generateClientName(deps.random),
-    floor: 0,
+    floor: new GenerationFloor(),
     blind: !denseNetworks.has(network),
     avoid4: new Set(),
     avoid6: new Set(),
@@ -139,7 +138,7 @@ async function draftClient(
     hasPrivateKey: secrets.privateKey !== undefined,
     hasPresharedKey: secrets.presharedKey !== undefined,
     ...(body.expiresAt ? { expiresAt: body.expiresAt } : {}),
-    generation: stamp(now.getTime(), state.floor),
+    generation: stamp(now.getTime(), state.floor.value),
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
     version: 1,
@@ -177,10 +176,8 @@ async function chooseAddresses(
 
 /** What a lost create attempt teaches the next one; throws the answer when nothing can be done. */
 function learnFromLostCreate(deps: ClientDeps, state: CreateState, body: CreateClientBody, err: unknown): RetryDecision {
-  if (err instanceof GenerationBehindError) {
-    state.floor = err.current; // not contention on this change: go again at once with a larger stamp
-    return 'now';
-  }
+  const behind = state.floor.learn(err);
+  if (behind) return behind;
   if (err instanceof NetworkChangedError) {
     deps.networks.forget?.(state.networkName);
     state.network = undefined;
@@ -278,7 +275,7 @@ export function view(client: Client, gateway: Gateway | undefined): ClientView {
 // --- change ----------------------------------------------------------------------------------------
 
 export async function updateClient(deps: ClientDeps, network: string, name: string, body: UpdateClientBody, audit: AuditContext): Promise<ClientView> {
-  let floor = 0;
+  const floor = new GenerationFloor();
   return retry(
     async () => {
       const current = await deps.clients.get(network, name);
@@ -286,7 +283,7 @@ export async function updateClient(deps: ClientDeps, network: string, name: stri
       if (body.version !== undefined && body.version !== current.version) {
         throw new ConflictError('version_conflict', `client '${name}' is at version ${current.version}, not ${body.version}`, 'version');
       }
-      const { next, peerSetChanged } = applyChange(current, body, deps.clock.now(), floor);
+      const { next, peerSetChanged } = applyChange(current, body, deps.clock.now(), floor.value);
       // Enabling and disabling are actions of their own; any other change is an update.
       const action = next.enabled === current.enabled ? 'client.update' : next.enabled ? 'client.enable' : 'client.disable';
       const record = auditRecord(audit, next.updatedAt, action, clientResource(network, name), changesBetween(current, next, AUDITED_FIELDS.client));
@@ -296,10 +293,8 @@ export async function updateClient(deps: ClientDeps, network: string, name: stri
     {
       attempts: CHANGE_ATTEMPTS,
       retryOn: (err) => {
-        if (err instanceof GenerationBehindError) {
-          floor = err.current;
-          return 'now';
-        }
+        const behind = floor.learn(err);
+        if (behind) return behind;
         // Without an explicit version the caller wants its change applied: re-read and try again.
         if (body.version === undefined && isVersionConflict(err)) return 'later';
         return lostRace(err);
@@ -328,27 +323,22 @@ function applyChange(current: Client, body: UpdateClientBody, now: Date, floor: 
 }
 
 export async function deleteClient(deps: ClientDeps, network: string, name: string, audit: AuditContext): Promise<void> {
-  let floor = 0;
+  const floor = new GenerationFloor();
   await retry(
     async () => {
       const current = await deps.clients.get(network, name);
       if (!current) throw new NotFoundError('client', name);
-      const leases = [
-        leaseKey(parseAddress(current.address, 4), 4),
-        ...(current.address6 ? [leaseKey(parseAddress(current.address6, 6), 6)] : []),
-      ];
+      const leases = leaseKeysOf(current);
       const now = deps.clock.now();
-      const generation = stamp(now.getTime(), Math.max(floor, current.generation));
+      const generation = stamp(now.getTime(), Math.max(floor.value, current.generation));
       const record = auditRecord(audit, now, 'client.delete', clientResource(network, name), changesBetween(current, undefined, AUDITED_FIELDS.client));
       await deps.clients.delete({ client: current, leaseKeys: leases }, current.version, generation, record);
     },
     {
       attempts: CHANGE_ATTEMPTS,
       retryOn: (err) => {
-        if (err instanceof GenerationBehindError) {
-          floor = err.current;
-          return 'now';
-        }
+        const behind = floor.learn(err);
+        if (behind) return behind;
         return isVersionConflict(err) ? 'later' : lostRace(err);
       },
       random: deps.random,

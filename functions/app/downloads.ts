@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { auditRecord, type AuditContext } from '../domain/audit.js';
 import { ConflictError, GoneError, NotFoundError, UnknownLinkError } from '../domain/errors.js';
-import type { Client, Gateway, Network } from '../domain/model.js';
+import { isExpired, type Client, type Gateway, type Network } from '../domain/model.js';
 import { renderQrPng } from '../domain/qr.js';
 import { bucketPrefixes } from '../domain/object-keys.js';
 import { attachmentDisposition, configFilename, renderClientConfig } from '../domain/render-client-config.js';
@@ -190,9 +190,6 @@ async function usableClient(deps: DownloadDeps, link: LinkRecord, now: Date): Pr
   return client;
 }
 
-function isExpired(client: Client, now: Date): boolean {
-  return client.expiresAt !== undefined && Date.parse(client.expiresAt) <= now.getTime();
-}
 
 function isReady(gateway: Gateway | undefined): gateway is Gateway & { publicKey: string } {
   return gateway !== undefined && gateway.status === 'ready' && typeof gateway.publicKey === 'string';

@@ -11,11 +11,12 @@ import {
   type InitOptions,
 } from '../domain/gateway-commands.js';
 import { generationStamp } from '../domain/generation.js';
-import type { Client, Gateway, SkippedClient, SyncResult } from '../domain/model.js';
+import { isExpired, type Client, type Gateway, type SkippedClient, type SyncResult } from '../domain/model.js';
 import { bucketPrefixes } from '../domain/object-keys.js';
 import { partitionRenderable, peerSetDigest, renderPeerSet, type LeftOutPeer, type PeerCandidate } from '../domain/peer-set.js';
 import type { ClientStore, Clock, GatewayCommandSender, GatewayStore, NetworkStore, ObjectStore, Random, RandomBytes, SecretsReader } from './ports.js';
 import { moveGeneration } from './gateways.js';
+import { pause } from './retry.js';
 import { SYSTEM_ACTOR } from '../domain/audit.js';
 
 export interface SyncDeps {
@@ -74,7 +75,7 @@ export interface SyncOutcome {
  */
 export function peerEntries(clients: Client[], psks: Map<string, { presharedKey?: string }>, now: Date): PeerCandidate[] {
   return clients
-    .filter((c) => c.enabled && (!c.expiresAt || Date.parse(c.expiresAt) > now.getTime()))
+    .filter((c) => c.enabled && !isExpired(c, now))
     .map((c) => ({
       owner: c.name,
       publicKey: c.publicKey,
@@ -110,7 +111,7 @@ export function nextSyncStep(gateway: Gateway, nowMs: number): SyncStep | 'error
  * The one wait of the worker, for init, apply and teardown alike.
  */
 export async function waitForCommand(deps: SyncDeps, commandId: string, instanceId: string, untilMs: number): Promise<CommandResult> {
-  const sleep = deps.sleep ?? ((t: number) => new Promise<void>((r) => setTimeout(r, t)));
+  const sleep = deps.sleep ?? pause;
   for (;;) {
     const result = await deps.commands.getResult(commandId, instanceId);
     const left = untilMs - deps.clock.now().getTime();
@@ -145,7 +146,7 @@ class SyncRun {
   }
 
   sleep(ms: number): Promise<void> {
-    return (this.deps.sleep ?? ((t: number) => new Promise<void>((r) => setTimeout(r, t))))(ms);
+    return (this.deps.sleep ?? pause)(ms);
   }
 
   waitFor(commandId: string, instanceId: string): Promise<CommandResult> {

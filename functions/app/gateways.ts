@@ -1,6 +1,6 @@
-import { formatAddress, leaseKey, parseAddress, parseRange, usableBounds, type AddressRange } from '../domain/address-pool.js';
+import { formatAddress, leaseKey, leaseKeysOf, parseRange, usableBounds, type AddressRange } from '../domain/address-pool.js';
 import { AUDITED_FIELDS, auditRecord, changesBetween, type AuditChanges, type AuditContext } from '../domain/audit.js';
-import { AddressTakenError, ConflictError, GenerationBehindError, NotFoundError } from '../domain/errors.js';
+import { AddressTakenError, ConflictError, NotFoundError } from '../domain/errors.js';
 import { createStamper } from '../domain/generation.js';
 import type { Gateway } from '../domain/model.js';
 import { dnsFirewall } from '../domain/gateway-commands.js';
@@ -8,7 +8,7 @@ import { validateEndpoint } from '../domain/patterns.js';
 import type { CreateGatewayBody, ListQuery, UpdateGatewayBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
 import type { Clock, GatewayStore, LeaseReader, NetworkStore, Page, Random, RandomBytes } from './ports.js';
-import { isVersionConflict, lostRace, retry } from './retry.js';
+import { GenerationFloor, isVersionConflict, lostRace, retry } from './retry.js';
 
 const stamp = createStamper();
 
@@ -125,7 +125,7 @@ export async function listGateways(deps: GatewayDeps, network: string, query: Li
 }
 
 export async function updateGateway(deps: GatewayDeps, network: string, id: string, body: UpdateGatewayBody, audit: AuditContext): Promise<Gateway> {
-  let floor = 0;
+  const floor = new GenerationFloor();
   return retry(
     async () => {
       const current = await getGateway(deps, network, id);
@@ -134,17 +134,16 @@ export async function updateGateway(deps: GatewayDeps, network: string, id: stri
       }
       const now = deps.clock.now();
       const { next, reinit } = applyGatewayChange(current, body, now);
-      const generation = reinit ? stamp(now.getTime(), Math.max(floor, current.desiredGeneration)) : undefined;
+      const generation = reinit ? stamp(now.getTime(), Math.max(floor.value, current.desiredGeneration)) : undefined;
       const record = auditRecord(audit, now, 'gateway.update', gatewayResource(network, id), changesBetween(current, next, AUDITED_FIELDS.gateway));
       return deps.gateways.update(next, current.version, generation, record);
     },
     {
       attempts: 10,
       retryOn: (err) => {
-        if (err instanceof GenerationBehindError) {
-          floor = err.current; // a client change moved the generation: stamp again above it, at once
-          return 'now';
-        }
+        // A client change moved the generation meanwhile: stamp again above it, at once.
+        const behind = floor.learn(err);
+        if (behind) return behind;
         // Without an explicit version the caller wants its change applied: re-read and try again.
         return body.version === undefined && isVersionConflict(err) ? 'later' : lostRace(err);
       },
@@ -183,10 +182,7 @@ export async function deleteGateway(deps: GatewayDeps, network: string, id: stri
   await retry(
     async () => {
       const current = await getGateway(deps, network, id);
-      const leases = [
-        leaseKey(parseAddress(current.address, 4), 4),
-        ...(current.address6 ? [leaseKey(parseAddress(current.address6, 6), 6)] : []),
-      ];
+      const leases = leaseKeysOf(current);
       const record = auditRecord(audit, deps.clock.now(), 'gateway.delete', gatewayResource(network, id), changesBetween(current, undefined, AUDITED_FIELDS.gateway));
       await deps.gateways.delete(network, id, leases, record);
     },
@@ -216,12 +212,12 @@ export function moveGeneration(
   audit: AuditContext,
   extra?: AuditChanges,
 ): Promise<Gateway> {
-  let floor = gateway.desiredGeneration;
+  const floor = new GenerationFloor(gateway.desiredGeneration);
   const attempt = () => {
     const now = deps.clock.now();
-    const generation = stamp(now.getTime(), floor);
+    const generation = stamp(now.getTime(), floor.value);
     const changes = {
-      desiredGeneration: { from: gateway.desiredGeneration, to: generation },
+      desiredGeneration: { from: floor.value, to: generation },
       ...(reinit && gateway.status !== 'pending' ? { status: { from: gateway.status, to: 'pending' } } : {}),
       ...extra,
     };
@@ -230,11 +226,7 @@ export function moveGeneration(
   };
   return retry(attempt, {
     attempts: 10,
-    retryOn: (err) => {
-      if (!(err instanceof GenerationBehindError)) return lostRace(err);
-      floor = err.current;
-      return 'now';
-    },
+    retryOn: (err) => floor.learn(err) ?? lostRace(err),
     random: deps.random,
   });
 }

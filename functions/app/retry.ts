@@ -2,7 +2,7 @@
 // how (`retryOn`); this helper decides how often and how long to wait. Throttling is not in it:
 // the SDK clients already retry that with their own backoff, and a second layer here would
 // multiply the attempts.
-import { ConflictError, WriteConflictError } from '../domain/errors.js';
+import { ConflictError, GenerationBehindError, WriteConflictError } from '../domain/errors.js';
 import type { Random } from './ports.js';
 
 /**
@@ -29,7 +29,8 @@ export function backoffMs(attempt: number, random: Random): number {
   return Math.floor(random() * Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.min(attempt, 6)));
 }
 
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** The default wait of the use cases (tests and the worker's deps may bring their own `sleep`). */
+export const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function retry<T>(attempt: (n: number) => Promise<T>, options: RetryOptions): Promise<T> {
   for (let n = 1; ; n++) {
@@ -52,4 +53,19 @@ export function lostRace(err: unknown): RetryDecision {
 /** An optimistic-locking write that found another version: re-read and decide again. */
 export function isVersionConflict(err: unknown): boolean {
   return err instanceof ConflictError && err.code === 'version_conflict';
+}
+
+/**
+ * The generation a change's stamp must exceed. A stamp that lost to a larger generation
+ * (GenerationBehindError: not contention, a stamp simply behind) raises the floor and goes again at once.
+ */
+export class GenerationFloor {
+  constructor(public value = 0) {}
+
+  /** 'now' after raising the floor for a stamp that was behind; undefined for any other error. */
+  learn(err: unknown): 'now' | undefined {
+    if (!(err instanceof GenerationBehindError)) return undefined;
+    this.value = err.current;
+    return 'now';
+  }
 }

@@ -242,3 +242,11 @@ function checkBlockSize(blockSize: number): bigint {
   if (!Number.isSafeInteger(blockSize) || blockSize < 1) throw new RangeError('block size must be a positive integer');
   return BigInt(blockSize);
 }
+
+/** The lease keys a record with these addresses holds (its IPv4 address, and its IPv6 one if any). */
+export function leaseKeysOf(record: { address: string; address6?: string }): string[] {
+  return [
+    leaseKey(parseAddress(record.address, 4), 4),
+    ...(record.address6 ? [leaseKey(parseAddress(record.address6, 6), 6)] : []),
+  ];
+}

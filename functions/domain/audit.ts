@@ -19,8 +19,8 @@ export interface AuditContext {
   requestId: string;
 }
 
-export type AuditResourceType = 'network' | 'gateway' | 'client' | 'link';
-export const AUDIT_RESOURCE_TYPES: readonly AuditResourceType[] = ['network', 'gateway', 'client', 'link'];
+export const AUDIT_RESOURCE_TYPES = ['network', 'gateway', 'client', 'link'] as const;
+export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
 export interface AuditResource {
   type: AuditResourceType;

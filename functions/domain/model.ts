@@ -100,3 +100,8 @@ export interface ClientSecrets {
   privateKey?: string;
   presharedKey?: string;
 }
+
+/** A client whose expiresAt has passed: it may no longer connect, download or be sent a link. */
+export function isExpired(client: Pick<Client, 'expiresAt'>, now: Date): boolean {
+  return client.expiresAt !== undefined && Date.parse(client.expiresAt) <= now.getTime();
+}

@@ -3,6 +3,7 @@
 // messages name the rule.
 import * as z from 'zod/mini';
 import { parseRange, parseRoutedRange, tryParseAddress } from './address-pool.js';
+import { AUDIT_RESOURCE_TYPES } from './audit.js';
 import { DomainError } from './errors.js';
 import { isWireGuardKey } from './keys.js';
 import { GATEWAY_ID, INSTANCE_ID, INSTANCE_ID_PATTERN, LINK_TOKEN, NAME, PATTERN } from './grammar.js';
@@ -217,7 +218,7 @@ export type ListClientsQuery = z.infer<typeof ListClientsQuery>;
 export const ListAuditQuery = define(() =>
   z.strictObject({
     network: Name,
-    resourceType: optional(z.enum(['network', 'gateway', 'client', 'link']), 'only records of this kind of resource'),
+    resourceType: optional(z.enum(AUDIT_RESOURCE_TYPES), 'only records of this kind of resource'),
     resourceId: optional(Name, "only records of this resource (a network's or client's name, a gateway's id); needs resourceType"),
     limit: Limit,
     cursor: Cursor,

@@ -12,7 +12,6 @@ import {
   ValidationError,
 } from '../domain/errors.js';
 import { logger } from '../observability.js';
-import { errorResponse, type HttpResponse } from './responses.js';
 
 // First match wins: subclasses before the classes they extend.
 const STATUS: [new (...args: never[]) => DomainError, number][] = [
@@ -27,16 +26,24 @@ const STATUS: [new (...args: never[]) => DomainError, number][] = [
   [ThrottledError, 429],
 ];
 
-export function toErrorResponse(err: unknown, routeKey: string): HttpResponse {
+export interface ErrorAnswer {
+  statusCode: number;
+  code: string;
+  message: string;
+  field?: string;
+}
+
+/** What an error answers: its status, code, message and field (for JSON and for the pages alike). */
+export function errorAnswerOf(err: unknown, routeKey: string): ErrorAnswer {
   if (err instanceof DomainError) {
     const entry = STATUS.find(([type]) => err instanceof type);
-    if (entry) return errorResponse(entry[1], err.code, err.message, err.field);
+    if (entry) return { statusCode: entry[1], code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) };
   }
   // middy's own HTTP errors (malformed JSON, wrong content type) are the caller's fault.
   const status = (err as { statusCode?: number })?.statusCode;
   if (status === 415 || status === 422) {
-    return errorResponse(400, 'validation_failed', 'request body must be a JSON object sent with content-type application/json', 'body');
+    return { statusCode: 400, code: 'validation_failed', message: 'request body must be a JSON object sent with content-type application/json', field: 'body' };
   }
   logger.error('unhandled error', { route: routeKey, error: (err as Error)?.name ?? 'unknown', detail: (err as Error)?.message });
-  return errorResponse(500, 'internal', 'internal error');
+  return { statusCode: 500, code: 'internal', message: 'internal error' };
 }

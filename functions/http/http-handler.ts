@@ -21,9 +21,9 @@ import { routes } from '../contract/route-table.js';
 import { ForbiddenError, NotFoundError, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../domain/errors.js';
 import { PathParams } from '../domain/schemas.js';
 import { logger, METRICS_NAMESPACE, SERVICE_NAME, tracer } from '../observability.js';
-import { toErrorResponse } from './error-map.js';
+import { errorAnswerOf } from './error-map.js';
 import { errorPage } from './pages.js';
-import type { HttpResponse } from './responses.js';
+import { errorResponse, type HttpResponse } from './responses.js';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 /** IETF httpapi idempotency draft: the key is a string; ours is 1-255 visible ASCII characters. */
@@ -308,7 +308,7 @@ function bodySizeLimit(): HttpMiddleware {
  * their own per request and are published when it ends: local mode serves concurrent requests in
  * one process, and a shared instance would mix one request's metrics into another's document.
  */
-function accessLog(options: HttpOptions): HttpMiddleware {
+function accessLog(routeDefs: Map<string, RouteDef>, options: HttpOptions): HttpMiddleware {
   const started = new WeakMap<object, number>();
   const done = (request: HttpRequest) => {
     const status = (request.response as { statusCode?: number } | undefined)?.statusCode ?? 500;
@@ -327,7 +327,7 @@ function accessLog(options: HttpOptions): HttpMiddleware {
   return {
     before: (request) => {
       started.set(request, Date.now());
-      const isPublic = routes.find((r) => `${r.method} ${r.path}` === request.event.routeKey)?.public ?? false;
+      const isPublic = routeDefs.get(request.event.routeKey)?.public ?? false;
       const caller = isPublic ? undefined : callerOf(request.event, options.auth);
       logger.appendKeys({
         route: request.event.routeKey,
@@ -355,14 +355,13 @@ function securityHeaders(routeDefs: Map<string, RouteDef>): HttpMiddleware {
 function errorAnswers(routeDefs: Map<string, RouteDef>): HttpMiddleware {
   return {
     onError: (request) => {
-      const answer = toErrorResponse(request.error, request.event.routeKey);
-      if (routeDefs.get(request.event.routeKey)?.kind === 'html') {
-        // The pages' public end: a JSON error (or a path value echoed back) is no answer for a person.
-        const code = (JSON.parse(answer.body!) as { error: { code: string } }).error.code;
-        request.response = errorPage(answer.statusCode, code) as APIGatewayProxyResultV2;
-      } else {
-        request.response = answer as APIGatewayProxyResultV2;
-      }
+      const answer = errorAnswerOf(request.error, request.event.routeKey);
+      // The pages' public end: a JSON error (or a path value echoed back) is no answer for a person.
+      request.response = (
+        routeDefs.get(request.event.routeKey)?.kind === 'html'
+          ? errorPage(answer.statusCode, answer.code)
+          : errorResponse(answer.statusCode, answer.code, answer.message, answer.field)
+      ) as APIGatewayProxyResultV2;
     },
   };
 }
@@ -377,7 +376,7 @@ export function httpHandler(routeDefs: RouteDef[], options: HttpOptions) {
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, Context>()
     .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(accessLog(options))
+    .use(accessLog(byKey, options))
     .use(httpHeaderNormalizer())
     .use(securityHeaders(byKey))
     .use(access(byKey, options))

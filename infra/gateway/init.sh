@@ -133,7 +133,8 @@ FWD="WGI-FWD-$IFACE"
 INP="WGI-IN-$IFACE"
 NAT="WGI-NAT-$IFACE"
 rules() { # $1: 4 or 6: the iptables-restore input of that family
-  local r t
+  local r t nets clients
+  if [ "$1" = 4 ]; then nets=$NET4; clients=$CLI4; else nets=$NET6; clients=$CLI6; fi
   echo "*filter"
   echo ":$FWD - [0:0]"
   echo ":$INP - [0:0]"
@@ -154,8 +155,7 @@ rules() { # $1: 4 or 6: the iptables-restore input of that family
     echo "-A $FWD -i $IFACE -d fe80::/10 -j DROP"
   fi
   echo "# client -> network"
-  if [ "$1" = 4 ]; then for r in $NET4; do echo "-A $FWD -i $IFACE -d $r -j ACCEPT"; done
-  else for r in $NET6; do echo "-A $FWD -i $IFACE -d $r -j ACCEPT"; done; fi
+  for r in $nets; do echo "-A $FWD -i $IFACE -d $r -j ACCEPT"; done
   echo "-A $FWD -i $IFACE -j DROP"
   echo "# client -> the gateway itself: replies, ping, DNS when it serves it; nothing else"
   echo "-A $INP -i $IFACE -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
@@ -173,8 +173,7 @@ rules() { # $1: 4 or 6: the iptables-restore input of that family
   echo "COMMIT"
   echo "*nat"
   echo ":$NAT - [0:0]"
-  if [ "$1" = 4 ]; then for r in $CLI4; do echo "-A $NAT -s $r $NAT_OUT -j MASQUERADE"; done
-  else for r in $CLI6; do echo "-A $NAT -s $r $NAT_OUT -j MASQUERADE"; done; fi
+  for r in $clients; do echo "-A $NAT -s $r $NAT_OUT -j MASQUERADE"; done
   echo "COMMIT"
 }
 RULES4="$STATE_DIR/$IFACE.rules4"

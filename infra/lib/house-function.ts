@@ -188,13 +188,11 @@ export class HouseFunction extends Construct {
   }
 
   /**
-   * Grants object reads and/or writes under the given key prefixes only (`downloads/`), and
+   * Grants object reads, writes and deletes under the given key prefixes only (`downloads/`), and
    * names the bucket in `envName`. Signed URLs carry this role's rights, so a prefix that is
-   * handed out as a GET link needs `read` here.
-   */
-  /**
-   * Objects under the prefixes; `objectKey` is the KMS key they are written with (SSE-KMS, the
-   * secrets key), granted instead of the bucket's default key, and named in OBJECTS_KMS_KEY_ID.
+   * handed out as a GET link needs `read` here. `objectKey` is the KMS key the objects are written
+   * with (SSE-KMS, the secrets key), granted instead of the bucket's default key and named in
+   * OBJECTS_KMS_KEY_ID.
    */
   useBucket(bucket: s3.IBucket, envName: string, prefixes: { read?: string[]; write?: string[]; delete?: string[] }, objectKey?: kms.IKey): this {
     const objects = (list: string[]) => list.map((p) => bucket.arnForObjects(`${p}*`));

@@ -32,12 +32,14 @@ import { LocalGatewayRunner } from '../../infra/local/gateway-runner.js';
 import {
   addNamespaces,
   cleanupOnSignal,
+  finishCommand,
   inNs,
   keyPair,
   netnsSkip,
   pings,
   reaches,
   tcpExchange,
+  wgQuickUp,
   tcpServer as startTcpServer,
   teardown,
   veth,
@@ -75,14 +77,7 @@ const peerA: PeerSetEntry = { publicKey: clientA.publicKey, allowedIps: [`${A.ip
 const peerB: PeerSetEntry = { publicKey: clientB.publicKey, allowedIps: [`${B.ip}/32`, `${B.ip6}/128`] };
 let gatewayPublicKey = '';
 
-async function finish(r: LocalGatewayRunner, commandId: string): Promise<CommandResult> {
-  const result = await r.wait(commandId, INSTANCE, 60_000);
-  if (result.status !== 'success') {
-    const d = r.details(commandId);
-    result.reason = `${result.reason ?? ''}\nstdout: ${d?.stdout ?? ''}\nstderr: ${d?.stderr ?? ''}`;
-  }
-  return result;
-}
+const finish = (r: LocalGatewayRunner, commandId: string) => finishCommand(r, INSTANCE, commandId);
 
 const initParams = () =>
   buildInitParameters(
@@ -141,24 +136,16 @@ function withHole<T>(tool: 'iptables' | 'ip6tables', chain: string, match: strin
 }
 
 function clientUp(ns: string, ifname: string, privateKey: string, address: { ip: string; ip6: string }, endpoint: string): void {
-  const file = join(workDir, `${ifname}.conf`);
-  writeFileSync(
-    file,
-    [
-      '[Interface]',
-      `PrivateKey = ${privateKey}`,
-      `Address = ${address.ip}/32, ${address.ip6}/128`,
-      '',
-      '[Peer]',
-      `PublicKey = ${gatewayPublicKey}`,
-      `Endpoint = ${endpoint}:${PORT}`,
-      // What a full tunnel sends through, narrowed to the addresses this test uses.
-      `AllowedIPs = 10.96.0.0/24, fd00:96::/112, 192.0.2.0/24, 2001:db8:2::/64, ${IMDS}/32, ${RESOLVER}/32, ${IMDS6}/128`,
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
-  inNs(ns, 'wg-quick', 'up', file);
+  wgQuickUp(workDir, {
+    ns,
+    ifname,
+    privateKey,
+    addresses: [`${address.ip}/32`, `${address.ip6}/128`],
+    gatewayPublicKey,
+    endpoint: `${endpoint}:${PORT}`,
+    // What a full tunnel sends through, narrowed to the addresses this test uses.
+    allowedIps: ['10.96.0.0/24', 'fd00:96::/112', '192.0.2.0/24', '2001:db8:2::/64', `${IMDS}/32`, `${RESOLVER}/32`, `${IMDS6}/128`],
+  });
 }
 
 function addr6(ns: string, dev: string, cidr: string): void {

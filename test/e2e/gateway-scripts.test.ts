@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -28,6 +28,7 @@ import { PeerSetObjects } from '../support/peer-set-objects.js';
 import {
   addNamespaces,
   cleanupOnSignal,
+  finishCommand,
   inNs,
   keyPair,
   netnsSkip,
@@ -39,6 +40,7 @@ import {
   tcpServer as startTcpServer,
   teardown,
   veth,
+  wgQuickUp,
 } from '../support/netns.js';
 
 const skip = netnsSkip();
@@ -68,14 +70,7 @@ const peerB: PeerSetEntry = { publicKey: clientB.publicKey, allowedIps: [`${B_IP
 
 let gatewayPublicKey = '';
 
-async function finish(commandId: string): Promise<CommandResult> {
-  const result = await runner.wait(commandId, INSTANCE, 60_000);
-  if (result.status !== 'success') {
-    const d = runner.details(commandId);
-    result.reason = `${result.reason ?? ''}\nstdout: ${d?.stdout ?? ''}\nstderr: ${d?.stderr ?? ''}`;
-  }
-  return result;
-}
+const finish = (commandId: string) => finishCommand(runner, INSTANCE, commandId);
 
 function initParams() {
   return buildInitParameters(
@@ -122,24 +117,15 @@ function ownRules(): { forward: string[]; nat: string[]; jumps: number } {
 }
 
 function clientUp(ns: string, ifname: string, key: { privateKey: string; presharedKey?: string }, address: string, endpoint: string): void {
-  const file = join(workDir, `${ifname}.conf`);
-  writeFileSync(
-    file,
-    [
-      '[Interface]',
-      `PrivateKey = ${key.privateKey}`,
-      `Address = ${address}/32`,
-      '',
-      '[Peer]',
-      `PublicKey = ${gatewayPublicKey}`,
-      ...(key.presharedKey ? [`PresharedKey = ${key.presharedKey}`] : []),
-      `Endpoint = ${endpoint}:${PORT}`,
-      'AllowedIPs = 10.99.0.0/24, 192.0.2.0/24',
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
-  inNs(ns, 'wg-quick', 'up', file);
+  wgQuickUp(workDir, {
+    ns,
+    ifname,
+    ...key,
+    addresses: [`${address}/32`],
+    gatewayPublicKey,
+    endpoint: `${endpoint}:${PORT}`,
+    allowedIps: ['10.99.0.0/24', '192.0.2.0/24'],
+  });
 }
 
 function cleanup(): void {

@@ -3,8 +3,10 @@
 // cleanup that removes what a run made (also when it fails or is interrupted).
 // See ../../../shared/WIREGUARD-HERE.md for what holds on this kind of machine.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { canRunForReal } from '../../infra/local/gateway-runner.js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CommandResult } from '../../functions/domain/gateway-commands.js';
+import { canRunForReal, type LocalGatewayRunner } from '../../infra/local/gateway-runner.js';
 
 /** As root on Debian/Ubuntu, installs what is missing (wireguard-tools, wireguard-go, iptables, ping). */
 export function ensureTools(): void {
@@ -162,4 +164,49 @@ export function cleanupOnSignal(cleanup: () => void): void {
       process.exit(130);
     });
   }
+}
+
+/** A command's final result; a failure's reason carries the script's stdout and stderr for the test output. */
+export async function finishCommand(runner: LocalGatewayRunner, instanceId: string, commandId: string): Promise<CommandResult> {
+  const result = await runner.wait(commandId, instanceId, 60_000);
+  if (result.status !== 'success') {
+    const d = runner.details(commandId);
+    result.reason = `${result.reason ?? ''}\nstdout: ${d?.stdout ?? ''}\nstderr: ${d?.stderr ?? ''}`;
+  }
+  return result;
+}
+
+export interface WgClient {
+  ns: string;
+  ifname: string;
+  privateKey: string;
+  presharedKey?: string;
+  /** The client's own addresses with prefix, e.g. 10.99.0.10/32. */
+  addresses: string[];
+  gatewayPublicKey: string;
+  /** host:port of the gateway. */
+  endpoint: string;
+  allowedIps: string[];
+}
+
+/** Brings a test client up in its namespace with wg-quick (config file 0600 in `dir`). */
+export function wgQuickUp(dir: string, c: WgClient): void {
+  const file = join(dir, `${c.ifname}.conf`);
+  writeFileSync(
+    file,
+    [
+      '[Interface]',
+      `PrivateKey = ${c.privateKey}`,
+      `Address = ${c.addresses.join(', ')}`,
+      '',
+      '[Peer]',
+      `PublicKey = ${c.gatewayPublicKey}`,
+      ...(c.presharedKey ? [`PresharedKey = ${c.presharedKey}`] : []),
+      `Endpoint = ${c.endpoint}`,
+      `AllowedIPs = ${c.allowedIps.join(', ')}`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  inNs(c.ns, 'wg-quick', 'up', file);
 }

@@ -18,7 +18,7 @@ import type { AuditRecord } from '../../domain/audit.js';
 import type { Client, ClientSecrets } from '../../domain/model.js';
 import { putAudit, writeWithAudit, type AuditTable, type TransactItem } from './audit-log.js';
 import { decodeCursorFor, encodePage } from './paging.js';
-import { claimLeases, leasesBetween } from './leases.js';
+import { claimLeases, releaseLeases, leasesBetween } from './leases.js';
 import { cancellationDetails, isConditionFailure, keys, numberAttribute, stringAttribute, stripInternal, type CancellationDetail } from './table.js';
 
 export class DynamoClientStore implements ClientStore {
@@ -137,9 +137,7 @@ export class DynamoClientStore implements ClientStore {
       },
       this.moveGateway(client.network, client.gatewayId, generation, -1, false),
       { Delete: { TableName: this.secretsTableName, Key: keys.secrets(client.network, client.name) } },
-      ...leaseKeys.map((leaseKey) => ({
-        Delete: { TableName: this.tableName, Key: keys.lease(client.network, leaseKey) },
-      })),
+      ...releaseLeases(this.tableName, client.network, leaseKeys),
     ];
     // The key claim goes with its owner. A client written before keys were claimed has none, and
     // its key may since be claimed by another client: that claim stays (then the delete runs again

@@ -10,7 +10,7 @@ import { AddressTakenError, ConflictError, GenerationBehindError, NotFoundError 
 import type { AuditRecord } from '../../domain/audit.js';
 import type { Gateway, SyncResult } from '../../domain/model.js';
 import { putAudit, writeWithAudit, type AuditTable } from './audit-log.js';
-import { claimLeases } from './leases.js';
+import { claimLeases, releaseLeases } from './leases.js';
 import { decodeCursorFor, encodePage } from './paging.js';
 import { cancellationDetails, isConditionFailure, keys, numberAttribute, stripInternal } from './table.js';
 
@@ -182,9 +182,7 @@ export class DynamoGatewayStore implements GatewayStore {
                 ExpressionAttributeValues: { ':one': 1 },
               },
             },
-            ...leaseKeys.map((leaseKey) => ({
-              Delete: { TableName: this.tableName, Key: keys.lease(network, leaseKey) },
-            })),
+            ...releaseLeases(this.tableName, network, leaseKeys),
             putAudit(this.auditTable, audit),
           ],
         }),

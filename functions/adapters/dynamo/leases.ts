@@ -14,6 +14,11 @@ export function claimLeases(tableName: string, network: string, leaseKeys: strin
   }));
 }
 
+/** Transaction items that give leases back (a delete of their holder). */
+export function releaseLeases(tableName: string, network: string, leaseKeys: string[]) {
+  return leaseKeys.map((leaseKey) => ({ Delete: { TableName: tableName, Key: keys.lease(network, leaseKey) } }));
+}
+
 /** Lease keys already taken between two lease keys (inclusive), keys only, strongly consistent. */
 export async function leasesBetween(
   db: DynamoDBDocumentClient,
