@@ -255,7 +255,7 @@ export async function getClient(deps: ClientDeps, network: string, name: string)
 
 export async function listClients(deps: ClientDeps, network: string, query: ListClientsQuery): Promise<Page<ClientView>> {
   await loadNetwork(deps, network);
-  const page = await deps.clients.list(network, { gatewayId: query.gatewayId, limit: query.limit, cursor: query.cursor });
+  const page = await deps.clients.list(network, { gatewayId: query.gatewayId, namePrefix: query.namePrefix, limit: query.limit, cursor: query.cursor });
   const gateways = new Map<string, Gateway | undefined>();
   for (const c of page.items) {
     if (!gateways.has(c.gatewayId)) gateways.set(c.gatewayId, await deps.gateways.get(network, c.gatewayId));

@@ -88,7 +88,7 @@ export interface ClientStore extends LeaseReader {
    */
   create(change: ClientChange, secrets: ClientSecrets, network: NetworkGuard, audit: AuditRecord): Promise<void>;
   get(network: string, name: string): Promise<Client | undefined>;
-  list(network: string, opts: { gatewayId?: string; limit: number; cursor?: string }): Promise<Page<Client>>;
+  list(network: string, opts: { gatewayId?: string; namePrefix?: string; limit: number; cursor?: string }): Promise<Page<Client>>;
   /** Conditional on expectedVersion; sets the gateway's generation to client.generation when peerSetChanged. */
   update(client: Client, expectedVersion: number, peerSetChanged: boolean, audit: AuditRecord): Promise<Client>;
   /** Removes client, leases, its key claim (if it holds it) and secrets and moves the gateway's generation, in one transaction. */

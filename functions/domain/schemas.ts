@@ -204,6 +204,13 @@ export const UpdateClientBody = define(() =>
 );
 export type UpdateClientBody = z.infer<typeof UpdateClientBody>;
 
+/** The start of a name: what a name may begin with (the name grammar, any length up to 32). */
+const NamePrefix = define(() =>
+  z
+    .string()
+    .check(z.regex(NAME, `must match ${PATTERN.NAME} (the start of a client name: letters, digits, _ or -, starting with a letter or digit)`)),
+);
+
 const Limit = define(() => z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 50));
 const Cursor = define(() => z.optional(z.string().check(z.maxLength(2048))));
 
@@ -211,7 +218,12 @@ export const ListQuery = define(() => z.strictObject({ limit: Limit, cursor: Cur
 export type ListQuery = z.infer<typeof ListQuery>;
 
 export const ListClientsQuery = define(() =>
-  z.strictObject({ gatewayId: z.optional(GatewayId), limit: Limit, cursor: Cursor }),
+  z.strictObject({
+    gatewayId: z.optional(GatewayId),
+    namePrefix: optional(NamePrefix, 'only clients whose name starts with this'),
+    limit: Limit,
+    cursor: Cursor,
+  }),
 );
 export type ListClientsQuery = z.infer<typeof ListClientsQuery>;
 

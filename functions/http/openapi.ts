@@ -1,5 +1,6 @@
 // Builds the OpenAPI 3.1 document from the route table and the zod schemas the handlers use.
 import * as z from 'zod/mini';
+import { answerSchemas } from '../contract/answers.js';
 import { apiTables, type RouteApiSpec } from '../contract/api-spec.js';
 import { routes } from '../contract/route-table.js';
 import { PathParams } from '../domain/schemas.js';
@@ -44,6 +45,7 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
         schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'the same key with the same body within 24 h answers the first answer again and creates nothing' },
       });
     }
+    const answer = answerSchemas[`${r.method} ${r.path}`];
     const errors: Record<string, unknown> = {};
     for (const [status, description] of [
       ['400', 'validation failed: error.field names the field, error.message the rule'],
@@ -79,7 +81,9 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
       responses: {
         [String(spec.success.status)]: {
           description: spec.success.description,
-          ...(spec.success.status === 204 ? {} : { content: { [spec.success.contentType ?? 'application/json']: {} } }),
+          ...(spec.success.status === 204
+            ? {}
+            : { content: { [spec.success.contentType ?? 'application/json']: answer ? { schema: stripDialect(jsonSchema(answer)) } : {} } }),
         },
         ...errors,
       },

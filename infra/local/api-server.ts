@@ -8,6 +8,7 @@ import { logger } from '../../functions/observability.js';
 import { cors, routes, type FunctionName } from '../../functions/contract/route-table.js';
 import type { HttpOptions } from '../../functions/http/http-handler.js';
 import { handlerFactories } from '../../functions/http/routes/index.js';
+import { consoleSite, type ConsoleSiteOptions } from './console-site.js';
 
 const MAX_REQUEST_BYTES = 1024 * 1024;
 
@@ -161,13 +162,18 @@ export interface ApiServerOptions {
   http: HttpOptions;
   /** The frontend origin CORS allows ('*': any). */
   corsOrigin?: string;
+  /** Serve the console's build at /console/ (infra/local/console-site.ts). */
+  console?: Omit<ConsoleSiteOptions, 'config'>;
 }
 
 export async function startApiServer(opts: ApiServerOptions): Promise<{ url: string; server: Server; stop(): Promise<void> }> {
   const { port, host = '127.0.0.1' } = opts;
   const handlers = buildHandlers(opts.deps, opts.http);
+  // Made once the port is known: the console's config names the API's URL.
+  let site: ReturnType<typeof consoleSite> | undefined;
   const server = createServer((req, res) => {
-    handle(handlers, opts.corsOrigin ?? '*', req, res).catch((err: unknown) => {
+    const served = site ? site(req, res) : Promise.resolve(false);
+    served.then((done) => (done ? undefined : handle(handlers, opts.corsOrigin ?? '*', req, res))).catch((err: unknown) => {
       logger.error('local server failure', { request_id: `local-server-${randomUUID()}`, error: (err as Error)?.name });
       if (!res.headersSent) send(res, 500, { 'content-type': 'application/json' }, JSON.stringify({ error: { code: 'internal', message: 'internal error' } }));
     });
@@ -179,8 +185,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<{ url: str
   });
   const address = server.address();
   const actual = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${actual}`;
+  if (opts.console) site = consoleSite({ ...opts.console, config: { apiUrl: url, auth: 'token' } });
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${actual}`,
+    url,
     server,
     stop: () =>
       new Promise<void>((resolve) => {

@@ -14,6 +14,7 @@ import { httpOptions } from '../../functions/http/http-handler.js';
 import { loadConfig, type Config } from '../../functions/config.js';
 import { createSyncHandler, type SweepEvent } from '../../functions/worker/sync-handler.js';
 import { startApiServer } from './api-server.js';
+import { consoleDist } from '../../console/scripts/build-console.js';
 import { LocalGatewayRunner, type ObjectReader, type RunnerMode } from './gateway-runner.js';
 import { createS3Client, S3ObjectStore } from '../../functions/adapters/s3/object-store.js';
 import { startStreamPoller } from './stream-poller.js';
@@ -38,6 +39,8 @@ export interface LocalStackOptions {
   /** false: no stream poller and no schedule (a test drives the worker itself). */
   worker?: boolean;
   scheduleMs?: number;
+  /** The console build served at /console/ (default console/dist). */
+  consoleDir?: string;
 }
 
 export interface LocalStack {
@@ -87,7 +90,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     });
     const runner = startRunner(opts, stops, instanceObjectReader(config));
     const deps = createDeps(config, { commands: runner, pollIntervalMs: 20, ...(opts.initOptions ? { initOptions: opts.initOptions } : {}) });
-    const api = await startApiServer({ port, host, deps, http: httpOptions(config, deps.idempotency) });
+    const api = await startApiServer({
+      port,
+      host,
+      deps,
+      http: httpOptions(config, deps.idempotency),
+      console: { dir: opts.consoleDir ?? consoleDist, objectsOrigin: new URL(s3.endpoint).origin },
+    });
     stops.push(api.stop);
     const worker = localWorker(deps, { endpoint: dynamoEndpoint, credentials: dynamoCredentials }, opts.scheduleMs ?? 10_000);
     if (opts.worker !== false) await worker.setRunning(true);

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { INSTANCE_ID } from '../../functions/domain/grammar.js';
+import { CONSOLE_PATH } from './console-site.js';
 import { startLocalStack } from './local-stack.js';
 
 const inMemory = process.env.WG_INGRESS_IN_MEMORY === '1' || process.argv.includes('--in-memory');
@@ -50,6 +51,9 @@ const stack = await startLocalStack({
 });
 console.log(`wg-ingress local API: ${stack.url}`);
 console.log(`Admin token: ${stack.adminToken}`);
+// The token goes in the fragment: browsers never send it to a server, and the console takes it
+// out of the address bar as soon as it loads.
+console.log(`Console: ${stack.url}${CONSOLE_PATH}#token=${encodeURIComponent(stack.adminToken)}`);
 console.log(dataDir ? `Data folder: ${dataDir}` : 'Data: in memory (gone when this stops)');
 console.log(
   gatewayNamespaces

@@ -439,10 +439,12 @@ export class MemoryClientStore implements ClientStore {
     return client && copy(client);
   }
 
-  async list(network: string, opts: { gatewayId?: string; limit: number; cursor?: string }): Promise<Page<Client>> {
+  async list(network: string, opts: { gatewayId?: string; namePrefix?: string; limit: number; cursor?: string }): Promise<Page<Client>> {
     await this.t.faults.enter('clients.list', [network, opts]);
-    const rows = [...this.t.clients.values()].filter((c) => c.network === network && (opts.gatewayId === undefined || c.gatewayId === opts.gatewayId));
-    return page(rows.map((c) => [c.name, c]), `clients:${network}:${opts.gatewayId ?? ''}`, opts.limit, opts.cursor);
+    const rows = [...this.t.clients.values()].filter(
+      (c) => c.network === network && (opts.gatewayId === undefined || c.gatewayId === opts.gatewayId) && c.name.startsWith(opts.namePrefix ?? ''),
+    );
+    return page(rows.map((c) => [c.name, c]), `clients:${network}:${opts.gatewayId ?? ''}:${opts.namePrefix ?? ''}`, opts.limit, opts.cursor);
   }
 
   async update(client: Client, expectedVersion: number, peerSetChanged: boolean, audit: AuditRecord): Promise<Client> {

@@ -78,8 +78,10 @@ export class DynamoClientStore implements ClientStore {
     return out.Item ? stripInternal<Client>(out.Item) : undefined;
   }
 
-  async list(network: string, opts: { gatewayId?: string; limit: number; cursor?: string }): Promise<Page<Client>> {
+  async list(network: string, opts: { gatewayId?: string; namePrefix?: string; limit: number; cursor?: string }): Promise<Page<Client>> {
     const byGateway = opts.gatewayId !== undefined;
+    // A name prefix narrows the key condition itself, so a search reads only matching items.
+    const sortPrefix = `CLIENT#${opts.namePrefix ?? ''}`;
     const partition = byGateway ? keys.clientsOfGatewayGsiPk(network, opts.gatewayId!) : keys.networkPk(network);
     const out = await this.db.send(
       new QueryCommand({
@@ -87,9 +89,9 @@ export class DynamoClientStore implements ClientStore {
         ...(byGateway
           ? { IndexName: 'gsi1', KeyConditionExpression: 'gsi1pk = :p AND begins_with(gsi1sk, :s)' }
           : { KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)' }),
-        ExpressionAttributeValues: { ':p': partition, ':s': 'CLIENT#' },
+        ExpressionAttributeValues: { ':p': partition, ':s': sortPrefix },
         Limit: opts.limit,
-        ExclusiveStartKey: decodeCursorFor(opts.cursor, partition, 'CLIENT#', byGateway ? 'gsi1pk' : 'pk'),
+        ExclusiveStartKey: decodeCursorFor(opts.cursor, partition, sortPrefix, byGateway ? 'gsi1pk' : 'pk'),
       }),
     );
     return encodePage((out.Items ?? []).map((i) => stripInternal<Client>(i)), out.LastEvaluatedKey);

@@ -1,0 +1,215 @@
+// Bulk import (a CSV file, one client a row, per-row errors) and export (every client, no secrets)
+// of a network's clients: POST …/clients-import and GET …/clients-export.
+import { useState } from 'preact/hooks';
+import { failureOf, idempotencyKey, type Api, type Gateway } from '../api';
+import { FormError, Modal, TableWrap, errorsOf, list, noErrors, saveBlob, type FormErrors } from '../ui';
+
+/** The columns the import takes (others, such as an export's id or enabled, are ignored). */
+const IMPORT_COLUMNS = ['name', 'publicKey', 'address', 'address6', 'dns', 'expiresAt'] as const;
+const MAX_ROWS = 1000;
+
+/** RFC 4180: fields separated by commas, quoted with "…" where they hold commas, quotes or newlines. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += ch;
+  }
+  if (field !== '' || row.length) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows.filter((r) => r.some((f) => f.trim() !== ''));
+}
+
+type ImportClient = Partial<Record<(typeof IMPORT_COLUMNS)[number], string>> & { dns?: string[] };
+
+export function clientsFromCsv(text: string): ImportClient[] {
+  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, ''));
+  if (!header) throw new Error('The file is empty.');
+  const columns = header.map((h) => h.trim());
+  if (!columns.some((c) => (IMPORT_COLUMNS as readonly string[]).includes(c))) {
+    throw new Error(`The first row must name the columns: ${IMPORT_COLUMNS.join(', ')} (each optional).`);
+  }
+  if (rows.length > MAX_ROWS) throw new Error(`At most ${MAX_ROWS} clients per import; this file has ${rows.length}.`);
+  return rows.map((cells) => {
+    const c: Record<string, unknown> = {};
+    columns.forEach((col, i) => {
+      const v = (cells[i] ?? '').trim();
+      if (v === '' || !(IMPORT_COLUMNS as readonly string[]).includes(col)) return;
+      c[col] = col === 'dns' ? list(v) : v;
+    });
+    return c as ImportClient;
+  });
+}
+
+interface ImportResult {
+  index: number;
+  status: string;
+  client?: { name: string };
+  error?: { code: string; message: string; field?: string };
+}
+
+export function ImportDialog(props: { api: Api; network: string; gateways: Gateway[]; onClose: () => void }) {
+  const [errors, setErrors] = useState<FormErrors>(noErrors);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<{ created: number; failed: number; results: ImportResult[] }>();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget as HTMLFormElement);
+    const file = form.get('file');
+    if (!(file instanceof File) || file.size === 0) {
+      setErrors({ fields: { file: 'Choose a CSV file.' } });
+      return;
+    }
+    let clients: ImportClient[];
+    try {
+      clients = clientsFromCsv(await file.text());
+    } catch (err) {
+      setErrors({ fields: { file: (err as Error).message } });
+      return;
+    }
+    setBusy(true);
+    try {
+      const gatewayId = props.gateways.length === 1 ? props.gateways[0]!.id : String(form.get('gatewayId'));
+      const res = await props.api.raw(`/networks/${encodeURIComponent(props.network)}/clients-import`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'Idempotency-Key': idempotencyKey() },
+        body: JSON.stringify({ gatewayId, clients }),
+      });
+      if (!res.ok) throw await failureOf(res);
+      setOutcome((await res.json()) as { created: number; failed: number; results: ImportResult[] });
+      setErrors(noErrors);
+    } catch (err) {
+      setErrors(errorsOf(err, ['gatewayId']));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const failures = outcome?.results.filter((r) => r.error) ?? [];
+  return (
+    <Modal title="Import clients" onClose={props.onClose} wide>
+      <form onSubmit={submit} noValidate>
+        <p class="hint">
+          A CSV file with a header row; columns {IMPORT_COLUMNS.join(', ')}, each optional (blank: generated). Up to {MAX_ROWS} rows. An export can be imported as it is.
+        </p>
+        {props.gateways.length > 1 && (
+          <div class="field">
+            <label for="import-gateway">Gateway</label>
+            <select id="import-gateway" name="gatewayId">
+              {props.gateways.map((g) => (
+                <option key={g.id} value={g.id}>
+                  {g.id} ({g.endpoint})
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
+        <div class="field">
+          <label for="import-file">CSV file</label>
+          <input
+            id="import-file"
+            name="file"
+            type="file"
+            accept=".csv,text/csv"
+            aria-invalid={errors.fields.file ? 'true' : undefined}
+            aria-describedby={errors.fields.file ? 'import-file-error' : undefined}
+          />
+          {errors.fields.file && (
+            <p class="field-error" id="import-file-error">
+              {errors.fields.file}
+            </p>
+          )}
+        </div>
+        <FormError errors={errors} />
+        <div class="actions">
+          <button type="submit" class="primary" disabled={busy || props.gateways.length === 0}>
+            Import
+          </button>
+          <button type="button" onClick={props.onClose}>
+            Close
+          </button>
+        </div>
+      </form>
+      {outcome && (
+        <div role="status">
+          <p>
+            {outcome.created} created, {outcome.failed} failed.
+          </p>
+        </div>
+      )}
+      {failures.length > 0 && (
+        <TableWrap label="Rows that failed">
+          <table>
+            <caption>Rows that failed (nothing of them was written)</caption>
+            <thead>
+              <tr>
+                <th scope="col">Row</th>
+                <th scope="col">Field</th>
+                <th scope="col">Error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {failures.map((r) => (
+                <tr key={r.index}>
+                  {/* +2: the header is row 1 and the API counts from 0. */}
+                  <td>{r.index + 2}</td>
+                  <td>{r.error?.field?.replace(/^clients\.\d+\./, '') ?? '—'}</td>
+                  <td>{r.error?.message}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </TableWrap>
+      )}
+    </Modal>
+  );
+}
+
+export function ExportButton(props: { api: Api; network: string; onError: (message: string | undefined) => void }) {
+  const [busy, setBusy] = useState(false);
+  return (
+    <button
+      type="button"
+      disabled={busy}
+      onClick={async () => {
+        setBusy(true);
+        try {
+          const res = await props.api.raw(`/networks/${encodeURIComponent(props.network)}/clients-export?format=csv`);
+          if (!res.ok) throw await failureOf(res);
+          // A large export answers a short-lived signed URL instead of the file itself.
+          if (res.headers.get('content-type')?.includes('application/json')) {
+            const body = (await res.json()) as { url?: string };
+            if (body.url) location.assign(body.url);
+          } else saveBlob(await res.blob(), `${props.network}-clients.csv`);
+          props.onError(undefined);
+        } catch (err) {
+          props.onError(errorsOf(err, []).form);
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      Export
+    </button>
+  );
+}
