@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const suites = ['unit', 'integration', 'infra', 'e2e'];
+const suites = ['unit', 'integration', 'infra', 'e2e', 'browser'];
 const chosen = process.argv.slice(2).filter((a) => suites.includes(a));
 const roots = (chosen.length ? chosen : suites).map((s) => join('test', s));
 

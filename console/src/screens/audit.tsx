@@ -65,7 +65,7 @@ export function AuditScreen({ api, network }: { api: Api; network: string }) {
             id="audit-id"
             value={resourceId}
             disabled={!type}
-            onChange={(e) => {
+            onInput={(e) => {
               setResourceId((e.currentTarget as HTMLInputElement).value);
               paging.reset();
             }}

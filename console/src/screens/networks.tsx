@@ -54,7 +54,7 @@ export function NetworksScreen({ api }: { api: Api }) {
                   </td>
                   <td>{n.defaultDns.join(', ') || '—'}</td>
                   <td class="row-actions">
-                    <button type="button" aria-label={`Edit default DNS of ${n.name}`} onClick={() => setDialog({ kind: 'dns', network: n })}>
+                    <button type="button" aria-label={`Edit DNS of ${n.name}`} onClick={() => setDialog({ kind: 'dns', network: n })}>
                       Edit DNS
                     </button>
                     <button type="button" class="danger" aria-label={`Delete ${n.name}`} onClick={() => setDialog({ kind: 'delete', network: n })}>
