@@ -9,9 +9,10 @@ export const consoleRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const consoleDist = join(consoleRoot, 'dist');
 const repoRoot = join(consoleRoot, '..');
 
-export function buildConsole(outDir: string = consoleDist): void {
+/** `types: false` skips generating the API types (Vite only strips them; typecheck needs them). */
+export function buildConsole(outDir: string = consoleDist, opts: { types?: boolean } = {}): void {
   const bin = (name: string) => join(repoRoot, 'node_modules', '.bin', name);
   const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
-  run(bin('tsx'), [join(consoleRoot, 'scripts', 'gen-api.ts')]);
+  if (opts.types ?? true) run(bin('tsx'), [join(consoleRoot, 'scripts', 'gen-api.ts')]);
   run(bin('vite'), ['build', consoleRoot, '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn']);
 }

@@ -42,7 +42,8 @@ function randomString(): string {
   return base64url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-const redirectUri = () => `${location.origin}${location.pathname}`;
+/** The console's address as Cognito knows it: its origin when served at the root (CloudFront). */
+const redirectUri = () => (location.pathname === '/' ? location.origin : `${location.origin}${location.pathname}`);
 
 /** Goes to Cognito's managed login; comes back to this page with ?code&state. */
 export async function startCognitoLogin(c: CognitoSettings): Promise<void> {

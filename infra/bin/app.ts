@@ -21,8 +21,13 @@ new WgIngressStack(app, context('stackName') ?? 'WgIngress', {
   userPoolId: context('userPoolId'),
   userPoolClientId: context('userPoolClientId'),
   wgIngress: {
-    // Required: -c wg-ingress:frontendOrigin=https://… (or -c wg-ingress:devFrontendOrigin=true for a dev deploy).
-    frontendOrigin: frontendOriginFrom(context),
+    // The console (on unless -c wg-ingress:console=false) brings its own origin; a hosted frontend
+    // adds -c wg-ingress:frontendOrigin=https://… (required without the console).
+    console: context('console') !== 'false',
+    frontendOrigin: frontendOriginFrom(context, { consoleDeployed: context('console') !== 'false' }),
+    adminEmail: context('adminEmail'),
+    loginDomainPrefix: context('loginDomainPrefix'),
+    loginDomainUrl: context('loginDomainUrl'),
     gatewayTag: {
       key: context('gatewayTagKey') ?? defaultGatewayTag.key,
       value: context('gatewayTagValue') ?? defaultGatewayTag.value,

@@ -1,11 +1,13 @@
 // The admin frontend's origin, from the app's context: CORS allows it and the Cognito app client
-// redirects to it, so a deploy must name it. Nothing falls back to a localhost origin silently.
+// redirects to it. With the console deployed (the default) its CloudFront domain is that origin
+// and this one is optional; without it a deploy must name one. Nothing falls back to a localhost
+// origin silently.
 
 /** The origin the local dev server (`npm start` + the frontend's dev server) runs on. */
 export const devFrontendOrigin = 'http://localhost:5173';
 
 export const frontendOriginMissing =
-  'wg-ingress: no frontend origin. Set the origin of the hosted admin frontend (CORS and the Cognito ' +
+  'wg-ingress: no frontend origin, and the console is not deployed (wg-ingress:console=false). Set the origin of the hosted admin frontend (CORS and the Cognito ' +
   'callback allow only it): `npx cdk deploy -c wg-ingress:frontendOrigin=https://admin.example.com` ' +
   '(or that key in cdk.json\'s context). For a development deploy against the local dev server pass ' +
   `\`-c wg-ingress:devFrontendOrigin=true\` (uses ${devFrontendOrigin}) or ` +
@@ -13,9 +15,10 @@ export const frontendOriginMissing =
 
 /**
  * `wg-ingress:frontendOrigin` if set; else `wg-ingress:devFrontendOrigin=true` means the dev
- * server's origin; else an error that says what to set.
+ * server's origin; else none when the stack deploys its own console (its domain is the origin),
+ * else an error that says what to set.
  */
-export function frontendOriginFrom(context: (key: string) => string | undefined): string {
+export function frontendOriginFrom(context: (key: string) => string | undefined, opts: { consoleDeployed?: boolean } = {}): string | undefined {
   const origin = context('frontendOrigin');
   if (origin !== undefined) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
@@ -24,5 +27,6 @@ export function frontendOriginFrom(context: (key: string) => string | undefined)
     return origin;
   }
   if (context('devFrontendOrigin') === 'true') return devFrontendOrigin;
+  if (opts.consoleDeployed) return undefined;
   throw new Error(frontendOriginMissing);
 }

@@ -6,6 +6,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type { IConstruct } from 'constructs';
 import { routes } from '../../functions/contract/route-table.js';
+import type { ConsoleSite } from './console-site.js';
 import type { ExampleGateway } from './example-gateway.js';
 import { bucketPrefixes, type WgIngressData } from './stateful.js';
 import { functionNeeds, type AnyFunctionName, type GatewayTag, type WgIngressApi } from './stateless.js';
@@ -17,6 +18,7 @@ export interface NagScope extends IConstruct {
   readonly gatewayTag: GatewayTag;
   readonly exampleGateway?: ExampleGateway;
   readonly gatewayPolicy: IConstruct;
+  readonly console?: ConsoleSite;
 }
 
 function acknowledge(scope: IConstruct, id: string, reason: string): void {
@@ -92,6 +94,8 @@ export function acknowledgeNagFindings(wg: NagScope): void {
     'This queue is itself the on-failure destination of the gateway-sync stream mapping; it holds batch metadata for inspection, and a DLQ behind a DLQ would add nothing.',
   );
 
+  if (wg.console) acknowledgeConsoleFindings(wg.console);
+
   if (wg.exampleGateway) {
     const gw = wg.exampleGateway;
     acknowledge(
@@ -108,6 +112,35 @@ export function acknowledgeNagFindings(wg: NagScope): void {
       gw.instance,
       'EC29',
       'The example gateway is disposable (a context flag, for trying the stack out); termination protection would only block `cdk destroy`, and the gateway key is re-created by the init document.',
+    );
+  }
+}
+
+/** The console's distribution and the CDK-provided function that copies its build into the bucket. */
+function acknowledgeConsoleFindings(site: ConsoleSite): void {
+  const d = site.distribution;
+  acknowledge(d, 'CFR1', 'Admins sign in from wherever they work; the console is static files, and every API call needs a Cognito token of the admin or viewer group.');
+  acknowledge(d, 'CFR2', 'The distribution serves only the static, public build of the console (no data, no API); the API behind it has its own throttling and JWT authorizer. WAF can be attached by the operator.');
+  acknowledge(d, 'CFR3', 'CloudFront standard logs need an ACL-enabled bucket; the distribution serves only the static build, while every API call is logged by the API stage and the functions. The console bucket itself has S3 server access logs.');
+  acknowledge(d, 'CFR4', 'The distribution uses its CloudFront domain and the default certificate, whose security policy CloudFront fixes; a custom domain with an ACM certificate (TLSv1.2_2021) is the operator\'s choice.');
+  const handler = site.deploymentHandler;
+  if (!handler) return;
+  acknowledge(handler, 'L1', 'This is CDK\'s BucketDeployment handler (aws-cdk-lib chooses and updates its Python runtime); it runs only during deploys, to copy the console build into its bucket.');
+  acknowledge(handler, 'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', 'CDK\'s BucketDeployment handler: the AWS-managed basic execution policy only lets it write its own logs.');
+  for (const finding of [
+    'Action::s3:GetObject*',
+    'Action::s3:GetBucket*',
+    'Action::s3:List*',
+    'Action::s3:DeleteObject*',
+    'Action::s3:Abort*',
+    'Resource::*',
+    `Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*`,
+    `Resource::<${Stack.of(site).getLogicalId(site.bucket.node.defaultChild as never)}.Arn>/*`,
+  ]) {
+    acknowledge(
+      handler,
+      `IAM5[${finding}]`,
+      'CDK\'s BucketDeployment grants: read the console build from the CDK asset bucket, and write, list and prune the objects of the console bucket (object names are content hashes made at build time); Resource "*" is CloudFront\'s CreateInvalidation, which has no resource-level permission for the distribution in this grant.',
     );
   }
 }

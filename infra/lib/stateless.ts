@@ -91,8 +91,11 @@ export interface WgIngressApiProps {
   readonly functionsRoot: string;
   /** SSM Command documents (schema 2.2) for gateway init, peer-set apply and teardown. */
   readonly documents: { readonly init: object; readonly apply: object; readonly teardown: object };
-  /** Origin of the hosted frontend, for CORS, e.g. `https://admin.example.com`. */
-  readonly frontendOrigin: string;
+  /**
+   * Origins of the frontends (the deployed console's, a hosted one's), for CORS and the Cognito
+   * app client's callback and sign-out URLs, e.g. `https://admin.example.com`.
+   */
+  readonly frontendOrigins: string[];
   readonly gatewayTag: GatewayTag;
   readonly userPool?: cognito.IUserPool;
   readonly userPoolClient?: cognito.IUserPoolClient;
@@ -155,7 +158,7 @@ export class WgIngressApi extends Construct {
       description: 'wg-ingress control plane',
       createDefaultStage: false,
       corsPreflight: {
-        allowOrigins: [props.frontendOrigin],
+        allowOrigins: props.frontendOrigins,
         allowMethods: [...cors.allowMethods.map((m) => apigw.CorsHttpMethod[m]), apigw.CorsHttpMethod.OPTIONS],
         allowHeaders: [...cors.allowHeaders],
         maxAge: Duration.hours(1),
@@ -304,8 +307,8 @@ export class WgIngressApi extends Construct {
         oAuth: {
           flows: { authorizationCodeGrant: true },
           scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
-          callbackUrls: [props.frontendOrigin],
-          logoutUrls: [props.frontendOrigin],
+          callbackUrls: props.frontendOrigins,
+          logoutUrls: props.frontendOrigins,
         },
         preventUserExistenceErrors: true,
         accessTokenValidity: Duration.hours(1),

@@ -2,11 +2,12 @@
 // team's own CDK app can be another.
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Fn, RemovalPolicy } from 'aws-cdk-lib';
-import type * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { applyDocument, initDocument, teardownDocument } from '../ssm/documents.js';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import { ConsoleSite } from './console-site.js';
 import { ExampleGateway } from './example-gateway.js';
 import { GatewayInstancePolicy } from './gateway-policy.js';
 import { suppressGuardRules } from './guard-suppressions.js';
@@ -18,8 +19,25 @@ import { WgIngressApi, type GatewayTag } from './stateless.js';
 export const defaultGatewayTag: GatewayTag = { key: 'wg-ingress:gateway', value: 'true' };
 
 export interface WgIngressProps {
-  /** Origin of the hosted admin frontend (scheme, host, optional port), allowed by CORS. */
-  readonly frontendOrigin: string;
+  /**
+   * Origin of a hosted admin frontend (scheme, host, optional port), allowed by CORS and as the
+   * Cognito callback, besides the deployed console's. Required when `console` is false.
+   */
+  readonly frontendOrigin?: string;
+  /**
+   * Deploy the admin console (console/) to a private bucket behind CloudFront (default true); its
+   * domain is then an allowed origin and Cognito callback, and a managed-login domain is created.
+   */
+  readonly console?: boolean;
+  /** Prefix of the console's managed-login domain; default `wg-ingress-<hash>-<account>`. */
+  readonly loginDomainPrefix?: string;
+  /** An existing managed-login domain (https://…) of the pool, instead of creating one. */
+  readonly loginDomainUrl?: string;
+  /**
+   * E-mail of a first admin, created in the pool and added to the admin group (Cognito mails a
+   * temporary password). Needs the pool this construct creates.
+   */
+  readonly adminEmail?: string;
   /** An existing Cognito user pool; without it one is created (MFA required). */
   readonly userPool?: cognito.IUserPool;
   /** An existing app client of that pool for the frontend; without it one is created. */
@@ -67,6 +85,9 @@ export class WgIngress extends Construct {
   readonly gatewayPolicy: iam.ManagedPolicy;
   /** Base URL of the HTTP API (no trailing slash). */
   readonly apiUrl: string;
+  /** The admin console's bucket, distribution and deployment (unless `console: false`). */
+  readonly console?: ConsoleSite;
+  readonly firstAdmin?: { user: cognito.CfnUserPoolUser; membership: cognito.CfnUserPoolUserToGroupAttachment };
 
   constructor(scope: Construct, id: string, props: WgIngressProps) {
     super(scope, id);
@@ -74,11 +95,21 @@ export class WgIngress extends Construct {
     this.gatewayTag = gatewayTag;
 
     this.data = new WgIngressData(this, 'Data', { removalPolicy: props.dataRemovalPolicy });
+    if (props.console ?? true) {
+      this.console = new ConsoleSite(this, 'Console', {
+        objectsBucket: this.data.bucket,
+        accessLogBucket: this.data.accessLogBucket,
+        loginDomainPrefix: props.loginDomainPrefix,
+        loginDomainUrl: props.loginDomainUrl,
+      });
+    }
+    const frontendOrigins = [...(this.console ? [this.console.origin] : []), ...(props.frontendOrigin ? [props.frontendOrigin] : [])];
+    if (frontendOrigins.length === 0) throw new Error('WgIngress: frontendOrigin is required when console is false');
     this.api = new WgIngressApi(this, 'Api', {
       data: this.data,
       functionsRoot: props.functionsRoot ?? repositoryRoot,
       documents: { init: initDocument(), apply: applyDocument(), teardown: teardownDocument() },
-      frontendOrigin: props.frontendOrigin,
+      frontendOrigins,
       gatewayTag,
       userPool: props.userPool,
       userPoolClient: props.userPoolClient,
@@ -90,6 +121,8 @@ export class WgIngress extends Construct {
       removalPolicy: props.removalPolicy,
     });
     this.apiUrl = this.api.api.apiEndpoint;
+    this.console?.connect({ apiUrl: this.apiUrl, userPool: this.api.userPool, userPoolClient: this.api.userPoolClient });
+    if (props.adminEmail !== undefined) this.firstAdmin = this.createFirstAdmin(props.adminEmail);
     this.gatewayPolicy = new GatewayInstancePolicy(this, 'GatewayInstancePolicy', {
       bucket: this.data.bucket,
       objectKey: this.data.secretsKey,
@@ -104,8 +137,34 @@ export class WgIngress extends Construct {
     suppressGuardRules(this);
   }
 
+  /** The first admin: a pool user (Cognito mails the temporary password) in the admin group. */
+  private createFirstAdmin(email: string): NonNullable<WgIngress['firstAdmin']> {
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) throw new Error(`WgIngress: adminEmail must be an e-mail address, got ${JSON.stringify(email)}`);
+    const groups = this.api.userPoolGroups;
+    if (!groups) throw new Error('WgIngress: adminEmail needs the user pool this construct creates (an imported pool has its own admins)');
+    const userPoolId = this.api.userPool.userPoolId;
+    const user = new cognito.CfnUserPoolUser(this, 'FirstAdmin', {
+      userPoolId,
+      username: email,
+      userAttributes: [
+        { name: 'email', value: email },
+        { name: 'email_verified', value: 'true' },
+      ],
+      desiredDeliveryMediums: ['EMAIL'],
+    });
+    const membership = new cognito.CfnUserPoolUserToGroupAttachment(this, 'FirstAdminMembership', {
+      userPoolId,
+      groupName: this.api.groups.admin,
+      username: email,
+    });
+    membership.addDependency(user);
+    membership.addDependency(groups.admin);
+    return { user, membership };
+  }
+
   private addOutputs(): void {
     const out = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    if (this.console) out('ConsoleUrl', `${this.console.origin}/`, 'The admin console (sign in with a user of the admin or viewer group)');
     out('ApiUrl', this.apiUrl, 'Base URL of the HTTP API');
     out('UserPoolId', this.api.userPool.userPoolId, 'Cognito user pool of the admins and viewers');
     out('UserPoolClientId', this.api.userPoolClient.userPoolClientId, 'App client id for the frontend');
