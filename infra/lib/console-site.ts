@@ -8,6 +8,8 @@ import { Aws, DockerImage, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-li
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct, type IConstruct } from 'constructs';
@@ -19,6 +21,9 @@ export interface ConsoleSiteProps {
   readonly objectsBucket: s3.IBucket;
   /** Bucket for the console bucket's server access logs. */
   readonly accessLogBucket: s3.IBucket;
+  /** Key and retention of the deployment handler's log group (the stack's log key). */
+  readonly logKey: kms.IKey;
+  readonly logRetention?: logs.RetentionDays;
   /**
    * Prefix of the Cognito managed-login domain (`<prefix>.auth.<region>.amazoncognito.com`), unique
    * in the region; default `wg-ingress-<hash of the construct path>-<account>`.
@@ -37,6 +42,7 @@ export class ConsoleSite extends Construct {
   /** The managed-login domain the console signs in through (https://…). */
   readonly loginDomainUrl: string;
   private readonly loginDomainPrefix?: string;
+  private readonly logs: { key: kms.IKey; retention: logs.RetentionDays };
   deployment?: s3deploy.BucketDeployment;
   /** The custom resource's function behind BucketDeployment (one per stack, at the stack's root). */
   get deploymentHandler(): IConstruct | undefined {
@@ -46,6 +52,7 @@ export class ConsoleSite extends Construct {
 
   constructor(scope: Construct, id: string, props: ConsoleSiteProps) {
     super(scope, id);
+    this.logs = { key: props.logKey, retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH };
     if (props.loginDomainUrl !== undefined) {
       this.loginDomainUrl = props.loginDomainUrl;
     } else {
@@ -134,6 +141,11 @@ export class ConsoleSite extends Construct {
       distribution: this.distribution,
       distributionPaths: ['/*'],
       memoryLimit: 256,
+      logGroup: new logs.LogGroup(this, 'DeployLogs', {
+        encryptionKey: this.logs.key,
+        retention: this.logs.retention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
     });
   }
 }

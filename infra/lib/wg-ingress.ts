@@ -99,6 +99,8 @@ export class WgIngress extends Construct {
       this.console = new ConsoleSite(this, 'Console', {
         objectsBucket: this.data.bucket,
         accessLogBucket: this.data.accessLogBucket,
+        logKey: this.data.logKey,
+        logRetention: props.logRetention,
         loginDomainPrefix: props.loginDomainPrefix,
         loginDomainUrl: props.loginDomainUrl,
       });

@@ -70,6 +70,14 @@ function policyOf(template: Template, fnPathPart: string): Statement[] {
 
 const json = (v: unknown) => JSON.stringify(v);
 
+/** CDK's own BucketDeployment handler (it copies the console build at deploy), not one of ours. */
+const isDeploymentHandler = (logicalId: string) => logicalId.startsWith('CustomCDKBucketDeployment');
+
+/** The project's own functions (one per functions/contract/route-table.ts entry). */
+function houseFunctions(template: Template): Record<string, Json> {
+  return Object.fromEntries(Object.entries(template.findResources('AWS::Lambda::Function')).filter(([id]) => !isDeploymentHandler(id)));
+}
+
 /**
  * The environment a function starts with: exactly the names its template gives it (a token
  * stands in as the bench's placeholder value), plus what the Lambda runtime sets (AWS_*).
@@ -97,7 +105,7 @@ describe('WgIngress stack', () => {
 
   it('builds and synthesizes every function with local esbuild in well under a minute', () => {
     assert.ok(synthMs < 60_000, `synth took ${synthMs} ms`);
-    const fns = template.findResources('AWS::Lambda::Function');
+    const fns = houseFunctions(template);
     assert.equal(Object.keys(fns).length, Object.keys(functionEntries).length);
   });
 
@@ -106,7 +114,7 @@ describe('WgIngress stack', () => {
     const assets = readdirSync(outdir).filter((d) => d.startsWith('asset.') && existsSync(join(outdir, d, 'index.mjs')));
     assert.equal(assets.length, Object.keys(functionEntries).length);
     const fnByAsset = new Map<string, Json>(
-      Object.values(template.findResources('AWS::Lambda::Function')).map((f) => {
+      Object.values(houseFunctions(template)).map((f) => {
         const p = (f as Json).Properties;
         return [`asset.${String(p.Code.S3Key).replace(/\.zip$/, '')}`, p];
       }),
@@ -155,7 +163,7 @@ describe('WgIngress stack', () => {
   });
 
   it('gives the API functions the admin and viewer group names, and creates both groups in the created pool', () => {
-    const fns = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => (f as Json).Properties);
+    const fns = Object.values(houseFunctions(template)).map((f) => (f as Json).Properties);
     const routeFunctions = new Set(routes.map((r) => `wg-ingress: ${functionNeeds[r.fn].description}`));
     assert.equal(fns.filter((f) => routeFunctions.has(f.Description)).length, routeFunctions.size);
     for (const f of fns) {
@@ -176,10 +184,14 @@ describe('WgIngress stack', () => {
     assert.match(json(next.Value), /admin-add-user-to-group --user-pool-id .*--group-name wg-ingress-admins/);
   });
 
-  it('allows CORS from the frontend origin only and throttles the stage', () => {
+  it("allows CORS from the console's domain and the frontend origin only, and throttles the stage", () => {
+    const distribution = Object.keys(template.findResources('AWS::CloudFront::Distribution'))[0]!;
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
-      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://admin.example.com'], AllowHeaders: ['authorization', 'content-type', 'idempotency-key'] }),
+      CorsConfiguration: Match.objectLike({
+        AllowOrigins: [{ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distribution, 'DomainName'] }]] }, 'https://admin.example.com'],
+        AllowHeaders: ['authorization', 'content-type', 'idempotency-key'],
+      }),
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
@@ -215,7 +227,8 @@ describe('WgIngress stack', () => {
     for (const s of statements(template).filter((st) => json(st.Resource) === '"*"')) {
       for (const a of asArray(s.Action)) {
         assert.ok(
-          ['ssm:GetCommandInvocation', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams'].includes(a),
+          // The CloudFront actions are CDK's BucketDeployment grant (invalidating the console's cache).
+          ['ssm:GetCommandInvocation', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams', 'cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'].includes(a),
           a,
         );
       }
@@ -363,7 +376,7 @@ describe('WgIngress stack', () => {
     const keys = template.findResources('AWS::KMS::Key');
     const [logKeyId, logKey] = Object.entries(keys).find(([id]) => id.includes('LogKey'))!;
     const logs = Object.values(template.findResources('AWS::Logs::LogGroup')) as Json[];
-    assert.equal(logs.length, Object.keys(functionEntries).length + 1, 'one per function and the access log');
+    assert.equal(logs.length, Object.keys(functionEntries).length + 2, "one per function, the access log and the console deployment's");
     for (const lg of logs) {
       assert.deepEqual(lg.Properties.KmsKeyId, { 'Fn::GetAtt': [logKeyId, 'Arn'] });
       assert.equal(lg.Properties.RetentionInDays, 30);
@@ -406,7 +419,7 @@ describe('WgIngress stack', () => {
 
   it('blocks all public access to the bucket and denies requests without TLS', () => {
     const buckets = template.findResources('AWS::S3::Bucket');
-    assert.equal(Object.keys(buckets).length, 2, 'data bucket and its access-log bucket');
+    assert.equal(Object.keys(buckets).length, 3, 'data bucket, its access-log bucket and the console bucket');
     for (const b of Object.values(buckets)) {
       assert.deepEqual((b as Json).Properties.PublicAccessBlockConfiguration, {
         BlockPublicAcls: true,
@@ -416,7 +429,7 @@ describe('WgIngress stack', () => {
       });
     }
     const policies = Object.values(template.findResources('AWS::S3::BucketPolicy'));
-    assert.equal(policies.length, 2);
+    assert.equal(policies.length, 3);
     for (const p of policies) {
       const deny = ((p as Json).Properties.PolicyDocument.Statement as Statement[]).find(
         (s) => s.Effect === 'Deny' && json(s.Condition) === json({ Bool: { 'aws:SecureTransport': 'false' } }),
@@ -521,7 +534,7 @@ describe('WgIngress stack', () => {
         .sort();
       assert.deepEqual(actions, ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], user);
     }
-    const fns = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => (f as Json).Properties);
+    const fns = Object.values(houseFunctions(template)).map((f) => (f as Json).Properties);
     const named = fns.filter((f) => f.Environment.Variables.IDEMPOTENCY_TABLE_NAME).map((f) => f.Description).sort();
     const creators = (['networks', 'gateways', 'clients'] as const).map((n) => `wg-ingress: ${functionNeeds[n].description}`);
     assert.deepEqual(named, creators.sort());
@@ -531,7 +544,7 @@ describe('WgIngress stack', () => {
   });
 
   it('runs every function on Node.js 24 arm64 with tracing, its own log group and the configuration names', () => {
-    const fns = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => (f as Json).Properties);
+    const fns = Object.values(houseFunctions(template)).map((f) => (f as Json).Properties);
     assert.equal(fns.length, Object.keys(functionEntries).length);
     for (const f of fns) {
       assert.equal(f.Runtime, 'nodejs24.x', f.Description);
@@ -659,7 +672,7 @@ describe('WgIngress stack', () => {
 
   it('writes downloads/ and peer-sets/ with the secrets key (SSE-KMS), which the bucket functions may use', () => {
     const secretsKey = Object.keys(template.findResources('AWS::KMS::Key')).find((id) => id.includes('SecretsKey'))!;
-    const fns = Object.entries(template.findResources('AWS::Lambda::Function'));
+    const fns = Object.entries(houseFunctions(template));
     for (const name of ['ClientDownloads', 'DownloadPage', 'GatewaySync']) {
       const [, fn] = fns.find(([id]) => id.startsWith(`WgIngressApi${name}`))!;
       assert.deepEqual((fn as Json).Properties.Environment.Variables.OBJECTS_KMS_KEY_ID, { 'Fn::GetAtt': [secretsKey, 'Arn'] }, name);
@@ -828,7 +841,7 @@ describe('WgIngress variants', () => {
       ['WgIngressNamedGroupsImported', { userPoolId: 'eu-west-1_AbCdEf123' }],
     ] as const) {
       const template = Template.fromStack(makeStack(id, named, props).stack);
-      const apiFns = Object.values(template.findResources('AWS::Lambda::Function'))
+      const apiFns = Object.values(houseFunctions(template))
         .map((f) => (f as Json).Properties)
         .filter((f) => f.Environment.Variables.ADMIN_GROUP !== undefined);
       assert.equal(apiFns.length, new Set(routes.map((r) => r.fn)).size, id);
@@ -846,7 +859,7 @@ describe('WgIngress variants', () => {
 
   it('hands the audit retention to every function, and refuses one that is not 1-3650 whole days', () => {
     const { stack } = makeStack('WgIngressRetention', { auditRetentionDays: 30 });
-    for (const f of Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function')) as Json[]) {
+    for (const f of Object.values(houseFunctions(Template.fromStack(stack))) as Json[]) {
       assert.equal(f.Properties.Environment.Variables.AUDIT_RETENTION_DAYS, '30');
     }
     assert.throws(() => makeStack('WgIngressNoRetention', { auditRetentionDays: 0 }), /auditRetentionDays/);
@@ -876,3 +889,130 @@ function acknowledgementsUnder(root: IConstruct): { path: string; id: string; re
   }
   return out;
 }
+
+describe('the admin console in the template', () => {
+  let template: Template;
+  let bare: Template;
+  let consoleStack: Stack;
+  before(() => {
+    consoleStack = makeStack('WgIngressConsole', { frontendOrigin: undefined, adminEmail: 'first@example.com' }).stack;
+    template = Template.fromStack(consoleStack);
+    bare = Template.fromStack(makeStack('WgIngressNoConsole', { console: false }).stack);
+  });
+
+  const consoleOrigin = (t: Template) => {
+    const distribution = Object.keys(t.findResources('AWS::CloudFront::Distribution'))[0]!;
+    return { 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distribution, 'DomainName'] }]] };
+  };
+
+  it('keeps the console bucket private: all public access blocked, TLS only, read by CloudFront through origin access control alone', () => {
+    const buckets = template.findResources('AWS::S3::Bucket');
+    const [bucketId, bucket] = Object.entries(buckets).find(([id]) => id.includes('ConsoleBucket'))!;
+    assert.deepEqual((bucket as Json).Properties.PublicAccessBlockConfiguration, {
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    assert.equal((bucket as Json).Properties.WebsiteConfiguration, undefined, 'no public website endpoint');
+    const oac = Object.entries(template.findResources('AWS::CloudFront::OriginAccessControl'));
+    assert.equal(oac.length, 1);
+    assert.deepEqual((oac[0]![1] as Json).Properties.OriginAccessControlConfig.SigningBehavior, 'always');
+    const [distributionId, distribution] = Object.entries(template.findResources('AWS::CloudFront::Distribution'))[0]!;
+    const origin = (distribution as Json).Properties.DistributionConfig.Origins[0];
+    assert.deepEqual(origin.OriginAccessControlId, { 'Fn::GetAtt': [oac[0]![0], 'Id'] });
+    assert.deepEqual(origin.DomainName, { 'Fn::GetAtt': [bucketId, 'RegionalDomainName'] });
+    assert.deepEqual(origin.S3OriginConfig, { OriginAccessIdentity: '' }, 'no legacy origin access identity');
+    const policy = Object.values(template.findResources('AWS::S3::BucketPolicy')).find((p) => json((p as Json).Properties.Bucket) === json({ Ref: bucketId })) as Json;
+    const allows = (policy.Properties.PolicyDocument.Statement as (Statement & { Principal?: Json })[]).filter((s) => s.Effect === 'Allow');
+    const cloudfrontReads = allows.filter((s) => json(s.Principal) === json({ Service: 'cloudfront.amazonaws.com' }));
+    assert.equal(cloudfrontReads.length, 1);
+    assert.deepEqual(asArray(cloudfrontReads[0]!.Action), ['s3:GetObject']);
+    assert.match(json(cloudfrontReads[0]!.Condition), new RegExp(`distribution/.*${distributionId}`), 'only this distribution');
+    for (const s of allows) assert.notEqual(json(s.Principal), '"*"', 'nobody else');
+    const deny = (policy.Properties.PolicyDocument.Statement as Statement[]).find((s) => s.Effect === 'Deny');
+    assert.deepEqual(deny?.Condition, { Bool: { 'aws:SecureTransport': 'false' } });
+  });
+
+  it('answers with the CSP, HSTS and frame-ancestors none through a response-headers policy, HTTPS only', () => {
+    const [policyId, policy] = Object.entries(template.findResources('AWS::CloudFront::ResponseHeadersPolicy'))[0]!;
+    const headers = (policy as Json).Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+    const csp = json(headers.ContentSecurityPolicy.ContentSecurityPolicy);
+    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"]) {
+      assert.ok(csp.includes(directive), `${directive} in ${csp}`);
+    }
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    assert.match(csp, /connect-src 'self' https:\/\/\*\.execute-api\./);
+    assert.match(csp, /amazoncognito\.com/);
+    assert.equal(headers.ContentSecurityPolicy.Override, true);
+    assert.equal(headers.StrictTransportSecurity.AccessControlMaxAgeSec, 730 * 86400);
+    assert.equal(headers.StrictTransportSecurity.IncludeSubdomains, true);
+    assert.equal(headers.FrameOptions.FrameOption, 'DENY');
+    assert.equal(headers.ContentTypeOptions.Override, true);
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultRootObject: 'index.html',
+        DefaultCacheBehavior: Match.objectLike({ ResponseHeadersPolicyId: { Ref: policyId }, ViewerProtocolPolicy: 'redirect-to-https' }),
+      }),
+    });
+  });
+
+  it("points the API's CORS and Cognito's callback and sign-out URLs at the console's domain by default", () => {
+    const origin = consoleOrigin(template);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.objectLike({ AllowOrigins: [origin] }) });
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      CallbackURLs: [origin],
+      LogoutURLs: [origin],
+      AllowedOAuthFlows: ['code'],
+      GenerateSecret: false,
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: Match.anyValue() });
+    const url = Object.entries(template.findOutputs('*')).find(([o]) => o.includes('ConsoleUrl'))![1] as Json;
+    assert.match(json(url.Value), /https:\/\//);
+  });
+
+  it('writes config.json with the API URL, pool, app client and login domain at deploy, and builds the console at synth', () => {
+    const deployments = Object.values(template.findResources('Custom::CDKBucketDeployment')) as Json[];
+    assert.equal(deployments.length, 1);
+    const props = deployments[0]!.Properties;
+    assert.equal(props.SourceObjectKeys.length, 2, 'the build and config.json');
+    const markers = json(props.SourceMarkers);
+    for (const value of ['HttpApi', 'UserPool', 'FrontendClient']) assert.ok(markers.includes(value), `${value} in ${markers}`);
+    assert.match(markers, /wg-ingress-[0-9a-f]{8}.*AWS::AccountId/, 'the login domain prefix');
+    assert.deepEqual(props.DistributionPaths, ['/*']);
+    // The build itself, made by Vite at synth (local bundling, no Docker).
+    (consoleStack.node.root as App).synth();
+    const built = readdirSync(outdir).filter((d) => d.startsWith('asset.') && existsSync(join(outdir, d, 'index.html')));
+    assert.equal(built.length, 1);
+    const html = readFileSync(join(outdir, built[0]!, 'index.html'), 'utf8');
+    assert.match(html, /<script type="module" crossorigin src="\.\/assets\/index-[\w-]+\.js"><\/script>/);
+  });
+
+  it('creates the first admin from adminEmail in the admin group', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolUser', {
+      Username: 'first@example.com',
+      DesiredDeliveryMediums: ['EMAIL'],
+      UserAttributes: [
+        { Name: 'email', Value: 'first@example.com' },
+        { Name: 'email_verified', Value: 'true' },
+      ],
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolUserToGroupAttachment', { GroupName: 'wg-ingress-admins', Username: 'first@example.com' });
+    assert.equal(Object.keys(bare.findResources('AWS::Cognito::UserPoolUser')).length, 0);
+  });
+
+  it('is left out with console: false, and then needs a frontend origin', () => {
+    assert.equal(Object.keys(bare.findResources('AWS::CloudFront::Distribution')).length, 0);
+    assert.equal(Object.keys(bare.findResources('Custom::CDKBucketDeployment')).length, 0);
+    bare.hasResourceProperties('AWS::Cognito::UserPoolClient', { CallbackURLs: ['https://admin.example.com'] });
+    assert.throws(() => makeStack('WgIngressNoOrigin', { console: false, frontendOrigin: undefined }), /frontendOrigin is required/);
+    assert.equal(frontendOriginFrom(() => undefined, { consoleDeployed: true }), undefined);
+  });
+
+  it('passes cdk-nag and cfn-guard with the console and the first admin', () => {
+    const report = new AwsSolutionsChecks(consoleStack).validateScope(consoleStack);
+    assert.deepEqual(report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(', ')}`), []);
+    const result = runControlTowerGuard(template.toJSON());
+    assert.deepEqual(result.unsuppressed.map((f) => `${f.rule} ${f.resource}`), []);
+  });
+});
