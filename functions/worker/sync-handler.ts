@@ -10,10 +10,14 @@ import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { readGatewayChanges } from '../adapters/dynamo/stream-records.js';
 import { sweepGateways, syncReported, teardownGateway, type WorkerReport } from '../app/gateway-worker.js';
 import type { SyncDeps } from '../app/gateway-sync.js';
+import { runReports, type ReportDeps, type ReportRun } from '../app/gateway-reports.js';
 import { logger, metrics, tracer } from '../observability.js';
+import { meteredSyncDeps, recordReportRun } from './worker-metrics.js';
 
 export interface SweepEvent {
   source: 'aws.events' | 'local.schedule';
+  /** 'report': the report schedule (gateway-reports.ts) rather than the sync sweep. */
+  kind?: 'report';
 }
 
 export interface SyncHandlerOptions {
@@ -43,7 +47,6 @@ async function onStream(deps: SyncDeps, event: DynamoDBStreamEvent, budgetMs: nu
 
 function record(report: WorkerReport): void {
   metrics.addMetric(report.kind === 'failed' ? 'GatewaySyncFailures' : 'GatewaySyncRuns', MetricUnit.Count, 1);
-  if (report.kind === 'sync') metrics.addMetric('GatewayCommandsSent', MetricUnit.Count, report.commandsSent);
   // Fail closed, never stall: the peer set went out without clients it cannot render (lastSync names them).
   if (report.kind === 'sync' && report.peersLeftOut) metrics.addMetric('GatewayPeersLeftOut', MetricUnit.Count, report.peersLeftOut);
   const { kind: _kind, ...fields } = report;
@@ -53,9 +56,20 @@ function record(report: WorkerReport): void {
   else logger.info(report.kind === 'teardown' ? 'gateway teardown' : 'gateway sync', fields);
 }
 
-export function createSyncHandler(deps: SyncDeps, options: SyncHandlerOptions) {
+/** One report run: every gateway's snapshot, its metrics, and a log line per problem. */
+async function onReportSchedule(deps: ReportDeps): Promise<void> {
+  const run: ReportRun = await runReports(deps);
+  recordReportRun(run);
+  for (const f of run.failures) logger.error('gateway report failed', { ...f });
+  for (const g of run.gateways) if (g.problem) logger.warn('gateway report unreadable', { network: g.network, gatewayId: g.gatewayId, problem: g.problem });
+  logger.info('gateway reports', { gateways: run.gateways.length, reported: run.gateways.filter((g) => g.reported).length, calls: run.calls });
+}
+
+export function createSyncHandler(unmetered: SyncDeps & ReportDeps, options: SyncHandlerOptions) {
+  const deps = meteredSyncDeps(unmetered);
   const handle = async (event: DynamoDBStreamEvent | SweepEvent, context: Context): Promise<BatchResult | void> => {
     metrics.addMetadata('request_id', context.awsRequestId);
+    if ('source' in event && event.kind === 'report') return onReportSchedule(unmetered);
     metrics.addMetric('source' in event ? 'WorkerSweeps' : 'WorkerStreamBatches', MetricUnit.Count, 1);
     if ('Records' in event) return onStream(deps, event, options.budgetMs);
     for (const report of await sweepGateways(deps, options.budgetMs, context.awsRequestId)) record(report);

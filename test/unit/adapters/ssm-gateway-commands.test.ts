@@ -16,7 +16,7 @@ const ssmMock = mockClient(SSMClient);
 const INSTANCE = 'i-0123456789abcdef0';
 const sender = new SsmGatewayCommands(new SSMClient({ region: 'eu-west-1' }), {
   initDocumentName: 'WgIngress-Init',
-  applyDocumentName: 'WgIngress-Apply', teardownDocumentName: 'wg-ingress-teardown',
+  applyDocumentName: 'WgIngress-Apply', teardownDocumentName: 'wg-ingress-teardown', reportDocumentName: 'WgIngress-Report',
   deliveryTimeoutSeconds: 300,
 });
 const initParams = buildInitParameters(
