@@ -6,7 +6,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { GatewayReportSummary, ReportRun } from '../app/gateway-reports.js';
 import type { SyncDeps } from '../app/gateway-sync.js';
 import type { GatewayCommandSender, GatewayStore } from '../app/ports.js';
-import { METRICS_NAMESPACE, metrics, SERVICE_NAME } from '../observability.js';
+import { METRICS_NAMESPACE, metrics, publishCount, SERVICE_NAME } from '../observability.js';
 
 /** A report older than this, or a gateway behind for longer, is what the alarms are about. */
 export const STALE_AFTER_SECONDS = 300;
@@ -14,8 +14,9 @@ export const STALE_AFTER_SECONDS = 300;
 const gatewayDimension = (g: { network: string; gatewayId: string }) => `${g.network}/${g.gatewayId}`;
 
 /** One EMF document per gateway with its four figures (one log line, not four). */
-function publishGateway(g: GatewayReportSummary): void {
+function publishGateway(g: GatewayReportSummary, requestId: string): void {
   const m = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, defaultDimensions: { gateway: gatewayDimension(g) } });
+  m.addMetadata('request_id', requestId);
   if (g.peers !== null) m.addMetric('PeersConfigured', MetricUnit.Count, g.peers);
   if (g.peersOnline !== null) m.addMetric('ClientsOnline', MetricUnit.Count, g.peersOnline);
   m.addMetric('ReportAgeSeconds', MetricUnit.Seconds, g.reportAgeSeconds);
@@ -23,20 +24,25 @@ function publishGateway(g: GatewayReportSummary): void {
   m.publishStoredMetrics();
 }
 
-export function recordReportRun(run: ReportRun): void {
-  for (const g of run.gateways) publishGateway(g);
+export function recordReportRun(run: ReportRun, into: Metrics, requestId: string): void {
+  for (const g of run.gateways) publishGateway(g, requestId);
   const worst = (pick: (g: GatewayReportSummary) => number) => run.gateways.reduce((max, g) => Math.max(max, pick(g)), 0);
-  metrics.addMetric('ReportAgeSeconds', MetricUnit.Seconds, worst((g) => g.reportAgeSeconds));
-  metrics.addMetric('SyncLagSeconds', MetricUnit.Seconds, worst((g) => g.syncLagSeconds));
-  metrics.addMetric('StaleGateways', MetricUnit.Count, run.gateways.filter((g) => g.reportAgeSeconds > STALE_AFTER_SECONDS).length);
-  metrics.addMetric('GatewaysOutOfSync', MetricUnit.Count, run.gateways.filter((g) => g.syncLagSeconds > STALE_AFTER_SECONDS).length);
-  metrics.addMetric('ClientsOnline', MetricUnit.Count, run.gateways.reduce((n, g) => n + (g.peersOnline ?? 0), 0));
-  metrics.addMetric('CommandsSent', MetricUnit.Count, run.calls.reportCommands);
+  into.addMetric('ReportAgeSeconds', MetricUnit.Seconds, worst((g) => g.reportAgeSeconds));
+  into.addMetric('SyncLagSeconds', MetricUnit.Seconds, worst((g) => g.syncLagSeconds));
+  into.addMetric('StaleGateways', MetricUnit.Count, run.gateways.filter((g) => g.reportAgeSeconds > STALE_AFTER_SECONDS).length);
+  into.addMetric('GatewaysOutOfSync', MetricUnit.Count, run.gateways.filter((g) => g.syncLagSeconds > STALE_AFTER_SECONDS).length);
+  // Over the gateways that reported peers (a gateway that never reported adds nothing).
+  into.addMetric('ClientsOnline', MetricUnit.Count, run.gateways.reduce((n, g) => n + (g.peersOnline ?? 0), 0));
+  into.addMetric('PeersConfigured', MetricUnit.Count, run.gateways.reduce((n, g) => n + (g.peers ?? 0), 0));
+  into.addMetric('CommandsSent', MetricUnit.Count, run.calls.reportCommands);
   if (run.failures.length) metrics.addMetric('ReportFailures', MetricUnit.Count, run.failures.length);
 }
 
-/** The sync deps with every command sent and every failed apply counted (no change to the sync code). */
-export function meteredSyncDeps(deps: SyncDeps): SyncDeps {
+/**
+ * The sync deps with every command sent and every failed apply counted (no change to the sync
+ * code); `requestId` names the invocation the counts belong to.
+ */
+export function meteredSyncDeps(deps: SyncDeps, requestId: () => string): SyncDeps {
   const commands: GatewayCommandSender = {
     sendInit: (id, params) => counted(deps.commands.sendInit(id, params)),
     sendApply: (id, params) => counted(deps.commands.sendApply(id, params)),
@@ -50,9 +56,7 @@ export function meteredSyncDeps(deps: SyncDeps): SyncDeps {
         await store.recordSync(...args);
         const [network, gatewayId, result] = args;
         if (result.outcome === 'failed') {
-          const m = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, defaultDimensions: { gateway: gatewayDimension({ network, gatewayId }) } });
-          m.addMetric('ApplyFailures', MetricUnit.Count, 1);
-          m.publishStoredMetrics();
+          publishCount('ApplyFailures', requestId(), { gateway: gatewayDimension({ network, gatewayId }) });
           metrics.addMetric('ApplyFailures', MetricUnit.Count, 1);
         }
       },
