@@ -56,6 +56,7 @@ export function parseReportOutput(stdout: string): GatewayReport {
         current = undefined;
         continue;
       }
+      if (line === '' && i === lines.length - 1) break; // the output's last newline, inside a section
       current.report.peers.push(peerLine(line, i + 1));
       continue;
     }
