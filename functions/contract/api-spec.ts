@@ -3,10 +3,14 @@
 // so a function's bundle holds only its own routes' schemas; openapi.ts reads them all.
 import type * as z from 'zod/mini';
 import {
+  ClientAnswer,
+  ClientPageAnswer,
   CreateClientBody,
   CreateGatewayBody,
   CreateLinkBody,
   CreateNetworkBody,
+  GatewayAnswer,
+  GatewayPageAnswer,
   ListAuditQuery,
   ListClientsQuery,
   ListQuery,
@@ -19,7 +23,8 @@ export interface RouteApiSpec {
   summary: string;
   body?: z.ZodMiniType;
   query?: z.ZodMiniType;
-  success: { status: number; description: string; contentType?: string };
+  /** `answer`: what the success body carries, where the document states it (status, health). */
+  success: { status: number; description: string; contentType?: string; answer?: z.ZodMiniType };
 }
 
 type ApiTable = Record<string, RouteApiSpec>;
@@ -41,20 +46,20 @@ export const gatewaysApi = {
   'POST /networks/{network}/gateways': {
     summary: 'Designate an instance as ingress gateway (pending until it reports its public key)',
     body: CreateGatewayBody,
-    success: { status: 202, description: 'the gateway, status pending' },
+    success: { status: 202, description: 'the gateway, status pending', answer: GatewayAnswer },
   },
-  'GET /networks/{network}/gateways': { summary: 'List gateways', query: ListQuery, success: { status: 200, description: '{items, nextCursor}' } },
-  'GET /networks/{network}/gateways/{gatewayId}': { summary: 'One gateway with its sync state', success: { status: 200, description: 'the gateway' } },
-  'PATCH /networks/{network}/gateways/{gatewayId}': { summary: 'Edit a gateway', body: UpdateGatewayBody, success: { status: 200, description: 'the gateway' } },
+  'GET /networks/{network}/gateways': { summary: 'List gateways', query: ListQuery, success: { status: 200, description: '{items, nextCursor}', answer: GatewayPageAnswer } },
+  'GET /networks/{network}/gateways/{gatewayId}': { summary: 'One gateway with its sync state and health', success: { status: 200, description: 'the gateway', answer: GatewayAnswer } },
+  'PATCH /networks/{network}/gateways/{gatewayId}': { summary: 'Edit a gateway', body: UpdateGatewayBody, success: { status: 200, description: 'the gateway', answer: GatewayAnswer } },
   'DELETE /networks/{network}/gateways/{gatewayId}': { summary: 'Delete a gateway without clients', success: { status: 204, description: 'deleted' } },
-  'POST /networks/{network}/gateways/{gatewayId}/sync': { summary: 'Force a full resync', success: { status: 202, description: 'the gateway' } },
+  'POST /networks/{network}/gateways/{gatewayId}/sync': { summary: 'Force a full resync', success: { status: 202, description: 'the gateway', answer: GatewayAnswer } },
 } satisfies ApiTable;
 
 export const clientsApi = {
-  'POST /networks/{network}/clients': { summary: 'Create an external client', body: CreateClientBody, success: { status: 201, description: 'the client' } },
-  'GET /networks/{network}/clients': { summary: 'List clients', query: ListClientsQuery, success: { status: 200, description: '{items, nextCursor}' } },
-  'GET /networks/{network}/clients/{clientId}': { summary: 'One client', success: { status: 200, description: 'the client' } },
-  'PATCH /networks/{network}/clients/{clientId}': { summary: 'Enable, disable, change DNS or expiry', body: UpdateClientBody, success: { status: 200, description: 'the client' } },
+  'POST /networks/{network}/clients': { summary: 'Create an external client', body: CreateClientBody, success: { status: 201, description: 'the client', answer: ClientAnswer } },
+  'GET /networks/{network}/clients': { summary: 'List clients', query: ListClientsQuery, success: { status: 200, description: '{items, nextCursor}', answer: ClientPageAnswer } },
+  'GET /networks/{network}/clients/{clientId}': { summary: 'One client with its status', success: { status: 200, description: 'the client', answer: ClientAnswer } },
+  'PATCH /networks/{network}/clients/{clientId}': { summary: 'Enable, disable, change DNS or expiry', body: UpdateClientBody, success: { status: 200, description: 'the client', answer: ClientAnswer } },
   'DELETE /networks/{network}/clients/{clientId}': { summary: 'Delete a client for good', success: { status: 204, description: 'deleted' } },
 } satisfies ApiTable;
 

@@ -79,7 +79,9 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
       responses: {
         [String(spec.success.status)]: {
           description: spec.success.description,
-          ...(spec.success.status === 204 ? {} : { content: { [spec.success.contentType ?? 'application/json']: {} } }),
+          ...(spec.success.status === 204
+            ? {}
+            : { content: { [spec.success.contentType ?? 'application/json']: spec.success.answer ? { schema: answerSchema(spec.success.answer) } : {} } }),
         },
         ...errors,
       },
@@ -105,6 +107,11 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
     },
     paths,
   };
+}
+
+/** An answer's schema as the document states it (output side: what the API writes). */
+function answerSchema(schema: z.ZodMiniType): Record<string, unknown> {
+  return stripDialect(z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any' }) as Record<string, unknown>);
 }
 
 function stripDialect(schema: Record<string, unknown>): Record<string, unknown> {

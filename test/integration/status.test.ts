@@ -146,4 +146,20 @@ describe('status and health in local record-only mode', () => {
     assert.equal(withGateway('PeersConfigured').filter((d) => d.doc.gateway === dim).length, 0);
     assert.equal(withGateway('ClientsOnline').filter((d) => d.doc.gateway === dim).length, 0);
   });
+
+  it('documents status and health in /openapi.json', async () => {
+    const doc = (await api.call('GET', '/openapi.json', undefined, { token: null })).json;
+    const schemaOf = (path: string, method: string, code: string) => doc.paths[path][method].responses[code].content['application/json'].schema;
+    const objectIn = (s: any) => s.anyOf.find((x: any) => x.type === 'object');
+    const status = schemaOf('/networks/{network}/clients/{clientId}', 'get', '200').properties.status;
+    assert.deepEqual(objectIn(status).required, ['online', 'lastHandshakeAt', 'rxBytes', 'txBytes', 'endpoint', 'observedAt']);
+    assert.ok(status.anyOf.some((x: any) => x.type === 'null'), 'status may be null');
+    assert.match(status.description, /null until the gateway has reported the peer/);
+    const listed = schemaOf('/networks/{network}/clients', 'get', '200').properties.items.items.properties.status;
+    assert.deepEqual(objectIn(listed).required, objectIn(status).required);
+    const health = schemaOf('/networks/{network}/gateways/{gatewayId}', 'get', '200').properties.health;
+    assert.deepEqual(objectIn(health).required, ['agent', 'lastSeenAt', 'interfaceUp', 'peers', 'peersOnline', 'observedAt']);
+    assert.deepEqual(objectIn(health).properties.agent.enum, ['online', 'connection_lost', 'inactive', 'unknown']);
+    assert.ok(schemaOf('/networks/{network}/gateways', 'get', '200').properties.items.items.properties.health);
+  });
 });
