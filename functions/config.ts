@@ -24,6 +24,7 @@ export interface Config {
   INIT_DOCUMENT_NAME: string;
   APPLY_DOCUMENT_NAME: string;
   TEARDOWN_DOCUMENT_NAME: string;
+  REPORT_DOCUMENT_NAME: string;
   DYNAMODB_ENDPOINT?: string;
   S3_ENDPOINT?: string;
   S3_FORCE_PATH_STYLE: 'true' | 'false';
@@ -140,6 +141,7 @@ export function loadConfig(env: Environment): Config {
     INIT_DOCUMENT_NAME: text(env, p, 'INIT_DOCUMENT_NAME', 'wg-ingress-init'),
     APPLY_DOCUMENT_NAME: text(env, p, 'APPLY_DOCUMENT_NAME', 'wg-ingress-apply'),
     TEARDOWN_DOCUMENT_NAME: text(env, p, 'TEARDOWN_DOCUMENT_NAME', 'wg-ingress-teardown'),
+    REPORT_DOCUMENT_NAME: text(env, p, 'REPORT_DOCUMENT_NAME', 'wg-ingress-report'),
     ...optional(env, 'DYNAMODB_ENDPOINT', () => url(env, p, 'DYNAMODB_ENDPOINT')!),
     ...optional(env, 'S3_ENDPOINT', () => url(env, p, 'S3_ENDPOINT')!),
     S3_FORCE_PATH_STYLE: oneOf(env, p, 'S3_FORCE_PATH_STYLE', ['true', 'false'], 'false'),

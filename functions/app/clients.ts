@@ -23,7 +23,9 @@ import type { Client, ClientSecrets, Gateway, Network } from '../domain/model.js
 import { generateClientName } from '../domain/names.js';
 import type { CreateClientBody, ListClientsQuery, UpdateClientBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
+import type { ClientStatus, SnapshotView } from '../domain/gateway-report.js';
 import type { ClientStore, Clock, GatewayStore, NetworkReader, Page, Random } from './ports.js';
+import type { StatusReader } from './status-view.js';
 import { GenerationFloor, isVersionConflict, lostRace, retry, type RetryDecision } from './retry.js';
 
 const stamp = createStamper();
@@ -35,10 +37,15 @@ export interface ClientDeps {
   clients: ClientStore;
   clock: Clock;
   random: Random;
+  /** The gateways' report snapshots (status-view.ts); without it every status is null. */
+  status?: Pick<StatusReader, 'view'>;
 }
 
-/** A client as the API shows it: with whether its current state is in effect on the gateway. */
-export type ClientView = Client & { inEffect: boolean };
+/**
+ * A client as the API shows it: with whether its current state is in effect on the gateway, and
+ * what the gateway last reported of it (null until it has reported the peer).
+ */
+export type ClientView = Client & { inEffect: boolean; status: ClientStatus | null };
 
 // Address and name collisions are expected in a dense network and each costs one quick attempt.
 const CREATE_ATTEMPTS = 40;
@@ -82,7 +89,7 @@ export async function createClient(deps: ClientDeps, network: string, body: Crea
       const client = await draftClient(deps, state, net, body, publicKey, secrets);
       const record = auditRecord(audit, client.createdAt, 'client.create', clientResource(network, client.name), changesBetween(undefined, client, AUDITED_FIELDS.client));
       await deps.clients.create({ client, leaseKeys: state.tried!.leaseKeys }, secrets, networkGuard(net), record);
-      return { ...client, inEffect: false };
+      return { ...client, inEffect: false, status: null };
     },
     { attempts: CREATE_ATTEMPTS, retryOn: (err) => learnFromLostCreate(deps, state, body, err), random: deps.random },
   );
@@ -250,26 +257,39 @@ export async function getClient(deps: ClientDeps, network: string, name: string)
   const client = await deps.clients.get(network, name);
   if (!client) throw new NotFoundError('client', name);
   const gateway = await deps.gateways.get(network, client.gatewayId);
-  return view(client, gateway);
+  return view(client, gateway, await snapshotOf(deps, network, client.gatewayId), deps.clock.now());
 }
 
 export async function listClients(deps: ClientDeps, network: string, query: ListClientsQuery): Promise<Page<ClientView>> {
   await loadNetwork(deps, network);
   const page = await deps.clients.list(network, { gatewayId: query.gatewayId, namePrefix: query.namePrefix, limit: query.limit, cursor: query.cursor });
   const gateways = new Map<string, Gateway | undefined>();
+  const snapshots = new Map<string, SnapshotView | undefined>();
   for (const c of page.items) {
-    if (!gateways.has(c.gatewayId)) gateways.set(c.gatewayId, await deps.gateways.get(network, c.gatewayId));
+    if (gateways.has(c.gatewayId)) continue;
+    gateways.set(c.gatewayId, await deps.gateways.get(network, c.gatewayId));
+    snapshots.set(c.gatewayId, await snapshotOf(deps, network, c.gatewayId));
   }
-  return { ...page, items: page.items.map((c) => view(c, gateways.get(c.gatewayId))) };
+  const now = deps.clock.now();
+  return { ...page, items: page.items.map((c) => view(c, gateways.get(c.gatewayId), snapshots.get(c.gatewayId), now)) };
+}
+
+/** The gateway's report snapshot, when there is one (and a reader). */
+function snapshotOf(deps: ClientDeps, network: string, gatewayId: string): Promise<SnapshotView | undefined> {
+  return deps.status ? deps.status.view(network, gatewayId) : Promise.resolve(undefined);
 }
 
 /**
  * In effect: the gateway applied a generation at least as new as the client's last change, and the
  * worker did not leave the client out of its latest peer set because it cannot be rendered.
  */
-export function view(client: Client, gateway: Gateway | undefined): ClientView {
+export function view(client: Client, gateway: Gateway | undefined, snapshot: SnapshotView | undefined, now: Date): ClientView {
   const leftOut = gateway?.lastSync?.skipped?.some((s) => s.client === client.name) ?? false;
-  return { ...client, inEffect: gateway !== undefined && gateway.appliedGeneration >= client.generation && !leftOut };
+  return {
+    ...client,
+    inEffect: gateway !== undefined && gateway.appliedGeneration >= client.generation && !leftOut,
+    status: snapshot?.clientStatus(client.publicKey, now) ?? null,
+  };
 }
 
 // --- change ----------------------------------------------------------------------------------------
@@ -288,7 +308,7 @@ export async function updateClient(deps: ClientDeps, network: string, name: stri
       const action = next.enabled === current.enabled ? 'client.update' : next.enabled ? 'client.enable' : 'client.disable';
       const record = auditRecord(audit, next.updatedAt, action, clientResource(network, name), changesBetween(current, next, AUDITED_FIELDS.client));
       await deps.clients.update(next, current.version, peerSetChanged, record);
-      return view(next, await deps.gateways.get(network, current.gatewayId));
+      return view(next, await deps.gateways.get(network, current.gatewayId), await snapshotOf(deps, network, current.gatewayId), deps.clock.now());
     },
     {
       attempts: CHANGE_ATTEMPTS,

@@ -9,6 +9,7 @@ import type { CreateGatewayBody, ListQuery, UpdateGatewayBody } from '../domain/
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
 import type { Clock, GatewayStore, LeaseReader, NetworkStore, Page, Random, RandomBytes } from './ports.js';
 import { GenerationFloor, isVersionConflict, lostRace, retry } from './retry.js';
+import type { StatusReader } from './status-view.js';
 
 const stamp = createStamper();
 
@@ -19,6 +20,8 @@ export interface GatewayDeps {
   clock: Clock;
   random: Random;
   randomBytes: RandomBytes;
+  /** The gateways' report snapshots (status-view.ts): answers carry `health`; without it, null. */
+  status?: StatusReader;
 }
 
 export const DEFAULT_LISTEN_PORT = 51820;

@@ -3,6 +3,7 @@
 // (domain/errors.ts): the app layer never sees an AWS error shape.
 import type { CommandParameters, CommandResult } from '../domain/gateway-commands.js';
 import type { AuditRecord, AuditResourceType } from '../domain/audit.js';
+import type { AgentState, StatusSnapshot } from '../domain/gateway-report.js';
 import type { Client, ClientSecrets, Gateway, Network, SyncResult } from '../domain/model.js';
 
 export interface Page<T> {
@@ -181,6 +182,21 @@ export interface GatewayCommandSender {
   sendApply(instanceId: string, params: CommandParameters): Promise<{ commandId: string }>;
   sendTeardown(instanceId: string, params: CommandParameters): Promise<{ commandId: string }>;
   getResult(commandId: string, instanceId: string): Promise<CommandResult>;
+}
+
+/** The report document and SSM's view of the agents: SSM Run Command in AWS, the local runner otherwise. */
+export interface GatewayReporter {
+  /** One report command to up to REPORT_BATCH instances; the agent writes its stdout to `bucket` under `keyPrefix`. */
+  sendReport(instanceIds: string[], params: CommandParameters, output: { bucket: string; keyPrefix: string }): Promise<{ commandId: string }>;
+  /** The agent state of each instance (up to REPORT_BATCH at a time); one SSM does not know is 'unknown'. */
+  agentStates(instanceIds: string[]): Promise<Map<string, AgentState>>;
+}
+
+/** One status snapshot per gateway (an object under status/). */
+export interface StatusSnapshotStore {
+  /** 'unchanged' when the stored snapshot still has `knownEtag`; undefined when there is none. */
+  read(network: string, gatewayId: string, knownEtag?: string): Promise<{ etag: string; snapshot: StatusSnapshot } | 'unchanged' | undefined>;
+  write(snapshot: StatusSnapshot): Promise<void>;
 }
 
 /** A gateway as the sync worker is told about it. */

@@ -7,6 +7,7 @@ import type { ClientDeps } from '../app/clients.js';
 import type { DownloadDeps } from '../app/downloads.js';
 import type { SyncDeps } from '../app/gateway-sync.js';
 import type { GatewayDeps } from '../app/gateways.js';
+import type { ReportDeps } from '../app/gateway-reports.js';
 import type { NetworkDeps } from '../app/networks.js';
 import type { IdempotencyGuard, NetworkReader } from '../app/ports.js';
 import type { Config } from '../config.js';
@@ -21,7 +22,8 @@ export type Deps = NetworkDeps &
   ClientDeps &
   DownloadDeps &
   AuditDeps &
-  SyncDeps & {
+  SyncDeps &
+  ReportDeps & {
     /** The create-client path reads networks through a per-container cache (network-cache.ts). */
     cachedNetworks: NetworkReader;
     idempotency?: IdempotencyGuard;

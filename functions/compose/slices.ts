@@ -11,12 +11,15 @@ import { DynamoNetworkStore } from '../adapters/dynamo/networks-repo.js';
 import { DynamoSecretsReader } from '../adapters/dynamo/secrets-store.js';
 import { createDocumentClient, type DocumentClientOptions } from '../adapters/dynamo/table.js';
 import { createS3Client, S3ObjectStore } from '../adapters/s3/object-store.js';
+import { S3StatusSnapshots } from '../adapters/s3/status-snapshots.js';
 import { createSsmClient, SsmGatewayCommands } from '../adapters/ssm/gateway-commands.js';
 import type { AuditDeps } from '../app/audit.js';
 import type { ClientDeps } from '../app/clients.js';
 import type { DownloadDeps } from '../app/downloads.js';
 import type { SyncDeps } from '../app/gateway-sync.js';
 import type { GatewayDeps } from '../app/gateways.js';
+import type { ReportDeps } from '../app/gateway-reports.js';
+import { StatusReader } from '../app/status-view.js';
 import { NetworkCache } from '../app/network-cache.js';
 import type { NetworkDeps } from '../app/networks.js';
 import type { Clock, NetworkReader } from '../app/ports.js';
@@ -69,7 +72,13 @@ export function gatewayDeps(config: Config) {
     ...networkDeps(config),
     gateways: new DynamoGatewayStore(db, config.TABLE_NAME, auditTable(config)),
     leases: new DynamoLeaseReader(db, config.TABLE_NAME),
+    status: statusReader(config),
   } satisfies GatewayDeps;
+}
+
+/** The gateways' report snapshots as answers read them (a cache per container, status-view.ts). */
+function statusReader(config: Config): StatusReader {
+  return new StatusReader(new S3StatusSnapshots(s3Client(config), config.BUCKET_NAME), systemClock);
 }
 
 export function clientDeps(config: Config) {
@@ -81,19 +90,30 @@ export function clientDeps(config: Config) {
     cachedNetworks: new NetworkCache(networks, systemClock),
     gateways: new DynamoGatewayStore(db, config.TABLE_NAME, auditTable(config)),
     clients: new DynamoClientStore(db, config.TABLE_NAME, config.SECRETS_TABLE_NAME, auditTable(config)),
+    status: statusReader(config),
     ...basics(),
   } satisfies ClientDeps & { cachedNetworks: NetworkReader };
 }
 
+const s3Clients = new WeakMap<Config, ReturnType<typeof createS3Client>>();
+
+function s3Client(config: Config) {
+  let s3 = s3Clients.get(config);
+  if (!s3) {
+    s3 = createS3Client({
+      region: config.AWS_REGION,
+      ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
+      forcePathStyle: config.S3_FORCE_PATH_STYLE === 'true',
+      ...endpointCredentials(config.S3_ACCESS_KEY_ID, config.S3_SECRET_ACCESS_KEY),
+      instrument: (client) => tracer.captureAWSv3Client(client),
+    });
+    s3Clients.set(config, s3);
+  }
+  return s3;
+}
+
 function objectStore(config: Config): S3ObjectStore {
-  const s3 = createS3Client({
-    region: config.AWS_REGION,
-    ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
-    forcePathStyle: config.S3_FORCE_PATH_STYLE === 'true',
-    ...endpointCredentials(config.S3_ACCESS_KEY_ID, config.S3_SECRET_ACCESS_KEY),
-    instrument: (client) => tracer.captureAWSv3Client(client),
-  });
-  return new S3ObjectStore(s3, config.BUCKET_NAME, config.OBJECTS_KMS_KEY_ID ? { kmsKeyId: config.OBJECTS_KMS_KEY_ID } : {});
+  return new S3ObjectStore(s3Client(config), config.BUCKET_NAME, config.OBJECTS_KMS_KEY_ID ? { kmsKeyId: config.OBJECTS_KMS_KEY_ID } : {});
 }
 
 export function downloadDeps(config: Config) {
@@ -114,13 +134,18 @@ export function auditDeps(config: Config) {
 
 export function syncDeps(config: Config) {
   const ssm = createSsmClient({ region: config.AWS_REGION, instrument: (client) => tracer.captureAWSv3Client(client) });
+  const commands = new SsmGatewayCommands(ssm, {
+    initDocumentName: config.INIT_DOCUMENT_NAME,
+    applyDocumentName: config.APPLY_DOCUMENT_NAME,
+    teardownDocumentName: config.TEARDOWN_DOCUMENT_NAME,
+    reportDocumentName: config.REPORT_DOCUMENT_NAME,
+  });
   return {
     ...downloadDeps(config),
-    commands: new SsmGatewayCommands(ssm, {
-      initDocumentName: config.INIT_DOCUMENT_NAME,
-      applyDocumentName: config.APPLY_DOCUMENT_NAME,
-      teardownDocumentName: config.TEARDOWN_DOCUMENT_NAME,
-    }),
+    commands,
+    // The report schedule: SSM's report document and agent states, one snapshot per gateway.
+    reporter: commands,
+    snapshots: new S3StatusSnapshots(s3Client(config), config.BUCKET_NAME),
     pollIntervalMs: 1000,
-  } satisfies SyncDeps;
+  } satisfies SyncDeps & ReportDeps;
 }

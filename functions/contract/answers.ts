@@ -1,9 +1,11 @@
 // What the API answers, as schemas for the OpenAPI document only (handlers build their answers from
 // the domain model; nothing validates them at run time). The console's API types are generated
 // from the document, so a change of an answer here or in the model breaks the console's typecheck.
-// The properties mirror functions/domain/model.ts and the use cases' views (ClientView, …).
+// The properties mirror functions/domain/model.ts and the use cases' views (ClientView, …); a
+// client's status and a gateway's health are the gateway-report schemas of domain/schemas.ts.
 import * as z from 'zod/mini';
 import { AUDIT_RESOURCE_TYPES } from '../domain/audit.js';
+import { ClientStatusAnswer, GatewayHealthAnswer } from '../domain/schemas.js';
 
 // @__NO_SIDE_EFFECTS__
 function define<T>(build: () => T): T {
@@ -43,19 +45,7 @@ const SyncResultAnswer = define(() =>
   }),
 );
 
-/** Issue 10's shape of a gateway's own report; null or absent until the gateway has reported. */
-const GatewayHealthAnswer = define(() =>
-  z.object({
-    agent: z.enum(['online', 'connection_lost', 'inactive', 'unknown']),
-    lastSeenAt: z.nullable(stamp("the gateway's last report")),
-    interfaceUp: z.boolean(),
-    peers: count('peers configured on the interface'),
-    peersOnline: count('peers with a handshake in the last 180 s'),
-    observedAt: stamp('when this was observed'),
-  }),
-);
-
-export const GatewayAnswer = define(() =>
+export const FullGatewayAnswer = define(() =>
   z.object({
     id: text('generated, e.g. gw-3k9x2m7q'),
     network: z.string(),
@@ -76,26 +66,14 @@ export const GatewayAnswer = define(() =>
     desiredGeneration: count('moves forward with every change of the peer set'),
     appliedGeneration: count('the newest generation the gateway applied'),
     lastSync: z.optional(SyncResultAnswer),
-    health: z.optional(z.nullable(GatewayHealthAnswer)),
+    health: GatewayHealthAnswer,
     createdAt: stamp('created'),
     updatedAt: stamp('last changed'),
     version: z.number(),
   }),
 );
 
-/** Issue 10's shape of what the gateway saw of a client; null until the gateway has reported it. */
-const ClientStatusAnswer = define(() =>
-  z.object({
-    online: z.boolean().check(z.describe('a handshake within the last 180 s')),
-    lastHandshakeAt: z.nullable(stamp('the last handshake')),
-    rxBytes: count('bytes received from the client'),
-    txBytes: count('bytes sent to the client'),
-    endpoint: z.nullable(text("the client's public ip:port as the gateway last saw it")),
-    observedAt: stamp('when the gateway reported it'),
-  }),
-);
-
-export const ClientAnswer = define(() =>
+export const FullClientAnswer = define(() =>
   z.object({
     id: text("the client's name"),
     name: z.string(),
@@ -111,7 +89,7 @@ export const ClientAnswer = define(() =>
     expiresAt: z.optional(stamp('after this the client may no longer connect')),
     generation: count("the gateway's desired generation of this client's last change"),
     inEffect: z.boolean().check(z.describe("the gateway runs this client's current state")),
-    status: z.optional(z.nullable(ClientStatusAnswer)),
+    status: ClientStatusAnswer,
     createdAt: stamp('created'),
     updatedAt: stamp('last changed'),
     version: z.number(),
@@ -152,15 +130,15 @@ export const answerSchemas: Record<string, z.ZodMiniType> = {
   'GET /networks': pageOf(NetworkAnswer),
   'GET /networks/{network}': NetworkAnswer,
   'PATCH /networks/{network}': NetworkAnswer,
-  'POST /networks/{network}/gateways': GatewayAnswer,
-  'GET /networks/{network}/gateways': pageOf(GatewayAnswer),
-  'GET /networks/{network}/gateways/{gatewayId}': GatewayAnswer,
-  'PATCH /networks/{network}/gateways/{gatewayId}': GatewayAnswer,
-  'POST /networks/{network}/gateways/{gatewayId}/sync': GatewayAnswer,
-  'POST /networks/{network}/clients': ClientAnswer,
-  'GET /networks/{network}/clients': pageOf(ClientAnswer),
-  'GET /networks/{network}/clients/{clientId}': ClientAnswer,
-  'PATCH /networks/{network}/clients/{clientId}': ClientAnswer,
+  'POST /networks/{network}/gateways': FullGatewayAnswer,
+  'GET /networks/{network}/gateways': pageOf(FullGatewayAnswer),
+  'GET /networks/{network}/gateways/{gatewayId}': FullGatewayAnswer,
+  'PATCH /networks/{network}/gateways/{gatewayId}': FullGatewayAnswer,
+  'POST /networks/{network}/gateways/{gatewayId}/sync': FullGatewayAnswer,
+  'POST /networks/{network}/clients': FullClientAnswer,
+  'GET /networks/{network}/clients': pageOf(FullClientAnswer),
+  'GET /networks/{network}/clients/{clientId}': FullClientAnswer,
+  'PATCH /networks/{network}/clients/{clientId}': FullClientAnswer,
   'GET /networks/{network}/clients/{clientId}/config': ConfigAnswer,
   'POST /networks/{network}/clients/{clientId}/links': LinkAnswer,
   'GET /audit': pageOf(AuditRecordAnswer),

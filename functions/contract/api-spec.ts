@@ -19,6 +19,7 @@ export interface RouteApiSpec {
   summary: string;
   body?: z.ZodMiniType;
   query?: z.ZodMiniType;
+  /** What the success body carries is documented in contract/answers.ts (kept out of the Lambda bundles). */
   success: { status: number; description: string; contentType?: string };
 }
 
@@ -44,7 +45,7 @@ export const gatewaysApi = {
     success: { status: 202, description: 'the gateway, status pending' },
   },
   'GET /networks/{network}/gateways': { summary: 'List gateways', query: ListQuery, success: { status: 200, description: '{items, nextCursor}' } },
-  'GET /networks/{network}/gateways/{gatewayId}': { summary: 'One gateway with its sync state', success: { status: 200, description: 'the gateway' } },
+  'GET /networks/{network}/gateways/{gatewayId}': { summary: 'One gateway with its sync state and health', success: { status: 200, description: 'the gateway' } },
   'PATCH /networks/{network}/gateways/{gatewayId}': { summary: 'Edit a gateway', body: UpdateGatewayBody, success: { status: 200, description: 'the gateway' } },
   'DELETE /networks/{network}/gateways/{gatewayId}': { summary: 'Delete a gateway without clients', success: { status: 204, description: 'deleted' } },
   'POST /networks/{network}/gateways/{gatewayId}/sync': { summary: 'Force a full resync', success: { status: 202, description: 'the gateway' } },
@@ -53,7 +54,7 @@ export const gatewaysApi = {
 export const clientsApi = {
   'POST /networks/{network}/clients': { summary: 'Create an external client', body: CreateClientBody, success: { status: 201, description: 'the client' } },
   'GET /networks/{network}/clients': { summary: 'List clients', query: ListClientsQuery, success: { status: 200, description: '{items, nextCursor}' } },
-  'GET /networks/{network}/clients/{clientId}': { summary: 'One client', success: { status: 200, description: 'the client' } },
+  'GET /networks/{network}/clients/{clientId}': { summary: 'One client with its status', success: { status: 200, description: 'the client' } },
   'PATCH /networks/{network}/clients/{clientId}': { summary: 'Enable, disable, change DNS or expiry', body: UpdateClientBody, success: { status: 200, description: 'the client' } },
   'DELETE /networks/{network}/clients/{clientId}': { summary: 'Delete a client for good', success: { status: 204, description: 'deleted' } },
 } satisfies ApiTable;

@@ -86,11 +86,17 @@ export const TEARDOWN_PARAMETERS: readonly ParameterSpec[] = [
   { name: 'stateDir', description: 'Folder given to init.', default: '/etc/wireguard' },
 ];
 
-export type DocumentKind = 'init' | 'apply' | 'teardown';
+/** The report document runs on an instance, not for one interface: every gateway there reports at once. */
+export const REPORT_PARAMETERS: readonly ParameterSpec[] = [
+  { name: 'stateDir', description: "Folder given to init: every interface initialised there reports.", default: '/etc/wireguard' },
+];
+
+export type DocumentKind = 'init' | 'apply' | 'teardown' | 'report';
 export const DOCUMENT_PARAMETERS: Record<DocumentKind, readonly ParameterSpec[]> = {
   init: INIT_PARAMETERS,
   apply: APPLY_PARAMETERS,
   teardown: TEARDOWN_PARAMETERS,
+  report: REPORT_PARAMETERS,
 };
 
 /** The SSM SendCommand `Parameters` shape. */
@@ -232,6 +238,10 @@ export function buildTeardownParameters(input: { interfaceName: string; stateDir
   const values: Record<string, string> = { interfaceName: checked('interfaceName', input.interfaceName) };
   if (input.stateDir !== undefined) values.stateDir = checked('stateDir', input.stateDir);
   return toParameters(values);
+}
+
+export function buildReportParameters(input: { stateDir?: string }): CommandParameters {
+  return input.stateDir !== undefined ? toParameters({ stateDir: checked('stateDir', input.stateDir) }) : {};
 }
 
 /** A command's output that does not say what the document promises to say. */

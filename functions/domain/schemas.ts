@@ -254,3 +254,43 @@ export const PathParams = define(() => ({
   clientId: Name,
   token: z.string().check(z.regex(LINK_TOKEN, 'is not a link token')),
 }));
+
+// --- what answers carry of the gateways' reports (documented in /openapi.json) -------------------
+
+const described = <T extends z.ZodMiniType>(schema: T, description: string) => schema.check(z.describe(description)) as T;
+const Timestamp = define(() => z.string().check(z.describe('ISO 8601 date-time (UTC)')));
+
+/** A client's `status` in answers (domain/gateway-report.ts ClientStatus). */
+export const ClientStatusAnswer = define(() =>
+  described(
+    z.nullable(
+      z.object({
+        online: described(z.boolean(), 'a handshake within the last 180 s'),
+        lastHandshakeAt: described(z.nullable(Timestamp), "the latest handshake the gateway saw; null: never"),
+        rxBytes: described(integer(0), 'bytes the gateway received from the client'),
+        txBytes: described(integer(0), 'bytes the gateway sent to the client'),
+        endpoint: described(z.nullable(z.string()), "the client's public ip:port as the gateway last saw it; null: none yet"),
+        observedAt: described(Timestamp, 'when the gateway ran the wg show dump these values come from'),
+      }),
+    ),
+    "from the gateway's own wg show dump; null until the gateway has reported the peer (local record-only mode, a client just created)",
+  ),
+);
+
+/** A gateway's `health` in answers (domain/gateway-report.ts GatewayHealth). */
+export const GatewayHealthAnswer = define(() =>
+  described(
+    z.nullable(
+      z.object({
+        agent: described(z.enum(['online', 'connection_lost', 'inactive', 'unknown']), "SSM's view of the instance's agent (DescribeInstanceInformation's ping status)"),
+        lastSeenAt: described(z.nullable(Timestamp), 'the last report the gateway itself sent; null: none yet'),
+        interfaceUp: described(z.nullable(z.boolean()), 'whether the WireGuard interface is up; null: no report yet'),
+        peers: described(z.nullable(integer(0)), 'peers configured on the interface; null: no report yet'),
+        peersOnline: described(z.nullable(integer(0)), 'peers with a handshake within the last 180 s; null: no report yet'),
+        observedAt: described(Timestamp, 'when the worker last looked (every report interval)'),
+      }),
+    ),
+    'null until the first report run has seen the gateway',
+  ),
+);
+

@@ -83,7 +83,7 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
           description: spec.success.description,
           ...(spec.success.status === 204
             ? {}
-            : { content: { [spec.success.contentType ?? 'application/json']: answer ? { schema: stripDialect(jsonSchema(answer)) } : {} } }),
+            : { content: { [spec.success.contentType ?? 'application/json']: answer ? { schema: answerSchema(answer) } : {} } }),
         },
         ...errors,
       },
@@ -109,6 +109,15 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
     },
     paths,
   };
+}
+
+/**
+ * An answer's schema as the document states it. The answer schemas have no transforms or defaults,
+ * so zod's input side is what the API writes; unlike the output side it does not close the objects
+ * (additionalProperties: false), which would forbid the internal fields answers also carry.
+ */
+function answerSchema(schema: z.ZodMiniType): Record<string, unknown> {
+  return stripDialect(jsonSchema(schema));
 }
 
 function stripDialect(schema: Record<string, unknown>): Record<string, unknown> {

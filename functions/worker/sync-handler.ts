@@ -2,7 +2,7 @@
 // state moved, or that were deleted) and by a schedule that catches whatever was missed. The same
 // code runs in Lambda and in local mode, with Powertools' logger, metrics and tracer around it.
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
@@ -10,10 +10,14 @@ import type { Context, DynamoDBStreamEvent } from 'aws-lambda';
 import { readGatewayChanges } from '../adapters/dynamo/stream-records.js';
 import { sweepGateways, syncReported, teardownGateway, type WorkerReport } from '../app/gateway-worker.js';
 import type { SyncDeps } from '../app/gateway-sync.js';
-import { logger, metrics, tracer } from '../observability.js';
+import { runReports, type ReportDeps, type ReportRun } from '../app/gateway-reports.js';
+import { logger, METRICS_NAMESPACE, metrics, SERVICE_NAME, tracer } from '../observability.js';
+import { meteredSyncDeps, recordReportRun } from './worker-metrics.js';
 
 export interface SweepEvent {
   source: 'aws.events' | 'local.schedule';
+  /** 'report': the report schedule (gateway-reports.ts) rather than the sync sweep. */
+  kind?: 'report';
 }
 
 export interface SyncHandlerOptions {
@@ -43,7 +47,6 @@ async function onStream(deps: SyncDeps, event: DynamoDBStreamEvent, budgetMs: nu
 
 function record(report: WorkerReport): void {
   metrics.addMetric(report.kind === 'failed' ? 'GatewaySyncFailures' : 'GatewaySyncRuns', MetricUnit.Count, 1);
-  if (report.kind === 'sync') metrics.addMetric('GatewayCommandsSent', MetricUnit.Count, report.commandsSent);
   // Fail closed, never stall: the peer set went out without clients it cannot render (lastSync names them).
   if (report.kind === 'sync' && report.peersLeftOut) metrics.addMetric('GatewayPeersLeftOut', MetricUnit.Count, report.peersLeftOut);
   const { kind: _kind, ...fields } = report;
@@ -53,15 +56,42 @@ function record(report: WorkerReport): void {
   else logger.info(report.kind === 'teardown' ? 'gateway teardown' : 'gateway sync', fields);
 }
 
-export function createSyncHandler(deps: SyncDeps, options: SyncHandlerOptions) {
-  const handle = async (event: DynamoDBStreamEvent | SweepEvent, context: Context): Promise<BatchResult | void> => {
+/** One report run: every gateway's snapshot, its metrics, and a log line per problem. */
+async function onReportSchedule(deps: ReportDeps, into: Metrics, requestId: string): Promise<void> {
+  const run: ReportRun = await runReports(deps);
+  recordReportRun(run, into, requestId);
+  for (const f of run.failures) logger.error('gateway report failed', { ...f });
+  for (const g of run.gateways) if (g.problem) logger.warn('gateway report unreadable', { network: g.network, gatewayId: g.gatewayId, problem: g.problem });
+  logger.info('gateway reports', { gateways: run.gateways.length, reported: run.gateways.filter((g) => g.reported).length, calls: run.calls });
+}
+
+type WorkerEvent = DynamoDBStreamEvent | SweepEvent;
+
+/**
+ * The worker's two kinds of invocation, each with a metrics buffer of its own: the report schedule
+ * is a rule of its own, and local mode runs its turns beside the sync runs (in Lambda one process
+ * serves one invocation at a time either way).
+ */
+export function createSyncHandler(unmetered: SyncDeps & ReportDeps, options: SyncHandlerOptions) {
+  // One sync invocation at a time per handler (Lambda, and local mode's serial chain).
+  let syncRequestId = '-';
+  const deps = meteredSyncDeps(unmetered, () => syncRequestId);
+  const sync = async (event: WorkerEvent, context: Context): Promise<BatchResult | void> => {
     metrics.addMetadata('request_id', context.awsRequestId);
+    syncRequestId = context.awsRequestId;
     metrics.addMetric('source' in event ? 'WorkerSweeps' : 'WorkerStreamBatches', MetricUnit.Count, 1);
     if ('Records' in event) return onStream(deps, event, options.budgetMs);
     for (const report of await sweepGateways(deps, options.budgetMs, context.awsRequestId)) record(report);
   };
-  return middy(handle)
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics));
+  const reportMetrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  const reports = async (_event: WorkerEvent, context: Context): Promise<void> => {
+    reportMetrics.addMetadata('request_id', context.awsRequestId);
+    await onReportSchedule(unmetered, reportMetrics, context.awsRequestId);
+  };
+  const wrap = <R>(fn: (event: WorkerEvent, context: Context) => Promise<R>, into: Metrics) =>
+    middy(fn).use(captureLambdaHandler(tracer)).use(injectLambdaContext(logger, { resetKeys: true })).use(logMetrics(into));
+  const syncHandler = wrap(sync, metrics);
+  const reportHandler = wrap(reports, reportMetrics);
+  return (event: WorkerEvent, context: Context): Promise<BatchResult | void> =>
+    'source' in event && event.kind === 'report' ? reportHandler(event, context) : syncHandler(event, context);
 }

@@ -35,6 +35,8 @@ new WgIngressStack(app, context('stackName') ?? 'WgIngress', {
     adminGroup: context('adminGroup'),
     viewerGroup: context('viewerGroup'),
     auditRetentionDays: context('auditRetentionDays') === undefined ? undefined : Number(context('auditRetentionDays')),
+    statusIntervalMinutes: context('statusIntervalMinutes') === undefined ? undefined : Number(context('statusIntervalMinutes')),
+    alarmEmail: context('alarmEmail'),
     dataRemovalPolicy: removalPolicy('dataRemovalPolicy'),
     removalPolicy: removalPolicy('removalPolicy'),
     exampleGateway: flag('exampleGateway'),

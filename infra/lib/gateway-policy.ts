@@ -1,6 +1,9 @@
 // What a gateway instance's role needs to run the apply document: read the peer-set objects the
 // worker writes for it, and nothing else of the stack. The document names a bucket and a key, and
 // the SSM agent's aws:downloadContent step reads the object with the instance's credentials.
+// And for the report document: the agent writes the command's output under reports/ with the same
+// credentials (it first reads the bucket's encryption setting), encrypted with the bucket's
+// default key (the data key); nothing else of the bucket, and no read of it.
 //
 // Scope: every peer-set object of the stack (peer-sets/*), not one gateway's. The keys are
 // peer-sets/<network>/<gatewayId>/…, and IAM cannot tie a network and gateway id to the calling
@@ -20,6 +23,8 @@ export interface GatewayInstancePolicyProps {
   readonly bucket: s3.IBucket;
   /** The key the peer sets are written with (SSE-KMS): the secrets key. */
   readonly objectKey: kms.IKey;
+  /** The bucket's default key, which the agent's report output is encrypted with: the data key. */
+  readonly reportKey: kms.IKey;
 }
 
 export class GatewayInstancePolicy extends Construct {
@@ -27,15 +32,22 @@ export class GatewayInstancePolicy extends Construct {
 
   constructor(scope: Construct, id: string, props: GatewayInstancePolicyProps) {
     super(scope, id);
-    const { bucket, objectKey } = props;
+    const { bucket, objectKey, reportKey } = props;
     const prefix = bucketPrefixes.peerSets.prefix;
+    const reports = bucketPrefixes.reports.prefix;
     const stack = Stack.of(this);
     const viaS3ForPeerSets = {
       StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` },
       StringLike: { 'kms:EncryptionContext:aws:s3:arn': bucket.arnForObjects(`${prefix}*`) },
     };
+    // With the bucket's S3 Bucket Key the encryption context is the bucket's ARN, without it the object's.
+    const viaS3ForReports = {
+      StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com` },
+      StringLike: { 'kms:EncryptionContext:aws:s3:arn': [bucket.bucketArn, bucket.arnForObjects(`${reports}*`)] },
+    };
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
-      description: 'wg-ingress gateway instances: read the peer sets of the apply document (GetObject under peer-sets/, decrypt via S3 only)',
+      description:
+        'wg-ingress gateway instances: read the peer sets of the apply document (GetObject under peer-sets/, decrypt via S3 only); write the report document output (PutObject under reports/)',
       statements: [
         new iam.PolicyStatement({
           sid: 'ReadPeerSets',
@@ -56,6 +68,24 @@ export class GatewayInstancePolicy extends Construct {
           resources: [objectKey.keyArn],
           conditions: viaS3ForPeerSets,
         }),
+        // The SSM agent writes the report command's stdout (OutputS3BucketName/KeyPrefix), after
+        // reading the bucket's default encryption to match it.
+        new iam.PolicyStatement({
+          sid: 'WriteReports',
+          actions: ['s3:PutObject'],
+          resources: [bucket.arnForObjects(`${reports}*`)],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadBucketEncryption',
+          actions: ['s3:GetEncryptionConfiguration'],
+          resources: [bucket.bucketArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'EncryptReportsViaS3',
+          actions: ['kms:GenerateDataKey'],
+          resources: [reportKey.keyArn],
+          conditions: viaS3ForReports,
+        }),
       ],
     });
     // The key's own policy delegates nothing to IAM (stateful.ts keyPolicy) but this one case: an
@@ -68,6 +98,21 @@ export class GatewayInstancePolicy extends Construct {
         actions: ['kms:Decrypt'],
         resources: ['*'],
         conditions: viaS3ForPeerSets,
+      }),
+    );
+    // The same for the report output on the data key: data keys to encrypt it, through S3 only.
+    // The bucket is encrypted with this key, so naming the bucket here would make the two depend on
+    // each other: the key side admits S3 objects of the account, and the identity policy above
+    // narrows it to reports/ of this bucket (both must allow).
+    reportKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'GatewaysEncryptReportsViaS3',
+        principals: [new iam.AccountRootPrincipal()],
+        actions: ['kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `s3.${stack.region}.amazonaws.com`, 'kms:CallerAccount': stack.account },
+        },
       }),
     );
   }

@@ -42,7 +42,7 @@ export function acknowledgeNagFindings(wg: NagScope): void {
       acknowledge(
         f.role,
         `IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]`,
-        `Gateway instances are registered at run time, so their ids cannot be listed here; ssm:SendCommand on instances is limited by the condition ssm:resourceTag/${wg.gatewayTag.key}=${wg.gatewayTag.value}, and on documents to the ${needs.documents.join(', ')} document${needs.documents.length > 1 ? 's' : ''} this function sends, of the stack's three (init, apply, teardown).`,
+        `Gateway instances are registered at run time, so their ids cannot be listed here; ssm:SendCommand on instances is limited by the condition ssm:resourceTag/${wg.gatewayTag.key}=${wg.gatewayTag.value}, and on documents to the ${needs.documents.join(', ')} document${needs.documents.length > 1 ? 's' : ''} this function sends, of the stack's four (init, apply, teardown, report).`,
       );
     }
     const bucketId = Stack.of(wg).getLogicalId(wg.data.bucket.node.defaultChild as never);
@@ -57,6 +57,19 @@ export function acknowledgeNagFindings(wg: NagScope): void {
         `Object keys are generated per client/gateway at run time; access is limited to the ${prefix} prefix, which this function ${why}.`,
       );
     }
+    for (const prefix of new Set([...(needs.reportObjects?.read ?? []), ...(needs.reportObjects?.write ?? []), ...(needs.reportObjects?.delete ?? [])])) {
+      const why =
+        prefix === bucketPrefixes.status.prefix
+          ? name === 'gateway-sync'
+            ? 'keeps one status snapshot per gateway under'
+            : "reads each gateway's status snapshot from, for the answers' status and health,"
+          : 'reads (and deletes once read) the report commands\' output from, which the SSM agent writes under it';
+      acknowledge(
+        f.role,
+        `IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+        `Object keys name networks, gateways and commands made at run time; access is limited to the ${prefix} prefix, which this function ${why}.`,
+      );
+    }
   }
 
   {
@@ -66,6 +79,12 @@ export function acknowledgeNagFindings(wg: NagScope): void {
       wg.gatewayPolicy,
       `IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
       `Peer-set object keys are generated per gateway, generation and command at run time; gateway instances may only GetObject under ${prefix} (and decrypt via S3 only), and IAM cannot tie a gateway id in the key to the calling instance without per-instance tags.`,
+    );
+    const reports = bucketPrefixes.reports.prefix;
+    acknowledge(
+      wg.gatewayPolicy,
+      `IAM5[Resource::<${bucketId}.Arn>/${reports}*]`,
+      `The SSM agent writes a report command's output under <prefix>/<command id>/<instance id>/…, all made at run time; gateway instances may only PutObject under ${reports} (never read it), and the worker deletes each output once read.`,
     );
   }
 

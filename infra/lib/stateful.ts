@@ -31,7 +31,7 @@ const keyAdminActions = [
  * - use is granted statement by statement in the key policy to the principals that need it: the
  *   function roles, by HouseFunction.useKey (`UseBy<Function>`), and CloudWatch Logs on the log key.
  */
-function keyPolicy(): iam.PolicyDocument {
+export function keyPolicy(): iam.PolicyDocument {
   return new iam.PolicyDocument({
     statements: [
       new iam.PolicyStatement({

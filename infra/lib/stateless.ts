@@ -22,7 +22,7 @@ import { bucketPrefixes, mainTableGsi, type WgIngressData } from './stateful.js'
 
 export type WorkerName = 'gateway-sync';
 export type AnyFunctionName = FunctionName | WorkerName;
-type DocumentName = 'init' | 'apply' | 'teardown';
+type DocumentName = 'init' | 'apply' | 'teardown' | 'report';
 
 /** What each function touches; the IAM policy and environment follow from this table alone. */
 interface FunctionNeeds {
@@ -31,7 +31,11 @@ interface FunctionNeeds {
   /** Only the config-rendering paths read secrets; `clients` writes and deletes them. */
   secrets?: TableAccess;
   bucket?: { read?: string[]; write?: string[]; delete?: string[] };
+  /** The gateways' reports and status snapshots: the bucket's default encryption (the data key), no secret in them. */
+  reportObjects?: { read?: string[]; write?: string[]; delete?: string[] };
   documents?: DocumentName[];
+  /** ssm:DescribeInstanceInformation (the agents' ping status; no resource-level permission exists). */
+  describesAgents?: true;
   /** The create routes: Powertools Idempotency keeps its records in the idempotency table. */
   idempotency?: true;
   memorySizeMiB?: number;
@@ -40,15 +44,30 @@ interface FunctionNeeds {
 
 const downloads = bucketPrefixes.downloads.prefix;
 const peerSets = bucketPrefixes.peerSets.prefix;
+const reports = bucketPrefixes.reports.prefix;
+const status = bucketPrefixes.status.prefix;
 
 export const functionNeeds: Record<AnyFunctionName, FunctionNeeds> = {
   public: { description: 'GET /health and /openapi.json' },
   networks: { description: 'Networks API', table: 'readWrite', idempotency: true },
   // Registration only writes the gateway item; the worker (gateway-sync) sends the init document
   // when the stream shows it, so this function holds no SSM permission.
-  gateways: { description: 'Gateways API; registration records the gateway for the worker to initialise', table: 'readWrite', idempotency: true },
-  // Secrets are written with the client (a transaction) and deleted with it, never read here.
-  clients: { description: 'Clients API', table: 'readWrite', secrets: { write: ['dynamodb:PutItem', 'dynamodb:DeleteItem'] }, idempotency: true },
+  // Answers carry each gateway's health from its status snapshot (read only).
+  gateways: {
+    description: 'Gateways API; registration records the gateway for the worker to initialise',
+    table: 'readWrite',
+    idempotency: true,
+    reportObjects: { read: [status] },
+  },
+  // Secrets are written with the client (a transaction) and deleted with it, never read here;
+  // answers carry each client's status from its gateway's snapshot (read only).
+  clients: {
+    description: 'Clients API',
+    table: 'readWrite',
+    secrets: { write: ['dynamodb:PutItem', 'dynamodb:DeleteItem'] },
+    idempotency: true,
+    reportObjects: { read: [status] },
+  },
   'client-downloads': {
     description: 'Client config/QR downloads and one-time links',
     table: 'readWrite',
@@ -74,7 +93,10 @@ export const functionNeeds: Record<AnyFunctionName, FunctionNeeds> = {
     table: 'readWrite',
     secrets: 'read',
     bucket: { read: [peerSets], write: [peerSets], delete: [peerSets] },
-    documents: ['init', 'apply', 'teardown'],
+    // Reads the report commands' output (and deletes it once read), keeps one snapshot per gateway.
+    reportObjects: { read: [reports, status], write: [status], delete: [reports] },
+    documents: ['init', 'apply', 'teardown', 'report'],
+    describesAgents: true,
     // One invocation waits for the commands it sent (and paces bursts); see functions/worker/gateway-sync.ts.
     timeout: Duration.minutes(5),
   },
@@ -89,8 +111,10 @@ export interface WgIngressApiProps {
   readonly data: WgIngressData;
   /** Folder that `functionEntries` paths are relative to (the repository root). */
   readonly functionsRoot: string;
-  /** SSM Command documents (schema 2.2) for gateway init, peer-set apply and teardown. */
-  readonly documents: { readonly init: object; readonly apply: object; readonly teardown: object };
+  /** SSM Command documents (schema 2.2) for gateway init, peer-set apply, teardown and status reports. */
+  readonly documents: { readonly init: object; readonly apply: object; readonly teardown: object; readonly report: object };
+  /** How often the gateways report their status (minutes, 1-60; default 1). */
+  readonly statusIntervalMinutes?: number;
   /**
    * Origins of the frontends (the deployed console's, a hosted one's), for CORS and the Cognito
    * app client's callback and sign-out URLs, e.g. `https://admin.example.com`.
@@ -139,7 +163,7 @@ export class WgIngressApi extends Construct {
     ({ api: this.api, stage: this.stage } = this.createHttpApi(props));
     this.functions = this.createFunctions(props);
     this.addRoutes();
-    this.syncFailures = this.wireGatewaySync(this.functions['gateway-sync'].fn, props.data);
+    this.syncFailures = this.wireGatewaySync(this.functions['gateway-sync'].fn, props.data, statusIntervalMinutes(props.statusIntervalMinutes));
   }
 
   private createDocuments(documents: WgIngressApiProps['documents']): Record<DocumentName, string> {
@@ -149,6 +173,7 @@ export class WgIngressApi extends Construct {
       init: document('InitDocument', documents.init),
       apply: document('ApplyDocument', documents.apply),
       teardown: document('TeardownDocument', documents.teardown),
+      report: document('ReportDocument', documents.report),
     };
   }
 
@@ -194,6 +219,7 @@ export class WgIngressApi extends Construct {
       INIT_DOCUMENT_NAME: this.documentNames.init,
       APPLY_DOCUMENT_NAME: this.documentNames.apply,
       TEARDOWN_DOCUMENT_NAME: this.documentNames.teardown,
+      REPORT_DOCUMENT_NAME: this.documentNames.report,
       // The $default stage serves at the API's root; links in pages and answers are built on it.
       PUBLIC_BASE_URL: this.api.apiEndpoint,
       AUTH_MODE: 'jwt',
@@ -222,7 +248,9 @@ export class WgIngressApi extends Construct {
       if (needs.idempotency) f.useTable(data.idempotencyTable, 'IDEMPOTENCY_TABLE_NAME', 'itemsByKey');
       // downloads/ and peer-sets/ hold private and preshared keys: written with the secrets key.
       if (needs.bucket) f.useBucket(data.bucket, 'BUCKET_NAME', needs.bucket, data.secretsKey);
+      if (needs.reportObjects) f.useBucket(data.bucket, 'BUCKET_NAME', needs.reportObjects);
       if (needs.documents?.length) this.allowSendCommand(f, needs.documents, props.gatewayTag);
+      if (needs.describesAgents) f.role.addToPolicy(new iam.PolicyStatement({ actions: ['ssm:DescribeInstanceInformation'], resources: ['*'] }));
       fns[name] = f;
     }
     return fns;
@@ -333,7 +361,7 @@ export class WgIngressApi extends Construct {
     };
   }
 
-  private wireGatewaySync(worker: lambda.IFunction, data: WgIngressData): sqs.Queue {
+  private wireGatewaySync(worker: lambda.IFunction, data: WgIngressData, reportEveryMinutes: number): sqs.Queue {
     const failures = new sqs.Queue(this, 'GatewaySyncFailures', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -374,6 +402,19 @@ export class WgIngressApi extends Construct {
       schedule: events.Schedule.rate(Duration.minutes(1)),
       targets: [new targets.LambdaFunction(worker, { retryAttempts: 2, maxEventAge: Duration.minutes(2) })],
     });
+    // The report schedule (functions/app/gateway-reports.ts): a rule of its own, so a sync sweep
+    // that waits for an apply never delays a report. A late run is worth nothing: no retry.
+    new events.Rule(this, 'GatewayReportSchedule', {
+      description: 'wg-ingress: gateway status reports (wg show dump through SSM, output to S3)',
+      schedule: events.Schedule.rate(Duration.minutes(reportEveryMinutes)),
+      targets: [
+        new targets.LambdaFunction(worker, {
+          event: events.RuleTargetInput.fromObject({ source: 'aws.events', kind: 'report' }),
+          retryAttempts: 0,
+          maxEventAge: Duration.minutes(1),
+        }),
+      ],
+    });
     return failures;
   }
 }
@@ -405,6 +446,13 @@ function groupName(prop: string, value: string): string {
 
 function pascal(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
+}
+
+/** The report interval in minutes: a whole number from 1 (EventBridge's shortest rate) to 60. */
+function statusIntervalMinutes(minutes: number | undefined): number {
+  const value = minutes ?? 1;
+  if (!Number.isInteger(value) || value < 1 || value > 60) throw new Error('WgIngressApi: statusIntervalMinutes must be a whole number of minutes from 1 to 60');
+  return value;
 }
 
 /** The audit records' retention in days: a whole number from 1 to 3650 (functions/config.ts reads it the same way). */

@@ -5,11 +5,12 @@ import { CfnOutput, Fn, RemovalPolicy } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { applyDocument, initDocument, teardownDocument } from '../ssm/documents.js';
+import { applyDocument, initDocument, reportDocument, teardownDocument } from '../ssm/documents.js';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { ConsoleSite } from './console-site.js';
 import { ExampleGateway } from './example-gateway.js';
 import { GatewayInstancePolicy } from './gateway-policy.js';
+import { WgIngressMonitoring } from './monitoring.js';
 import { suppressGuardRules } from './guard-suppressions.js';
 import { acknowledgeNagFindings } from './nag-acknowledgements.js';
 import { WgIngressData } from './stateful.js';
@@ -60,6 +61,10 @@ export interface WgIngressProps {
   /** API stage throttling; default 50 requests/s, bursts of 100. */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
   readonly logRetention?: logs.RetentionDays;
+  /** How often the gateways report their status (minutes, 1-60; default 1). */
+  readonly statusIntervalMinutes?: number;
+  /** Subscribes this e-mail address to the alarm topic (it must confirm the subscription). */
+  readonly alarmEmail?: string;
   /** Adds a t4g.nano Amazon Linux 2023 gateway in its own VPC, tagged and ready to register. */
   readonly exampleGateway?: boolean;
   /**
@@ -78,9 +83,12 @@ export class WgIngress extends Construct {
   readonly api: WgIngressApi;
   readonly exampleGateway?: ExampleGateway;
   readonly gatewayTag: GatewayTag;
+  /** The alarm topic, the alarms and the dashboard. */
+  readonly monitoring: WgIngressMonitoring;
   /**
    * Attach to the role of every gateway instance: reads the peer-set objects the apply document
-   * names (s3:GetObject under peer-sets/, kms:Decrypt of the secrets key via S3 only).
+   * names (s3:GetObject under peer-sets/, kms:Decrypt of the secrets key via S3 only) and writes
+   * the report document's output (s3:PutObject under reports/, data keys of the data key via S3 only).
    */
   readonly gatewayPolicy: iam.ManagedPolicy;
   /** Base URL of the HTTP API (no trailing slash). */
@@ -110,7 +118,8 @@ export class WgIngress extends Construct {
     this.api = new WgIngressApi(this, 'Api', {
       data: this.data,
       functionsRoot: props.functionsRoot ?? repositoryRoot,
-      documents: { init: initDocument(), apply: applyDocument(), teardown: teardownDocument() },
+      documents: { init: initDocument(), apply: applyDocument(), teardown: teardownDocument(), report: reportDocument() },
+      statusIntervalMinutes: props.statusIntervalMinutes,
       frontendOrigins,
       gatewayTag,
       userPool: props.userPool,
@@ -128,7 +137,14 @@ export class WgIngress extends Construct {
     this.gatewayPolicy = new GatewayInstancePolicy(this, 'GatewayInstancePolicy', {
       bucket: this.data.bucket,
       objectKey: this.data.secretsKey,
+      reportKey: this.data.dataKey,
     }).policy;
+    this.monitoring = new WgIngressMonitoring(this, 'Monitoring', {
+      api: this.api.api,
+      worker: this.api.functions['gateway-sync'].fn,
+      workerFailures: this.api.syncFailures,
+      alarmEmail: props.alarmEmail,
+    });
 
     if (props.exampleGateway) {
       this.exampleGateway = new ExampleGateway(this, 'ExampleGateway', { gatewayTag, gatewayPolicy: this.gatewayPolicy });
@@ -171,6 +187,8 @@ export class WgIngress extends Construct {
     out('UserPoolId', this.api.userPool.userPoolId, 'Cognito user pool of the admins and viewers');
     out('UserPoolClientId', this.api.userPoolClient.userPoolClientId, 'App client id for the frontend');
     out('BucketName', this.data.bucket.bucketName, 'Bucket for rendered configs and peer sets');
+    out('AlarmTopicArn', this.monitoring.topic.topicArn, 'SNS topic of the alarms (subscribe with wg-ingress:alarmEmail or your own subscription)');
+    out('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard: clients online, sync lag, apply failures, API latency and 5xx');
     out('TableName', this.data.table.tableName, 'Main DynamoDB table');
     out(
       'NextStep',

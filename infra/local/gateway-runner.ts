@@ -20,7 +20,9 @@ import {
   type CommandResult,
   type DocumentKind,
 } from '../../functions/domain/gateway-commands.js';
-import type { GatewayCommandSender } from '../../functions/app/ports.js';
+import type { GatewayCommandSender, GatewayReporter } from '../../functions/app/ports.js';
+import type { AgentState } from '../../functions/domain/gateway-report.js';
+import { REPORT_STEP_NAME, reportStdoutKey } from '../../functions/domain/object-keys.js';
 import { generateKeyPair, publicKeyFromPrivate } from '../../functions/domain/keys.js';
 import { BLOCK } from '../../functions/domain/grammar.js';
 import { parsePeerSet, peerSetDigest } from '../../functions/domain/peer-set.js';
@@ -28,6 +30,8 @@ import { peerSetDownloadPath, renderScript } from '../ssm/documents.js';
 
 /** Reads an S3 object as the instance's role would (undefined: no such object). */
 export type ObjectReader = (bucket: string, key: string) => Promise<Buffer | undefined>;
+/** Writes an S3 object as the SSM agent does with the instance's role (a command's output). */
+export type ObjectWriter = (bucket: string, key: string, body: string) => Promise<void>;
 
 /** What no SSM parameter may ever hold: a signed URL's signature, any URL, a WireGuard key. */
 const CREDENTIAL_LIKE: { what: string; re: RegExp }[] = [
@@ -66,6 +70,8 @@ export interface LocalGatewayRunnerOptions {
   env?: Record<string, string>;
   /** The apply document's download step: reads the named object (the local S3 server in local mode). */
   objects?: ObjectReader;
+  /** Where the agent writes a report command's output (the local S3 server in local mode). */
+  outputs?: ObjectWriter;
 }
 
 export interface LocalCommand {
@@ -83,6 +89,8 @@ export interface LocalCommand {
   exitCode?: number | null;
   /** The script after substitution (what ran, or what would have run). */
   script?: string;
+  /** Report commands: where the agent writes the output (SendCommand's OutputS3BucketName/KeyPrefix). */
+  output?: { bucket: string; keyPrefix: string };
 }
 
 /** Whether this machine can run the scripts for real. */
@@ -97,7 +105,9 @@ export function canRunForReal(): { ok: boolean; missing: string[] } {
   return { ok: missing.length === 0, missing };
 }
 
-const DEFAULT_EXECUTION_TIMEOUT_SECONDS: Record<DocumentKind, number> = { init: 900, apply: 300, teardown: 300 };
+const DEFAULT_EXECUTION_TIMEOUT_SECONDS: Record<DocumentKind, number> = { init: 900, apply: 300, teardown: 300, report: 60 };
+/** Report invocations kept for inspection; older ones are forgotten (one arrives every interval). */
+const KEPT_REPORTS = 50;
 const safeName = (s: string): string => s.replace(/[^A-Za-z0-9_-]/g, '_');
 const tail = (s: string, max = 600): string => (s.length > max ? s.slice(-max) : s).trim();
 const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
@@ -143,12 +153,14 @@ function readGeneration(file: string): number {
   return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) || 0 : 0;
 }
 
-export class LocalGatewayRunner implements GatewayCommandSender {
+export class LocalGatewayRunner implements GatewayCommandSender, GatewayReporter {
   readonly mode: RunnerMode;
   readonly dataDir: string;
   private online = true;
   private readonly namespaces = new Map<string, string>();
+  /** By command id; a report, sent to several instances at once, by `<command id>/<instance id>`. */
   private readonly commands = new Map<string, LocalCommand>();
+  private readonly reports: string[] = [];
   private readonly queues = new Map<string, LocalCommand[]>();
   private readonly busy = new Map<string, Promise<void>>();
   private readonly children = new Set<ChildProcess>();
@@ -182,16 +194,39 @@ export class LocalGatewayRunner implements GatewayCommandSender {
     return this.send('teardown', instanceId, params);
   }
 
+  /**
+   * The report document to several instances as one command. Record mode reports nothing (it has
+   * no interface to report on), so the worker finds no output and status stays null; netns mode
+   * runs the script in each instance's namespace and writes its stdout where the agent would.
+   */
+  async sendReport(instanceIds: string[], params: CommandParameters, output: { bucket: string; keyPrefix: string }): Promise<{ commandId: string }> {
+    if (instanceIds.length < 1 || instanceIds.length > 50) throw new Error('a report goes to 1 to 50 instances');
+    assertNoCredentialInParameters('report', params);
+    const parameters = validateCommandParameters('report', params);
+    const commandId = randomUUID();
+    for (const instanceId of instanceIds) this.enqueue(this.newCommand(commandId, 'report', instanceId, parameters, output), `${commandId}/${instanceId}`);
+    return { commandId };
+  }
+
+  /** What DescribeInstanceInformation would say: online while this runner is, unknown without a namespace (netns mode). */
+  async agentStates(instanceIds: string[]): Promise<Map<string, AgentState>> {
+    const state = (id: string): AgentState => {
+      if (!this.online) return 'connection_lost';
+      return this.mode === 'record' || this.namespaces.has(id) ? 'online' : 'unknown';
+    };
+    return new Map(instanceIds.map((id) => [id, state(id)]));
+  }
+
   async getResult(commandId: string, instanceId: string): Promise<CommandResult> {
-    const c = this.commands.get(commandId);
+    const c = this.commands.get(commandId) ?? this.commands.get(`${commandId}/${instanceId}`);
     if (!c || c.instanceId !== instanceId) return { status: 'failed', reason: 'no such command on this runner' };
     if (c.state === 'queued') this.expireIfUndelivered(c);
     return { ...c.result };
   }
 
   /** Everything known about a command (stdout, stderr, exit code, the substituted script). */
-  details(commandId: string): LocalCommand | undefined {
-    return this.commands.get(commandId);
+  details(commandId: string, instanceId?: string): LocalCommand | undefined {
+    return this.commands.get(commandId) ?? (instanceId ? this.commands.get(`${commandId}/${instanceId}`) : undefined);
   }
 
   list(): LocalCommand[] {
@@ -225,8 +260,14 @@ export class LocalGatewayRunner implements GatewayCommandSender {
     assertNoCredentialInParameters(kind, params);
     // Same rule as the document: a value its allowedPattern refuses never reaches a script.
     const parameters = validateCommandParameters(kind, params);
-    const command: LocalCommand = {
-      commandId: randomUUID(),
+    const command = this.newCommand(randomUUID(), kind, instanceId, parameters);
+    this.enqueue(command, command.commandId);
+    return { commandId: command.commandId };
+  }
+
+  private newCommand(commandId: string, kind: DocumentKind, instanceId: string, parameters: Record<string, string>, output?: LocalCommand['output']): LocalCommand {
+    return {
+      commandId,
       instanceId,
       kind,
       parameters,
@@ -235,13 +276,20 @@ export class LocalGatewayRunner implements GatewayCommandSender {
       sentAt: Date.now(),
       state: 'queued',
       result: { status: 'pending' },
+      ...(output ? { output } : {}),
     };
-    this.commands.set(command.commandId, command);
-    const queue = this.queues.get(instanceId) ?? [];
+  }
+
+  private enqueue(command: LocalCommand, key: string): void {
+    this.commands.set(key, command);
+    if (command.kind === 'report') {
+      this.reports.push(key);
+      while (this.reports.length > KEPT_REPORTS) this.commands.delete(this.reports.shift()!);
+    }
+    const queue = this.queues.get(command.instanceId) ?? [];
     queue.push(command);
-    this.queues.set(instanceId, queue);
-    this.pump(instanceId);
-    return { commandId: command.commandId };
+    this.queues.set(command.instanceId, queue);
+    this.pump(command.instanceId);
   }
 
   private expireIfUndelivered(c: LocalCommand): void {
@@ -283,7 +331,8 @@ export class LocalGatewayRunner implements GatewayCommandSender {
       c.result = { status: 'failed', reason: messageOf(err) };
     }
     c.state = 'done';
-    this.log(c);
+    // A report every interval would drown the record of what changed the gateways.
+    if (c.kind !== 'report') this.log(c);
   }
 
   private log(c: LocalCommand): void {
@@ -357,6 +406,7 @@ export class LocalGatewayRunner implements GatewayCommandSender {
       c.stderr = run.stderr;
       c.exitCode = run.exitCode;
       c.result = resultOf(run);
+      if (c.kind === 'report') await this.writeOutput(c);
     } finally {
       for (const f of cleanup) rmSync(f, { force: true });
     }
@@ -398,7 +448,16 @@ export class LocalGatewayRunner implements GatewayCommandSender {
     return { stdout, stderr, exitCode, timedOut };
   }
 
+  /** What the agent does with a command's output when the command names a bucket: stdout to <prefix>/<command>/<instance>/awsrunShellScript/<step>/stdout. */
+  private async writeOutput(c: LocalCommand): Promise<void> {
+    if (!c.output || !c.stdout) return;
+    if (!this.options.outputs) throw new Error('this runner has no object store to write command output to');
+    await this.options.outputs(c.output.bucket, reportStdoutKey(c.output.keyPrefix, c.commandId, c.instanceId, REPORT_STEP_NAME), c.stdout);
+  }
+
   private async record(c: LocalCommand): Promise<void> {
+    // No interface here to report on: the report ends with nothing written, so nothing is invented.
+    if (c.kind === 'report') return succeed(c, '');
     c.script = renderScript(c.kind, c.parameters);
     // This runner's record of the instance: files named after instance and interface.
     const base = `${safeName(c.instanceId)}-${safeName(c.parameters.interfaceName!)}`;

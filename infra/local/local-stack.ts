@@ -15,7 +15,7 @@ import { loadConfig, type Config } from '../../functions/config.js';
 import { createSyncHandler, type SweepEvent } from '../../functions/worker/sync-handler.js';
 import { startApiServer } from './api-server.js';
 import { consoleDist } from '../../console/scripts/build-console.js';
-import { LocalGatewayRunner, type ObjectReader, type RunnerMode } from './gateway-runner.js';
+import { LocalGatewayRunner, type ObjectReader, type ObjectWriter, type RunnerMode } from './gateway-runner.js';
 import { createS3Client, S3ObjectStore } from '../../functions/adapters/s3/object-store.js';
 import { startStreamPoller } from './stream-poller.js';
 import { DYNAMO_KEY_FILE, ensureTables, localDynamoCredentials, startDynamoDbLocal, type LocalDynamoCredentials } from './dynamodb.js';
@@ -41,6 +41,8 @@ export interface LocalStackOptions {
   scheduleMs?: number;
   /** The console build served at /console/ (default console/dist). */
   consoleDir?: string;
+  /** How often the worker asks the gateways for a report (`npm start`: WG_INGRESS_STATUS_INTERVAL_SECONDS); default 10. */
+  statusIntervalSeconds?: number;
 }
 
 export interface LocalStack {
@@ -59,12 +61,16 @@ export interface LocalStack {
   runner: LocalGatewayRunner;
   /** Runs the sync worker as the schedule would, right now (serialised with the stream batches). */
   sweep(): Promise<void>;
+  /** Runs one report run as the report schedule would, right now (serialised with the scheduled ones). */
+  report(): Promise<void>;
   /** Stops (false) or restarts (true) the stream poller and the schedule. */
   setWorkerRunning(running: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
 export const LOCAL_TABLE = 'wg-ingress';
+/** The local report interval by default (AWS: the report schedule's rate, one minute). */
+export const DEFAULT_STATUS_INTERVAL_SECONDS = 10;
 export const LOCAL_SECRETS_TABLE = 'wg-ingress-secrets';
 export const LOCAL_IDEMPOTENCY_TABLE = 'wg-ingress-idempotency';
 
@@ -88,8 +94,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       adminToken,
       publicBaseUrl: `http://${loopbackName(host)}:${port}`,
     });
-    const runner = startRunner(opts, stops, instanceObjectReader(config));
-    const deps = createDeps(config, { commands: runner, pollIntervalMs: 20, ...(opts.initOptions ? { initOptions: opts.initOptions } : {}) });
+    const instance = instanceObjects(config);
+    const runner = startRunner(opts, stops, instance);
+    const deps = createDeps(config, {
+      commands: runner,
+      reporter: runner,
+      pollIntervalMs: 20,
+      ...(opts.initOptions ? { initOptions: opts.initOptions } : {}),
+    });
     const api = await startApiServer({
       port,
       host,
@@ -98,7 +110,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       console: { dir: opts.consoleDir ?? consoleDist, objectsOrigin: new URL(s3.endpoint).origin },
     });
     stops.push(api.stop);
-    const worker = localWorker(deps, { endpoint: dynamoEndpoint, credentials: dynamoCredentials }, opts.scheduleMs ?? 10_000);
+    const worker = localWorker(deps, { endpoint: dynamoEndpoint, credentials: dynamoCredentials }, {
+      scheduleMs: opts.scheduleMs ?? 10_000,
+      reportMs: (opts.statusIntervalSeconds ?? DEFAULT_STATUS_INTERVAL_SECONDS) * 1000,
+    });
     if (opts.worker !== false) await worker.setRunning(true);
     stops.push(() => worker.setRunning(false));
     return {
@@ -114,6 +129,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       config,
       runner,
       sweep: worker.sweep,
+      report: worker.report,
       setWorkerRunning: worker.setRunning,
       stop: stopAll,
     };
@@ -171,23 +187,27 @@ export function localConfig(local: {
 }
 
 /**
- * What the gateway's role is in AWS, for the runner's stand-in of the apply document's download
- * step: the local S3 server, signed with the stack's own credentials, whatever bucket is named.
+ * What the gateway's role is in AWS, for the runner's stand-ins of the apply document's download
+ * step and of the agent writing a report's output: the local S3 server, signed with the stack's
+ * own credentials, whatever bucket is named.
  */
-function instanceObjectReader(config: Config): ObjectReader {
+function instanceObjects(config: Config): { objects: ObjectReader; outputs: ObjectWriter } {
   const client = createS3Client({
     region: config.AWS_REGION,
     endpoint: config.S3_ENDPOINT!,
     forcePathStyle: true,
     credentials: { accessKeyId: config.S3_ACCESS_KEY_ID!, secretAccessKey: config.S3_SECRET_ACCESS_KEY! },
   });
-  return (bucket, key) => new S3ObjectStore(client, bucket).getObject(key);
+  return {
+    objects: (bucket, key) => new S3ObjectStore(client, bucket).getObject(key),
+    outputs: (bucket, key, body) => new S3ObjectStore(client, bucket).putObject(key, body, 'text/plain; charset=utf-8'),
+  };
 }
 
 /** The stand-in for SSM Run Command, with its data folder (removed at stop when temporary). */
-function startRunner(opts: LocalStackOptions, stops: Stops, objects: ObjectReader): LocalGatewayRunner {
+function startRunner(opts: LocalStackOptions, stops: Stops, instance: { objects: ObjectReader; outputs: ObjectWriter }): LocalGatewayRunner {
   const gatewayDir = opts.dataDir ? join(opts.dataDir, 'gateways') : mkdtempSync(join(tmpdir(), 'wg-ingress-gw-'));
-  const runner = new LocalGatewayRunner({ dataDir: gatewayDir, mode: opts.gatewayMode ?? 'record', namespaces: opts.namespaces, objects });
+  const runner = new LocalGatewayRunner({ dataDir: gatewayDir, mode: opts.gatewayMode ?? 'record', namespaces: opts.namespaces, ...instance });
   stops.push(async () => {
     await runner.close();
     if (!opts.dataDir) rmSync(gatewayDir, { recursive: true, force: true });
@@ -209,9 +229,10 @@ const workerContext = (): Context =>
 
 /**
  * The worker as Lambda runs it: one invocation at a time (one stream shard plus a schedule that
- * waits its turn), fed by the table's stream and a timer.
+ * waits its turn), fed by the table's stream and a timer; the report schedule is a rule of its own
+ * in AWS, so its runs take their own turns here (a sync waiting for an apply never delays a report).
  */
-function localWorker(deps: Deps, dynamo: { endpoint: string; credentials: LocalDynamoCredentials }, scheduleMs: number) {
+function localWorker(deps: Deps, dynamo: { endpoint: string; credentials: LocalDynamoCredentials }, timing: { scheduleMs: number; reportMs: number }) {
   const handler = createSyncHandler(deps, { budgetMs: 60_000 });
   let chain: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -220,10 +241,22 @@ function localWorker(deps: Deps, dynamo: { endpoint: string; credentials: LocalD
     return next;
   };
   const sweepEvent: SweepEvent = { source: 'local.schedule' };
+  const reportEvent: SweepEvent = { source: 'local.schedule', kind: 'report' };
   const invoke = (event: Parameters<typeof handler>[0]) => handler(event, workerContext());
   const sweep = () => serial(async () => void (await invoke(sweepEvent)));
+  let reports: Promise<unknown> = Promise.resolve();
+  let reportsQueued = 0;
+  const report = () => {
+    reportsQueued++;
+    const next = reports.then(() => invoke(reportEvent)).finally(() => reportsQueued--);
+    reports = next.catch(() => undefined);
+    return next.then(() => undefined);
+  };
+  // A run still going when the timer fires again: skip this turn rather than queue runs up.
+  const scheduledReport = () => (reportsQueued === 0 ? void report().catch(() => undefined) : undefined);
   let poller: Awaited<ReturnType<typeof startStreamPoller>> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let reportTimer: NodeJS.Timeout | undefined;
   const setRunning = async (running: boolean) => {
     if (running && !poller) {
       poller = await startStreamPoller({
@@ -232,13 +265,16 @@ function localWorker(deps: Deps, dynamo: { endpoint: string; credentials: LocalD
         tableName: LOCAL_TABLE,
         onBatch: (event) => serial(() => invoke(event)),
       });
-      timer = setInterval(() => void sweep().catch(() => undefined), scheduleMs);
+      timer = setInterval(() => void sweep().catch(() => undefined), timing.scheduleMs);
+      reportTimer = setInterval(scheduledReport, timing.reportMs);
     } else if (!running && poller) {
       clearInterval(timer);
+      clearInterval(reportTimer);
       await poller.stop();
       poller = undefined;
       await chain;
+      await reports;
     }
   };
-  return { sweep, setRunning };
+  return { sweep, report, setRunning };
 }

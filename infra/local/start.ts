@@ -2,6 +2,7 @@
 //   PORT (default 8080) · WG_INGRESS_DATA_DIR (default ./.local-data) · WG_INGRESS_IN_MEMORY=1
 //   WG_INGRESS_GATEWAY_NAMESPACES="i-0123456789abcdef0=gwns,…": run the gateway documents for real
 //   (root, wireguard-go) in those network namespaces; without it they are recorded, not run.
+//   WG_INGRESS_STATUS_INTERVAL_SECONDS (default 10): how often the gateways report (status, health).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -40,7 +41,19 @@ function namespaces(): Record<string, string> | undefined {
   return Object.fromEntries(pairs as [string, string][]);
 }
 
+function statusIntervalSeconds(): number | undefined {
+  const value = process.env.WG_INGRESS_STATUS_INTERVAL_SECONDS;
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^[0-9]{1,5}$/.test(value) || n < 1 || n > 3600) {
+    console.error(`WG_INGRESS_STATUS_INTERVAL_SECONDS must be a whole number of seconds from 1 to 3600, got '${value}'`);
+    process.exit(2);
+  }
+  return n;
+}
+
 const gatewayNamespaces = namespaces();
+const reportEverySeconds = statusIntervalSeconds();
 const stack = await startLocalStack({
   port,
   dataDir,
@@ -48,6 +61,7 @@ const stack = await startLocalStack({
   host: process.env.HOST ?? '127.0.0.1',
   gatewayMode: gatewayNamespaces ? 'netns' : 'record',
   namespaces: gatewayNamespaces,
+  ...(reportEverySeconds !== undefined ? { statusIntervalSeconds: reportEverySeconds } : {}),
 });
 console.log(`wg-ingress local API: ${stack.url}`);
 console.log(`Admin token: ${stack.adminToken}`);

@@ -1,4 +1,4 @@
-// The three SSM Command documents that run on gateways (init, apply, teardown). Their scripts live
+// The four SSM Command documents that run on gateways (init, apply, teardown, report). Their scripts live
 // in infra/gateway/*.sh and are read at synth time, so the local runner and the documents execute
 // the very same text; their parameter patterns come from functions/domain/gateway-commands.ts, the
 // same table the control plane checks before sending, and the scripts' own line checks from
@@ -10,14 +10,16 @@ import {
   PARAMETER_PATTERNS,
   type DocumentKind,
 } from '../../functions/domain/gateway-commands.js';
-import { PEER_LINE_PATTERN } from '../../functions/domain/grammar.js';
+import { PATTERN, PEER_LINE_PATTERN } from '../../functions/domain/grammar.js';
+import { REPORT_STEP_NAME } from '../../functions/domain/object-keys.js';
 
-export { PARAMETER_PATTERNS, INIT_PARAMETERS, APPLY_PARAMETERS, TEARDOWN_PARAMETERS } from '../../functions/domain/gateway-commands.js';
+export { PARAMETER_PATTERNS, INIT_PARAMETERS, APPLY_PARAMETERS, TEARDOWN_PARAMETERS, REPORT_PARAMETERS } from '../../functions/domain/gateway-commands.js';
 
 const SCRIPT_FILES: Record<DocumentKind, URL> = {
   init: new URL('../gateway/init.sh', import.meta.url),
   apply: new URL('../gateway/apply.sh', import.meta.url),
   teardown: new URL('../gateway/teardown.sh', import.meta.url),
+  report: new URL('../gateway/report.sh', import.meta.url),
 };
 
 /** Path of a document's script on this machine. */
@@ -27,7 +29,7 @@ export function scriptPath(kind: DocumentKind): string {
 
 // Synth-time markers (distinct from SSM's `{{ parameter }}` placeholders, which stay for SSM).
 const MARKER = /%%([A-Z0-9_]+)%%/g;
-const MARKER_VALUES: Record<string, string> = { PEER_LINE_PATTERN };
+const MARKER_VALUES: Record<string, string> = { PEER_LINE_PATTERN, INTERFACE_NAME_PATTERN: PATTERN.INTERFACE_NAME };
 
 /**
  * A marker's value goes inside single quotes on one line, and SSM then reads the text for
@@ -45,8 +47,10 @@ export function scriptText(kind: DocumentKind): string {
   return readFileSync(SCRIPT_FILES[kind], 'utf8').replace(MARKER, (_, name: string) => markerValue(name));
 }
 
-const EXECUTION_TIMEOUT_SECONDS: Record<DocumentKind, number> = { init: 900, apply: 300, teardown: 300 };
-const STEP_NAMES: Record<DocumentKind, string> = { init: 'initGateway', apply: 'applyPeerSet', teardown: 'teardownGateway' };
+// A report that cannot finish in a minute is overtaken by the next one anyway.
+export const EXECUTION_TIMEOUT_SECONDS: Record<DocumentKind, number> = { init: 900, apply: 300, teardown: 300, report: 60 };
+/** The step's name is part of the key the agent writes its output under (functions/domain/object-keys.ts). */
+export const STEP_NAMES: Record<DocumentKind, string> = { init: 'initGateway', apply: 'applyPeerSet', teardown: 'teardownGateway', report: REPORT_STEP_NAME };
 const DESCRIPTIONS: Record<DocumentKind, string> = {
   init:
     'wg-ingress: ensure WireGuard, create the gateway key on the instance, bring the interface up, ' +
@@ -59,6 +63,9 @@ const DESCRIPTIONS: Record<DocumentKind, string> = {
   teardown:
     'wg-ingress: take a deleted gateway down: interface, firewall chains and NAT, reboot unit, and ' +
     "the interface's files (its private key among them).",
+  report:
+    'wg-ingress: report every interface initialised in the state folder: whether it is up and, from one wg show dump, ' +
+    "each peer's public key, endpoint, latest handshake and bytes received and sent; never a private or preshared key.",
 };
 
 export interface DocumentParameter {
@@ -155,6 +162,7 @@ export function buildDocument(kind: DocumentKind): CommandDocument {
 export const initDocument = (): CommandDocument => buildDocument('init');
 export const applyDocument = (): CommandDocument => buildDocument('apply');
 export const teardownDocument = (): CommandDocument => buildDocument('teardown');
+export const reportDocument = (): CommandDocument => buildDocument('report');
 
 /**
  * The script as SSM would run it: every `{{ name }}` replaced by the parameter's value (or its

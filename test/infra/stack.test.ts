@@ -205,7 +205,7 @@ describe('WgIngress stack', () => {
     const send = statements(template).filter((s) => asArray(s.Action).includes('ssm:SendCommand'));
     assert.ok(send.length >= 2, 'some function may send commands');
     const documents = Object.keys(template.findResources('AWS::SSM::Document'));
-    assert.equal(documents.length, 3);
+    assert.equal(documents.length, 4);
     for (const s of send) {
       for (const r of asArray(s.Resource)) {
         assert.notEqual(r, '*');
@@ -228,7 +228,15 @@ describe('WgIngress stack', () => {
       for (const a of asArray(s.Action)) {
         assert.ok(
           // The CloudFront actions are CDK's BucketDeployment grant (invalidating the console's cache).
-          ['ssm:GetCommandInvocation', 'xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams', 'cloudfront:CreateInvalidation', 'cloudfront:GetInvalidation'].includes(a),
+          [
+            'ssm:GetCommandInvocation',
+            'ssm:DescribeInstanceInformation',
+            'xray:PutTraceSegments',
+            'xray:PutTelemetryRecords',
+            'dynamodb:ListStreams',
+            'cloudfront:CreateInvalidation',
+            'cloudfront:GetInvalidation',
+          ].includes(a),
           a,
         );
       }
@@ -271,25 +279,25 @@ describe('WgIngress stack', () => {
     assert.ok(!json(policy).includes(`"${secretsTable}"`), 'no secrets');
   });
 
-  it('lets only the worker delete objects, and only peer sets (deleted once their apply is recorded)', () => {
+  it('lets only the worker delete objects, and only peer sets and report outputs (deleted once used)', () => {
     const deleters = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([, p]) =>
       ((p as Json).Properties.PolicyDocument.Statement as Statement[])
         .filter((s) => asArray(s.Action).includes('s3:DeleteObject'))
         .map((s) => ({ roles: json((p as Json).Properties.Roles), resources: asArray(s.Resource).map(json) })),
     );
-    assert.equal(deleters.length, 1);
-    assert.match(deleters[0]!.roles, /GatewaySync/);
-    for (const r of deleters[0]!.resources) assert.match(r, /\/peer-sets\/\*/);
+    assert.equal(deleters.length, 2);
+    for (const d of deleters) assert.match(d.roles, /GatewaySync/);
+    assert.deepEqual(deleters.flatMap((d) => d.resources.map((r) => /\/([a-z-]+)\/\*/.exec(r)?.[1])).sort(), ['peer-sets', 'reports']);
   });
 
   it('grants S3 object access only under the prefixes each function uses', () => {
     const expected: Record<string, string[]> = {
       ClientDownloads: ['downloads/*'],
       DownloadPage: ['downloads/*'],
-      GatewaySync: ['peer-sets/*'],
+      GatewaySync: ['peer-sets/*', 'reports/*', 'status/*'],
       Networks: [],
-      Gateways: [],
-      Clients: [],
+      Gateways: ['status/*'],
+      Clients: ['status/*'],
       Public: [],
     };
     for (const [fn, prefixes] of Object.entries(expected)) {
@@ -348,13 +356,26 @@ describe('WgIngress stack', () => {
       const deny = policy.find((s) => s.Effect === 'Deny')!;
       assert.deepEqual(deny.Condition, { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } }, id);
       // Nothing but the admin statement reaches the account root, save the gateways' decrypt of
-      // peer sets through S3 on the secrets key; no statement allows kms:*.
+      // peer sets through S3 on the secrets key and their data keys for report output through S3
+      // on the data key; no statement allows kms:*.
       for (const s of policy.filter((st) => st.Effect === 'Allow' && st !== admin)) {
         if (s.Sid === 'GatewaysDecryptPeerSetsViaS3') {
           assert.ok(id.includes('SecretsKey'), id);
           assert.deepEqual(asArray(s.Action), ['kms:Decrypt']);
           assert.match(json(s.Condition), /kms:ViaService/);
           assert.match(json(s.Condition), /peer-sets\/\*/);
+          continue;
+        }
+        if (s.Sid === 'GatewaysEncryptReportsViaS3') {
+          assert.ok(id.includes('DataKey'), id);
+          assert.deepEqual(asArray(s.Action), ['kms:GenerateDataKey']);
+          assert.match(json(s.Condition), /kms:ViaService/);
+          assert.match(json(s.Condition), /kms:CallerAccount/);
+          continue;
+        }
+        if (s.Sid === 'UseByCloudWatchAlarms') {
+          assert.ok(id.includes('AlarmTopicKey'), id);
+          assert.deepEqual(s.Principal, { Service: 'cloudwatch.amazonaws.com' });
           continue;
         }
         assert.doesNotMatch(json(s.Principal), /:root/, id);
@@ -370,6 +391,7 @@ describe('WgIngress stack', () => {
     assert.deepEqual(users.SecretsKey, ['ClientDownloads', 'Clients', 'DownloadPage', 'GatewaySync']);
     assert.deepEqual(users.DataKey, ['Audit', 'ClientDownloads', 'Clients', 'DownloadPage', 'GatewaySync', 'Gateways', 'Networks']);
     assert.deepEqual(users.LogKey, []);
+    assert.deepEqual(users.MonitoringAlarmTopicKey ?? users[Object.keys(users).find((k) => k.includes('AlarmTopicKey'))!], []);
   });
 
   it('encrypts every log group with the log key, which only CloudWatch Logs of the region may use, and states a retention', () => {
@@ -496,7 +518,7 @@ describe('WgIngress stack', () => {
     assert.equal(p.SSESpecification.SSEType, 'KMS');
     assert.notDeepEqual(p.SSESpecification.KMSMasterKeyId, (main as Json).Properties.SSESpecification.KMSMasterKeyId);
     const keys = Object.values(template.findResources('AWS::KMS::Key'));
-    assert.equal(keys.length, 3, 'data, secrets and log keys');
+    assert.equal(keys.length, 4, 'data, secrets, log and alarm topic keys');
     for (const k of keys) assert.equal((k as Json).Properties.EnableKeyRotation, true);
     for (const r of Object.values({ ...tables, ...template.findResources('AWS::KMS::Key') })) {
       assert.equal((r as Json).DeletionPolicy, 'Retain');
@@ -609,9 +631,107 @@ describe('WgIngress stack', () => {
     });
   });
 
-  it('creates the init, apply and teardown SSM documents as schema 2.2 Command documents', () => {
+  it('runs the report schedule every minute, as a rule of its own with the report event and no retry', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('GatewaySync'), 'Arn'] },
+          Input: JSON.stringify({ source: 'aws.events', kind: 'report' }),
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        }),
+      ],
+    });
+  });
+
+  it('deploys a report document: one stateDir parameter, one shell step, nothing that prints a key', () => {
+    const docs = Object.values(template.findResources('AWS::SSM::Document')).map((d) => (d as Json).Properties.Content as Json);
+    const report = docs.find((d) => d.mainSteps.some((st: Json) => st.name === 'reportStatus'))!;
+    assert.deepEqual(Object.keys(report.parameters), ['stateDir']);
+    assert.deepEqual(report.mainSteps.map((st: Json) => st.action), ['aws:runShellScript']);
+    const script = (report.mainSteps[0].inputs.runCommand as string[]).join('\n');
+    assert.match(script, /wg show "\$IFACE" dump/);
+    assert.match(script, /NR > 1/, 'the dump\'s first line (the private key) is dropped');
+    assert.doesNotMatch(script, /%%[A-Z_]+%%'/, 'the grammar is written in');
+    const worker = Object.entries(template.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('WgIngressApiGatewaySync'))![1] as Json;
+    assert.ok(worker.Properties.Environment.Variables.REPORT_DOCUMENT_NAME.Ref);
+    assert.ok(policyOf(template, 'GatewaySync').some((st) => asArray(st.Action).includes('ssm:DescribeInstanceInformation')));
+  });
+
+  it('has an alarm topic encrypted with its own key, TLS only, that every alarm notifies', () => {
+    const topics = template.findResources('AWS::SNS::Topic');
+    assert.equal(Object.keys(topics).length, 1);
+    const [topicId, topic] = Object.entries(topics)[0]!;
+    const key = Object.keys(template.findResources('AWS::KMS::Key')).find((id) => id.includes('AlarmTopicKey'))!;
+    assert.deepEqual((topic as Json).Properties.KmsMasterKeyId, { 'Fn::GetAtt': [key, 'Arn'] });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    assert.equal(Object.keys(template.findResources('AWS::SNS::Subscription')).length, 0, 'no e-mail without wg-ingress:alarmEmail');
+    for (const [id, alarm] of Object.entries(template.findResources('AWS::CloudWatch::Alarm'))) {
+      assert.deepEqual((alarm as Json).Properties.AlarmActions, [{ Ref: topicId }], id);
+      assert.deepEqual((alarm as Json).Properties.OKActions, [{ Ref: topicId }], id);
+    }
+  });
+
+  it('alarms on a stale report, a gateway out of sync, the failure queue, API 5xx over 1 % and worker errors', () => {
+    const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).map(([id, a]) => ({ id, p: (a as Json).Properties }));
+    const named = (part: string) => {
+      const found = alarms.filter((a) => a.id.includes(part));
+      assert.equal(found.length, 1, part);
+      return found[0]!.p;
+    };
+    assert.equal(alarms.length, 5);
+    const fleet = { Namespace: 'WgIngress', Dimensions: [{ Name: 'service', Value: 'wg-ingress' }] };
+    const stale = named('StaleReportAlarm');
+    assert.deepEqual({ ...fleet, MetricName: stale.MetricName, Statistic: stale.Statistic }, { ...fleet, MetricName: 'ReportAgeSeconds', Statistic: 'Maximum' });
+    assert.deepEqual([stale.Namespace, stale.Dimensions], [fleet.Namespace, fleet.Dimensions]);
+    assert.deepEqual([stale.Threshold, stale.ComparisonOperator, stale.TreatMissingData], [300, 'GreaterThanThreshold', 'breaching']);
+    const lag = named('OutOfSyncAlarm');
+    assert.deepEqual([lag.Namespace, lag.MetricName, lag.Statistic, lag.Threshold, lag.ComparisonOperator], ['WgIngress', 'SyncLagSeconds', 'Maximum', 300, 'GreaterThanThreshold']);
+    const dlq = named('WorkerFailureQueueAlarm');
+    const queueId = Object.keys(template.findResources('AWS::SQS::Queue')).find((id) => id.includes('GatewaySyncFailures'))!;
+    assert.deepEqual([dlq.Namespace, dlq.MetricName, dlq.Threshold], ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 1]);
+    assert.deepEqual(dlq.Dimensions, [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }]);
+    const api5xx = named('Api5xxAlarm');
+    assert.deepEqual([api5xx.Threshold, api5xx.EvaluationPeriods, api5xx.DatapointsToAlarm, api5xx.ComparisonOperator], [1, 5, 5, 'GreaterThanThreshold']);
+    const expression = api5xx.Metrics.find((m: Json) => m.Expression);
+    assert.match(expression.Expression, /100 \* errors \/ requests/);
+    const apiId = Object.keys(template.findResources('AWS::ApiGatewayV2::Api'))[0]!;
+    for (const [name, metric] of [['errors', '5xx'], ['requests', 'Count']]) {
+      const m = api5xx.Metrics.find((x: Json) => x.Id === name).MetricStat;
+      assert.deepEqual([m.Metric.Namespace, m.Metric.MetricName, m.Period], ['AWS/ApiGateway', metric, 60]);
+      assert.deepEqual(m.Metric.Dimensions, [{ Name: 'ApiId', Value: { Ref: apiId } }]);
+    }
+    const errors = named('WorkerErrorsAlarm');
+    const ids = errors.Metrics.filter((m: Json) => m.MetricStat).map((m: Json) => m.MetricStat.Metric.MetricName).sort();
+    assert.deepEqual(ids, ['Errors', 'GatewaySyncFailures', 'ReportFailures']);
+    const lambdaErrors = errors.Metrics.find((m: Json) => m.MetricStat?.Metric.MetricName === 'Errors').MetricStat.Metric;
+    assert.match(json(lambdaErrors.Dimensions), /GatewaySync/);
+  });
+
+  it('has a dashboard of clients online per gateway, sync lag, apply failures, API latency and 5xx', () => {
+    const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    assert.equal(dashboards.length, 1);
+    const body = json((dashboards[0] as Json).Properties.DashboardBody);
+    for (const title of ['Clients online per gateway', 'Sync lag per gateway (s)', 'Apply failures per gateway', 'API latency (ms)', 'API 5xx']) {
+      assert.ok(body.includes(title), title);
+    }
+    // Per-gateway lines come from Metrics Insights queries: a gateway created later shows up by itself.
+    for (const metric of ['ClientsOnline', 'SyncLagSeconds', 'ApplyFailures']) {
+      const fn = metric === 'ApplyFailures' ? 'SUM' : 'MAX';
+      assert.match(body, new RegExp(`SELECT ${fn}\\(${metric}\\) FROM SCHEMA\\([^)]*WgIngress[^)]*, gateway, service\\) GROUP BY gateway`), metric);
+    }
+    assert.match(body, /AWS\/ApiGateway.*Latency/);
+    assert.match(body, /AWS\/ApiGateway.*5xx/);
+    const outputs = Object.keys(template.findOutputs('*'));
+    assert.ok(outputs.some((o) => o.startsWith('WgIngressAlarmTopicArn')) && outputs.some((o) => o.startsWith('WgIngressDashboardName')));
+  });
+
+  it('creates the init, apply, teardown and report SSM documents as schema 2.2 Command documents', () => {
     const docs = Object.values(template.findResources('AWS::SSM::Document')).map((d) => (d as Json).Properties);
-    assert.equal(docs.length, 3);
+    assert.equal(docs.length, 4);
     for (const d of docs) {
       assert.equal(d.DocumentType, 'Command');
       assert.equal(d.Content.schemaVersion, '2.2');
@@ -639,7 +759,7 @@ describe('WgIngress stack', () => {
     assert.doesNotMatch(everything, /peerSetUrl|X-Amz-Signature|curl |wget /);
   });
 
-  it('exports a managed policy for gateway roles: GetObject under peer-sets/ only, decrypt of the secrets key via S3 only', () => {
+  it('exports a managed policy for gateway roles: GetObject under peer-sets/ only, decrypt of the secrets key via S3 only; PutObject under reports/ only', () => {
     const policies = template.findResources('AWS::IAM::ManagedPolicy');
     const ids = Object.keys(policies).filter((id) => id.includes('GatewayInstancePolicy'));
     assert.equal(ids.length, 1);
@@ -649,8 +769,11 @@ describe('WgIngress stack', () => {
     const dataKey = Object.keys(template.findResources('AWS::KMS::Key')).find((id) => id.includes('DataKey'))!;
     assert.deepEqual(doc.map((st) => [st.Effect, st.Action]).sort(), [
       ['Allow', 'kms:Decrypt'],
+      ['Allow', 'kms:GenerateDataKey'],
+      ['Allow', 's3:GetEncryptionConfiguration'],
       ['Allow', 's3:GetObject'],
       ['Allow', 's3:ListBucket'],
+      ['Allow', 's3:PutObject'],
     ]);
     const bySid = Object.fromEntries(doc.map((st) => [st.Sid, st]));
     assert.deepEqual(bySid.ReadPeerSets!.Resource, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/peer-sets/*']] });
@@ -659,7 +782,14 @@ describe('WgIngress stack', () => {
     assert.deepEqual(bySid.FindPeerSets!.Condition, { StringLike: { 's3:prefix': 'peer-sets/*' } });
     const decrypt = bySid.DecryptPeerSetsViaS3!;
     assert.deepEqual(decrypt.Resource, { 'Fn::GetAtt': [secretsKey, 'Arn'] });
-    assert.ok(!json(doc).includes(dataKey), 'nothing on the data key');
+    // The report document's output: written by the agent under reports/ only, data keys via S3 only.
+    assert.deepEqual(bySid.WriteReports!.Resource, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/reports/*']] });
+    assert.deepEqual(bySid.ReadBucketEncryption!.Resource, { 'Fn::GetAtt': [bucketId, 'Arn'] });
+    const encrypt = bySid.EncryptReportsViaS3!;
+    assert.deepEqual(encrypt.Resource, { 'Fn::GetAtt': [dataKey, 'Arn'] });
+    assert.match(json(encrypt.Condition), /kms:ViaService/);
+    assert.match(json(encrypt.Condition), /\/reports\/\*/);
+    assert.ok(!doc.filter((st) => st !== encrypt).some((st) => json(st).includes(dataKey)), 'nothing else on the data key');
     assert.deepEqual(decrypt.Condition!.StringEquals, { 'kms:ViaService': { 'Fn::Join': ['', ['s3.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } });
     assert.deepEqual(decrypt.Condition!.StringLike, {
       'kms:EncryptionContext:aws:s3:arn': { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/peer-sets/*']] },
@@ -815,6 +945,19 @@ describe('WgIngress variants', () => {
     });
     const report = new AwsSolutionsChecks(stack).validateScope(stack);
     assert.deepEqual(report.violations.map((v) => v.ruleName), []);
+  });
+
+  it('subscribes wg-ingress:alarmEmail to the alarm topic, reports at the interval it is given, and refuses bad values at synth', () => {
+    const { stack } = makeStack('WgIngressAlarmMail', { alarmEmail: 'ops@example.com', statusIntervalMinutes: 5 });
+    const template = Template.fromStack(stack);
+    const topic = Object.keys(template.findResources('AWS::SNS::Topic'))[0]!;
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topic } });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Input: JSON.stringify({ source: 'aws.events', kind: 'report' }) })],
+    });
+    assert.throws(() => makeStack('WgIngressBadMail', { alarmEmail: 'not an address' }), /alarmEmail must be an e-mail address/);
+    assert.throws(() => makeStack('WgIngressBadInterval', { statusIntervalMinutes: 0 }), /statusIntervalMinutes must be a whole number of minutes from 1 to 60/);
   });
 
   it('adds no instance without the flag', () => {

@@ -20,6 +20,7 @@ import type {
   ClientStore,
   Clock,
   GatewayCommandSender,
+  GatewayReporter,
   GatewayStore,
   IdempotencyGuard,
   InitOutcome,
@@ -34,7 +35,9 @@ import type {
   SecretsReader,
   SignedGetUrlOptions,
   SpendOutcome,
+  StatusSnapshotStore,
 } from '../../functions/app/ports.js';
+import type { AgentState, StatusSnapshot } from '../../functions/domain/gateway-report.js';
 import {
   AddressTakenError,
   ConflictError,
@@ -875,4 +878,48 @@ export async function markReady(world: FakeWorld, gateway: Pick<Gateway, 'networ
 export function markApplied(world: FakeWorld, gateway: Pick<Gateway, 'network' | 'id'>): void {
   const row = world.table.gatewayRow(gateway.network, gateway.id)!;
   row.gateway.appliedGeneration = row.gateway.desiredGeneration;
+}
+
+/** The status snapshots in memory, with an ETag per write (what S3 answers a conditional GET with). */
+export class MemoryStatusSnapshots implements StatusSnapshotStore {
+  readonly stored = new Map<string, { etag: string; body: string }>();
+  reads = 0;
+  private writes = 0;
+
+  async read(network: string, gatewayId: string, knownEtag?: string) {
+    this.reads++;
+    const s = this.stored.get(`${network}/${gatewayId}`);
+    if (!s) return undefined;
+    if (knownEtag === s.etag) return 'unchanged' as const;
+    return { etag: s.etag, snapshot: JSON.parse(s.body) as StatusSnapshot };
+  }
+
+  async write(snapshot: StatusSnapshot): Promise<void> {
+    this.stored.set(`${snapshot.network}/${snapshot.gatewayId}`, { etag: `"${++this.writes}"`, body: JSON.stringify(snapshot) });
+  }
+
+  get(network: string, gatewayId: string): StatusSnapshot | undefined {
+    const s = this.stored.get(`${network}/${gatewayId}`);
+    return s && (JSON.parse(s.body) as StatusSnapshot);
+  }
+}
+
+/** SSM's report side: records each report command and answers agent states from a table. */
+export class FakeReporter implements GatewayReporter {
+  readonly sent: { commandId: string; instanceIds: string[]; params: CommandParameters; output: { bucket: string; keyPrefix: string } }[] = [];
+  readonly agents = new Map<string, AgentState>();
+  agentLookups = 0;
+
+  async sendReport(instanceIds: string[], params: CommandParameters, output: { bucket: string; keyPrefix: string }) {
+    if (instanceIds.length < 1 || instanceIds.length > 50) throw new Error(`a report goes to 1 to 50 instances, not ${instanceIds.length}`);
+    const commandId = `report-${this.sent.length + 1}`;
+    this.sent.push({ commandId, instanceIds, params, output });
+    return { commandId };
+  }
+
+  async agentStates(instanceIds: string[]) {
+    if (instanceIds.length > 50) throw new Error('DescribeInstanceInformation takes 50 instance ids at most');
+    this.agentLookups++;
+    return new Map(instanceIds.map((id) => [id, this.agents.get(id) ?? ('online' as AgentState)]));
+  }
 }

@@ -1,6 +1,7 @@
 // GatewayCommandSender over SSM Run Command. The client and the document names are injected: no
 // process.env here. Parameters are checked again against the documents' patterns before sending.
 import {
+  DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   InvocationDoesNotExist,
   SendCommandCommand,
@@ -13,7 +14,8 @@ import {
   type CommandResult,
   type DocumentKind,
 } from '../../domain/gateway-commands.js';
-import type { GatewayCommandSender } from '../../app/ports.js';
+import type { GatewayCommandSender, GatewayReporter } from '../../app/ports.js';
+import type { AgentState } from '../../domain/gateway-report.js';
 import { translateSdkErrors, throttlingAs } from '../sdk-errors.js';
 import { ThrottledError, ValidationError } from '../../domain/errors.js';
 import { INSTANCE_ID } from '../../domain/grammar.js';
@@ -22,6 +24,7 @@ export interface SsmGatewayCommandsOptions {
   initDocumentName: string;
   applyDocumentName: string;
   teardownDocumentName: string;
+  reportDocumentName: string;
   /** How long SSM tries to deliver a command to an instance that is not connected (SSM minimum: 30). */
   deliveryTimeoutSeconds?: number;
 }
@@ -41,7 +44,12 @@ export function createSsmClient(options: { region: string; instrument?: (client:
   return options.instrument ? options.instrument(client) : client;
 }
 
-export class SsmGatewayCommands implements GatewayCommandSender {
+/** A report the next run does not read any more need not be delivered later (SSM's minimum). */
+const REPORT_DELIVERY_TIMEOUT_SECONDS = 30;
+
+const PING_STATUS: Record<string, AgentState> = { Online: 'online', ConnectionLost: 'connection_lost', Inactive: 'inactive' };
+
+export class SsmGatewayCommands implements GatewayCommandSender, GatewayReporter {
   constructor(
     private readonly ssm: SSMClient,
     private readonly options: SsmGatewayCommandsOptions,
@@ -59,12 +67,50 @@ export class SsmGatewayCommands implements GatewayCommandSender {
     return this.send('teardown', instanceId, params);
   }
 
+  /** One command to up to 50 instances; the agent writes each one's output to the bucket (the API keeps 24,000 characters only). */
+  async sendReport(instanceIds: string[], params: CommandParameters, output: { bucket: string; keyPrefix: string }): Promise<{ commandId: string }> {
+    if (instanceIds.length < 1 || instanceIds.length > 50) throw new ValidationError('instanceIds', 'a report goes to 1 to 50 instances');
+    for (const id of instanceIds) if (!INSTANCE_ID.test(id)) throw new ValidationError('instanceId', 'instanceId is not an EC2 instance id');
+    validateCommandParameters('report', params);
+    const out = await this.ssm.send(
+      new SendCommandCommand({
+        DocumentName: this.options.reportDocumentName,
+        InstanceIds: instanceIds,
+        Parameters: params,
+        TimeoutSeconds: REPORT_DELIVERY_TIMEOUT_SECONDS,
+        Comment: 'wg-ingress: report status',
+        OutputS3BucketName: output.bucket,
+        OutputS3KeyPrefix: output.keyPrefix,
+        CloudWatchOutputConfig: { CloudWatchOutputEnabled: false },
+      }),
+    );
+    const commandId = out.Command?.CommandId;
+    if (!commandId) throw new Error('SendCommand answered without a command id');
+    return { commandId };
+  }
+
+  async agentStates(instanceIds: string[]): Promise<Map<string, AgentState>> {
+    const states = new Map<string, AgentState>(instanceIds.map((id) => [id, 'unknown']));
+    if (instanceIds.length === 0) return states;
+    let token: string | undefined;
+    do {
+      const out = await this.ssm.send(
+        new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: instanceIds }], MaxResults: 50, NextToken: token }),
+      );
+      for (const info of out.InstanceInformationList ?? []) {
+        if (info.InstanceId && states.has(info.InstanceId)) states.set(info.InstanceId, PING_STATUS[info.PingStatus ?? ''] ?? 'unknown');
+      }
+      token = out.NextToken;
+    } while (token);
+    return states;
+  }
+
   private async send(kind: DocumentKind, instanceId: string, params: CommandParameters): Promise<{ commandId: string }> {
     if (!INSTANCE_ID.test(instanceId)) throw new ValidationError('instanceId', 'instanceId is not an EC2 instance id');
     validateCommandParameters(kind, params);
     const out = await this.ssm.send(
       new SendCommandCommand({
-        DocumentName: { init: this.options.initDocumentName, apply: this.options.applyDocumentName, teardown: this.options.teardownDocumentName }[kind],
+        DocumentName: { init: this.options.initDocumentName, apply: this.options.applyDocumentName, teardown: this.options.teardownDocumentName, report: this.options.reportDocumentName }[kind],
         InstanceIds: [instanceId],
         Parameters: params,
         TimeoutSeconds: this.options.deliveryTimeoutSeconds ?? DEFAULT_DELIVERY_TIMEOUT_SECONDS,

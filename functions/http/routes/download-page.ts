@@ -4,6 +4,7 @@ import { inspectLink, redeemLink, type DownloadDeps } from '../../app/downloads.
 import { downloadPageApi } from '../../contract/api-spec.js';
 import { httpHandler, routesOf, type HttpOptions } from '../http-handler.js';
 import { downloadPage, landingPage } from '../pages.js';
+import { publishCount } from '../../observability.js';
 
 const route = routesOf(downloadPageApi);
 
@@ -11,7 +12,11 @@ export function downloadPageHandler(deps: DownloadDeps, options: HttpOptions) {
   return httpHandler(
     [
       route('GET /dl/{token}', async ({ path }) => landingPage(await inspectLink(deps, path.token))),
-      route('POST /dl/{token}', async ({ path, audit }) => downloadPage(await redeemLink(deps, path.token, audit.requestId))),
+      route('POST /dl/{token}', async ({ path, audit }) => {
+        const page = downloadPage(await redeemLink(deps, path.token, audit.requestId));
+        publishCount('LinkRedemptions', audit.requestId);
+        return page;
+      }),
     ],
     options,
   );

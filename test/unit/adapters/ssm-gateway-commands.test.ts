@@ -2,6 +2,7 @@ import { beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
+  DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   InvocationDoesNotExist,
   SendCommandCommand,
@@ -9,14 +10,14 @@ import {
   type GetCommandInvocationCommandOutput,
 } from '@aws-sdk/client-ssm';
 import { SsmGatewayCommands } from '../../../functions/adapters/ssm/gateway-commands.js';
-import { buildApplyParameters, buildInitParameters, buildTeardownParameters } from '../../../functions/domain/gateway-commands.js';
+import { buildApplyParameters, buildInitParameters, buildReportParameters, buildTeardownParameters } from '../../../functions/domain/gateway-commands.js';
 import { ValidationError } from '../../../functions/domain/errors.js';
 
 const ssmMock = mockClient(SSMClient);
 const INSTANCE = 'i-0123456789abcdef0';
 const sender = new SsmGatewayCommands(new SSMClient({ region: 'eu-west-1' }), {
   initDocumentName: 'WgIngress-Init',
-  applyDocumentName: 'WgIngress-Apply', teardownDocumentName: 'wg-ingress-teardown',
+  applyDocumentName: 'WgIngress-Apply', teardownDocumentName: 'wg-ingress-teardown', reportDocumentName: 'WgIngress-Report',
   deliveryTimeoutSeconds: 300,
 });
 const initParams = buildInitParameters(
@@ -37,6 +38,49 @@ function invocation(out: Partial<GetCommandInvocationCommandOutput>): void {
 
 describe('SSM gateway commands', () => {
   beforeEach(() => ssmMock.reset());
+
+  it('sends one report to up to 50 instances, its output to the bucket under the run prefix, delivered within 30 s or never', async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-r' } });
+    const ids = [INSTANCE, 'i-0123456789abcdef1'];
+    const params = buildReportParameters({ stateDir: '/var/lib/wg' });
+    assert.deepEqual(await sender.sendReport(ids, params, { bucket: 'wg-ingress-data-bucket', keyPrefix: 'reports/20261202T000000000Z-0a0b0c0d' }), { commandId: 'cmd-r' });
+    assert.deepEqual(ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input, {
+      DocumentName: 'WgIngress-Report',
+      InstanceIds: ids,
+      Parameters: { stateDir: ['/var/lib/wg'] },
+      TimeoutSeconds: 30,
+      Comment: 'wg-ingress: report status',
+      OutputS3BucketName: 'wg-ingress-data-bucket',
+      OutputS3KeyPrefix: 'reports/20261202T000000000Z-0a0b0c0d',
+      CloudWatchOutputConfig: { CloudWatchOutputEnabled: false },
+    });
+    const many = Array.from({ length: 51 }, (_, i) => `i-${i.toString(16).padStart(17, '0')}`);
+    await assert.rejects(sender.sendReport(many, params, { bucket: 'b', keyPrefix: 'reports/x' }), ValidationError);
+    await assert.rejects(sender.sendReport(['i-nope'], params, { bucket: 'b', keyPrefix: 'reports/x' }), ValidationError);
+    await assert.rejects(sender.sendReport([INSTANCE], { stateDir: ["/x'; rm -rf /"] }, { bucket: 'b', keyPrefix: 'reports/x' }), ValidationError);
+    assert.equal(ssmMock.commandCalls(SendCommandCommand).length, 1);
+  });
+
+  it("maps DescribeInstanceInformation's ping status to the agent state, unknown for an instance SSM does not list", async () => {
+    ssmMock.on(DescribeInstanceInformationCommand).resolvesOnce({
+      InstanceInformationList: [{ InstanceId: INSTANCE, PingStatus: 'Online' }],
+      NextToken: 'page-2',
+    }).resolvesOnce({
+      InstanceInformationList: [{ InstanceId: 'i-0123456789abcdef1', PingStatus: 'ConnectionLost' }, { InstanceId: 'i-0123456789abcdef2', PingStatus: 'Inactive' }],
+    });
+    const ids = [INSTANCE, 'i-0123456789abcdef1', 'i-0123456789abcdef2', 'i-0123456789abcdef3'];
+    const states = await sender.agentStates(ids);
+    assert.deepEqual(Object.fromEntries(states), {
+      [INSTANCE]: 'online',
+      'i-0123456789abcdef1': 'connection_lost',
+      'i-0123456789abcdef2': 'inactive',
+      'i-0123456789abcdef3': 'unknown',
+    });
+    const calls = ssmMock.commandCalls(DescribeInstanceInformationCommand);
+    assert.equal(calls.length, 2);
+    assert.deepEqual(calls[0]!.args[0].input.Filters, [{ Key: 'InstanceIds', Values: ids }]);
+    assert.equal(calls[1]!.args[0].input.NextToken, 'page-2');
+  });
 
   it('sends init with the init document, the parameters, a delivery timeout, no CloudWatch output', async () => {
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });

@@ -283,6 +283,7 @@ const ssm = new SsmGatewayCommands({ send: async () => ({ Command: { CommandId: 
   initDocumentName: 'init',
   applyDocumentName: 'apply',
   teardownDocumentName: 'teardown',
+  reportDocumentName: 'report',
 });
 async function ssmAdapterAccepts(instanceId: string): Promise<boolean> {
   try {

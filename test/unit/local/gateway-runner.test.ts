@@ -9,6 +9,7 @@ import { ValidationError } from '../../../functions/domain/errors.js';
 import {
   buildApplyParameters,
   buildInitParameters,
+  buildReportParameters,
   parseApplyOutput,
   parseInitOutput,
 } from '../../../functions/domain/gateway-commands.js';
@@ -141,5 +142,41 @@ describe('local gateway runner, record mode', () => {
 
   it('answers failed for a command it does not know (e.g. after a restart)', async () => {
     assert.equal((await runner.getResult('nope', INSTANCE)).status, 'failed');
+  });
+});
+
+describe('local gateway runner, reports', () => {
+  const written: string[] = [];
+  const runner = new LocalGatewayRunner({
+    dataDir: join(dir, 'reports'),
+    mode: 'record',
+    objects: store.reader,
+    outputs: async (_bucket, key) => void written.push(key),
+  });
+  const output = { bucket: 'wg-ingress-test', keyPrefix: 'reports/run-1' };
+
+  it('record mode runs a report to several instances as one command and writes no output: nothing is invented', async () => {
+    const ids = [INSTANCE, 'i-0123456789abcdef1'];
+    const { commandId } = await runner.sendReport(ids, buildReportParameters({}), output);
+    for (const id of ids) assert.equal((await runner.wait(commandId, id)).status, 'success');
+    assert.deepEqual(written, []);
+    assert.equal(runner.details(commandId, ids[1])?.output?.keyPrefix, 'reports/run-1');
+    // Reports every interval would drown the record of what changed the gateways.
+    const log = existsSync(join(dir, 'reports', 'commands.jsonl')) ? readFileSync(join(dir, 'reports', 'commands.jsonl'), 'utf8') : '';
+    assert.doesNotMatch(log, /"document":"report"/);
+  });
+
+  it('checks a report like the document does: 1-50 instances, the stateDir pattern', async () => {
+    await assert.rejects(runner.sendReport([], {}, output), /1 to 50/);
+    await assert.rejects(runner.sendReport([INSTANCE], { stateDir: ["/tmp/x' ; reboot"] }, output), ValidationError);
+  });
+
+  it('answers agent states as SSM would: online while reachable, connection_lost while offline', async () => {
+    assert.deepEqual(Object.fromEntries(await runner.agentStates([INSTANCE])), { [INSTANCE]: 'online' });
+    runner.setOnline(false);
+    assert.deepEqual(Object.fromEntries(await runner.agentStates([INSTANCE])), { [INSTANCE]: 'connection_lost' });
+    runner.setOnline(true);
+    const netns = new LocalGatewayRunner({ dataDir: join(dir, 'netns-agents'), mode: 'netns', namespaces: { [INSTANCE]: 'gw-ns' } });
+    assert.deepEqual(Object.fromEntries(await netns.agentStates([INSTANCE, 'i-0123456789abcdef1'])), { [INSTANCE]: 'online', 'i-0123456789abcdef1': 'unknown' });
   });
 });

@@ -1,0 +1,145 @@
+// The report runs and the answers' reader on the fakes: one command per 50 online instances, the
+// output read at the next run into one snapshot per gateway, and answers merged at read time.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { REPORT_BATCH, runReports, type ReportDeps } from '../../../functions/app/gateway-reports.js';
+import { StatusReader } from '../../../functions/app/status-view.js';
+import { getClient, listClients } from '../../../functions/app/clients.js';
+import { generateKeyPair } from '../../../functions/domain/keys.js';
+import { REPORT_STEP_NAME, reportStdoutKey } from '../../../functions/domain/object-keys.js';
+import { FakeReporter, fakeWorld, markApplied, MemoryStatusSnapshots, networkWithGateway, TEST_AUDIT, type FakeWorld } from '../../support/fakes.js';
+import { createClient } from '../../../functions/app/clients.js';
+
+function reportDeps(w: FakeWorld, reporter = new FakeReporter(), snapshots = new MemoryStatusSnapshots()): ReportDeps & { reporter: FakeReporter; snapshots: MemoryStatusSnapshots } {
+  return { gateways: w.gateways, snapshots, reporter, objects: w.objects, clock: w.clock, randomBytes: w.deps.randomBytes };
+}
+
+/** What the SSM agent writes for a report command on an instance: the script's stdout. */
+function agentWrites(w: FakeWorld, sent: { commandId: string; output: { keyPrefix: string } }, instanceId: string, stdout: string): string {
+  const key = reportStdoutKey(sent.output.keyPrefix, sent.commandId, instanceId, REPORT_STEP_NAME);
+  void w.objects.putObject(key, stdout, 'text/plain');
+  return key;
+}
+
+const reportText = (at: number, iface: string, peers: string[], up = 1) =>
+  [`WG_INGRESS_REPORT v=1 at=${at}`, `WG_INGRESS_INTERFACE name=${iface} up=${up}`, ...peers, `WG_INGRESS_INTERFACE_END name=${iface} peers=${peers.length}`, 'WG_INGRESS_REPORT_END', ''].join('\n');
+
+describe('report runs', () => {
+  it('asks for a report at the first run, reads it into the snapshot at the next, and deletes the output', async () => {
+    const w = fakeWorld({ now: '2026-12-02T00:00:00.000Z' });
+    const { gateway } = await networkWithGateway(w, { ready: true });
+    const deps = reportDeps(w);
+    const first = await runReports(deps);
+    assert.equal(deps.reporter.sent.length, 1);
+    assert.deepEqual(deps.reporter.sent[0]!.instanceIds, [gateway.instanceId]);
+    assert.equal(deps.reporter.sent[0]!.output.bucket, w.objects.bucket);
+    assert.match(deps.reporter.sent[0]!.output.keyPrefix, /^reports\//);
+    assert.equal(first.gateways[0]!.peers, null, 'no report yet: no count');
+    const snap1 = deps.snapshots.get(gateway.network, gateway.id)!;
+    assert.equal(snap1.report, null);
+    assert.equal(snap1.pending?.commandId, deps.reporter.sent[0]!.commandId);
+
+    const key = generateKeyPair().publicKey;
+    const at = Date.parse('2026-12-02T00:00:30.000Z') / 1000;
+    const outputKey = agentWrites(w, deps.reporter.sent[0]!, gateway.instanceId, reportText(at, gateway.interfaceName, [`${key}\t203.0.113.9:41000\t${at - 5}\t100\t200`]));
+    w.clock.advance(60_000);
+    const second = await runReports(deps);
+    const snap2 = deps.snapshots.get(gateway.network, gateway.id)!;
+    assert.deepEqual(snap2.report, { at: '2026-12-02T00:00:30.000Z', interfaceUp: true, peers: [[key, '203.0.113.9:41000', at - 5, 100, 200]] });
+    assert.equal(snap2.requestedSince, snap1.requestedSince);
+    assert.notEqual(snap2.pending?.commandId, snap1.pending?.commandId);
+    assert.equal(await w.objects.getObject(outputKey), undefined, 'the output served: deleted');
+    assert.deepEqual({ ...second.gateways[0], reportAgeSeconds: undefined }, {
+      network: gateway.network,
+      gatewayId: gateway.id,
+      agent: 'online',
+      reported: true,
+      peers: 1,
+      peersOnline: 1,
+      reportAgeSeconds: undefined,
+      syncLagSeconds: 0,
+    });
+    assert.equal(second.gateways[0]!.reportAgeSeconds, 30);
+    assert.deepEqual(second.calls, { gatewayPages: 1, snapshotReads: 1, outputReads: 1, outputDeletes: 1, snapshotWrites: 1, agentLookups: 1, reportCommands: 1 });
+  });
+
+  it('sends one command per 50 instances, and none to an agent SSM does not see online', async () => {
+    const w = fakeWorld();
+    const deps = reportDeps(w);
+    const ids: string[] = [];
+    for (let i = 0; i < 2 * REPORT_BATCH + 3; i++) {
+      const instanceId = `i-${i.toString(16).padStart(17, '0')}`;
+      ids.push(instanceId);
+      await networkWithGateway(w, { ready: true, instanceId });
+    }
+    deps.reporter.agents.set(ids[0]!, 'connection_lost');
+    deps.reporter.agents.set(ids[1]!, 'inactive');
+    const run = await runReports(deps);
+    assert.deepEqual(deps.reporter.sent.map((s) => s.instanceIds.length), [50, 50, 1]);
+    assert.ok(!deps.reporter.sent.some((s) => s.instanceIds.includes(ids[0]!) || s.instanceIds.includes(ids[1]!)));
+    assert.equal(deps.reporter.agentLookups, 3);
+    assert.equal(run.gateways.length, ids.length);
+    assert.equal(run.gateways.find((g) => g.agent === 'connection_lost')!.reported, false);
+  });
+
+  it('keeps the last report when the next is unreadable, and says why', async () => {
+    const w = fakeWorld();
+    const { gateway } = await networkWithGateway(w, { ready: true });
+    const deps = reportDeps(w);
+    await runReports(deps);
+    agentWrites(w, deps.reporter.sent[0]!, gateway.instanceId, reportText(1796170000, gateway.interfaceName, []));
+    await runReports(deps);
+    const good = deps.snapshots.get(gateway.network, gateway.id)!.report;
+    assert.deepEqual(good?.peers, []);
+    agentWrites(w, deps.reporter.sent[1]!, gateway.instanceId, 'WG_INGRESS_REPORT v=1 at=1796170060\nWG_INGRESS_INTERFACE name=x up=1\n');
+    const run = await runReports(deps);
+    assert.match(run.gateways[0]!.problem!, /cut short/);
+    assert.deepEqual(deps.snapshots.get(gateway.network, gateway.id)!.report, good);
+  });
+
+  it('a report without the gateway\'s interface shows it down with no peers; lag counts from when the gateway fell behind', async () => {
+    const w = fakeWorld({ now: '2026-12-02T00:00:00.000Z' });
+    const { gateway } = await networkWithGateway(w, { ready: true });
+    await createClient(w.deps, gateway.network, { gatewayId: gateway.id, name: 'c1' }, TEST_AUDIT);
+    const deps = reportDeps(w);
+    const first = await runReports(deps);
+    assert.equal(first.gateways[0]!.syncLagSeconds, 0);
+    agentWrites(w, deps.reporter.sent[0]!, gateway.instanceId, reportText(1796170000, 'wgi-other', []));
+    w.clock.advance(120_000);
+    const second = await runReports(deps);
+    assert.equal(second.gateways[0]!.syncLagSeconds, 120);
+    assert.deepEqual(deps.snapshots.get(gateway.network, gateway.id)!.report?.interfaceUp, false);
+    markApplied(w, gateway);
+    const third = await runReports(deps);
+    assert.equal(third.gateways[0]!.syncLagSeconds, 0);
+    assert.equal(deps.snapshots.get(gateway.network, gateway.id)!.behindSince, undefined);
+  });
+});
+
+describe('answers merge the snapshot at read time', () => {
+  it('get and list carry the client\'s status; a reader re-reads only after its TTL, and then only if the ETag changed', async () => {
+    const w = fakeWorld({ now: '2026-12-02T00:00:00.000Z' });
+    const { gateway } = await networkWithGateway(w, { ready: true });
+    const c = await createClient(w.deps, gateway.network, { gatewayId: gateway.id, name: 'phone' }, TEST_AUDIT);
+    assert.equal(c.status, null);
+    const deps = reportDeps(w);
+    const status = new StatusReader(deps.snapshots, w.clock, 5_000);
+    const withStatus = { ...w.deps, status };
+    assert.equal((await getClient(withStatus, gateway.network, 'phone')).status, null, 'no snapshot yet');
+    await runReports(deps);
+    const at = Date.parse('2026-12-02T00:00:00.000Z') / 1000;
+    agentWrites(w, deps.reporter.sent[0]!, gateway.instanceId, reportText(at, gateway.interfaceName, [`${c.publicKey}\t198.51.100.4:5000\t${at - 1}\t10\t20`]));
+    w.clock.advance(5_000);
+    await runReports(deps);
+    const reads = deps.snapshots.reads;
+    const one = await getClient(withStatus, gateway.network, 'phone');
+    assert.deepEqual(one.status, { online: true, lastHandshakeAt: new Date((at - 1) * 1000).toISOString(), rxBytes: 10, txBytes: 20, endpoint: '198.51.100.4:5000', observedAt: new Date(at * 1000).toISOString() });
+    const page = await listClients(withStatus, gateway.network, { limit: 100 });
+    assert.deepEqual(page.items[0]!.status, one.status);
+    assert.equal(deps.snapshots.reads, reads + 1, 'one read for both answers');
+    w.clock.advance(5_000);
+    await getClient(withStatus, gateway.network, 'phone');
+    assert.equal(deps.snapshots.reads, reads + 2, 'after the TTL: asked again (unchanged)');
+    assert.equal((await status.health(gateway))!.peers, 1);
+  });
+});
