@@ -13,11 +13,15 @@ export interface Session {
 const PKCE_KEY = 'wg-ingress.pkce';
 const REFRESH_MARGIN_MS = 60_000;
 
-/** Takes `#token=…` out of the address (history entry replaced, so Back cannot bring it back). */
+/**
+ * Takes `#token=…` out of the address (the history entry is replaced, so Back cannot bring it
+ * back); `&next=/networks/…` names the screen to open.
+ */
 export function takeTokenFromAddress(): string | undefined {
-  const m = /^#token=([^&]+)/.exec(location.hash);
+  const m = /^#token=([^&]+)(?:&next=([^&]+))?/.exec(location.hash);
   if (!m) return undefined;
-  history.replaceState(null, '', `${location.pathname}${location.search}#/`);
+  const next = m[2] ? decodeURIComponent(m[2]) : '/';
+  history.replaceState(null, '', `${location.pathname}${location.search}#${next.startsWith('/') ? next : '/'}`);
   return decodeURIComponent(m[1]!);
 }
 

@@ -12,6 +12,7 @@ const parts: [string, string][] = [
   ['QR and one-time link redemption (issue 3)', 'downloads.ts'],
   ['Gateway delivery: change→applied latency, apply vs bare wg syncconf (issue 4; root + WireGuard tools)', 'gateway.ts'],
   ['Lambda bundles: size and module-init time (issue 5)', 'bundles.ts'],
+  ['Console: initial JS gzip vs budget, Lighthouse on the clients screen (issue 12)', 'console.ts'],
   ['Gateway status: report run calls and monthly cost, parse+merge of 10,000 peers, list page with status (issue 10)', 'status.ts'],
 ];
 
