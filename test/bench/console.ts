@@ -46,6 +46,9 @@ async function lighthouseScores(url: string): Promise<Record<string, number>> {
       onlyCategories: Object.keys(SCORE_GOALS),
     });
     if (!result) throw new Error('Lighthouse returned no result');
+    // Scores of the signed-in clients screen, not of a sign-in form or an error page.
+    const shown = result.lhr.finalDisplayedUrl;
+    if (!shown.endsWith('#/networks/office/clients')) throw new Error(`Lighthouse ended on ${shown}, not the clients screen`);
     const cats = result.lhr.categories;
     return Object.fromEntries(Object.keys(SCORE_GOALS).map((k) => [k, Math.round((cats[k]?.score ?? 0) * 100)]));
   } finally {
