@@ -6,13 +6,14 @@
 // to their fields, search and paging, axe-core on every screen, no CSP violation, and screenshots
 // at 360 px and 1280 px under test-results/console/.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildConsole } from '../../console/scripts/build-console.js';
+import { freePort } from '../../infra/local/net.js';
 import { useLocalApi } from '../support/local-api.js';
 import { launchChromium, screenshot, seriousViolations } from '../support/browser.js';
 
@@ -303,5 +304,38 @@ describe('the console in Chromium', () => {
   it('ran without a CSP violation or a script error', () => {
     assert.deepEqual(cspViolations, []);
     assert.deepEqual(pageErrors, []);
+  });
+});
+
+describe('npm start', () => {
+  it('prints the Console line, and the console works from it with nothing typed', async () => {
+    const port = await freePort();
+    // `npm start` itself: its prestart builds console/dist when it is missing.
+    const child = spawn('npm', ['start'], {
+      env: { ...process.env, WG_INGRESS_IN_MEMORY: '1', PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr!.on('data', () => undefined);
+    try {
+      const line = await until('the Console line', async () => /^Console: (\S+)$/m.exec(out)?.[1], 90_000);
+      const token = /^Admin token: (\S+)$/m.exec(out)![1]!;
+      assert.equal(line, `http://127.0.0.1:${port}/console/#token=${token}`);
+      const browser2 = await launchChromium();
+      try {
+        const p = await browser2.newPage();
+        await p.goto(line);
+        await p.getByRole('heading', { name: 'Networks' }).waitFor();
+        await p.getByRole('button', { name: 'Create network' }).waitFor();
+        assert.ok(!p.url().includes(token));
+      } finally {
+        await browser2.close();
+      }
+    } finally {
+      process.kill(-child.pid!, 'SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
   });
 });

@@ -84,7 +84,8 @@ export function GatewaysScreen({ api, network }: { api: Api; network: string }) 
                   <td>
                     {g.health ? (
                       <>
-                        agent {g.health.agent} · interface {g.health.interfaceUp ? 'up' : 'down'} · {g.health.peersOnline}/{g.health.peers} peers online
+                        agent {g.health.agent} · interface {g.health.interfaceUp === null ? 'not reported' : g.health.interfaceUp ? 'up' : 'down'}
+                        {g.health.peers !== null && ` · ${g.health.peersOnline ?? 0}/${g.health.peers} peers online`}
                         <br />
                         <span class="muted">last report {ago(g.health.lastSeenAt)}</span>
                       </>
