@@ -206,6 +206,27 @@ describe('the console in Chromium', () => {
     assert.equal((await api.call('GET', `/networks/${network}/clients/${clientName}`)).json.enabled, true);
   });
 
+  it("says a bring-your-own-key client's file holds a placeholder, and puts a bad key's error next to Public key", async () => {
+    await page.getByRole('button', { name: 'Create client' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Create client' });
+    await dialog.getByLabel('Name', { exact: true }).fill('byo-phone');
+    await dialog.getByLabel('Public key').fill('not-a-key');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    const error = await until('the key error', async () => {
+      const t = await describedBy(page, 'Public key', dialog);
+      return t.includes('WireGuard key') && t;
+    });
+    assert.match(error, /base64 of exactly 32 bytes/);
+    const publicKey = execFileSync('wg', ['pubkey'], { input: execFileSync('wg', ['genkey']) }).toString().trim();
+    await dialog.getByLabel('Public key').fill(publicKey);
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    const created = page.getByRole('dialog', { name: 'Client byo-phone' });
+    await created.getByRole('note').filter({ hasText: 'placeholder' }).waitFor();
+    assert.match(await created.getByRole('note').innerText(), /QR code cannot be used as it is/);
+    assert.equal((await api.call('GET', `/networks/${network}/clients/byo-phone`)).json.hasPrivateKey, false);
+    await created.getByRole('button', { name: 'Close' }).click();
+  });
+
   it('sends a one-time link whose landing page opens', async () => {
     await page.getByRole('button', { name: `Config of ${clientName}` }).click();
     const dialog = page.getByRole('dialog', { name: `Client ${clientName}` });
