@@ -99,6 +99,32 @@ export interface ClientStore extends LeaseReader {
   allOfGateway(network: string, gatewayId: string): Promise<Client[]>;
 }
 
+/** One client of a batch write (an import): the record, its leases, secrets and audit record. */
+export interface ClientDraft {
+  client: Client;
+  leaseKeys: string[];
+  secrets: ClientSecrets;
+  audit: AuditRecord;
+}
+
+/** Why a draft of a batch was refused: the claim another record holds. */
+export type DraftConflict =
+  | { draft: number; kind: 'name' | 'publicKey' | 'gatewayPublicKey' }
+  | { draft: number; kind: 'lease'; leaseKey: string };
+
+export interface ClientBatchStore {
+  /** How many drafts one createBatch call takes at most (one transaction). */
+  readonly maxBatch: number;
+  /**
+   * One transaction: every draft's client, leases, key claim, secrets and audit record, a check that
+   * the network still has the ranges used, and the gateway's clientCount (and desiredGeneration set
+   * to `generation`, on the single create's conditions). All or nothing: when drafts' claims fail,
+   * nothing is written and their conflicts come back (every one the store can tell). Throws
+   * NotFoundError (gateway) / GenerationBehindError / NetworkChangedError / WriteConflictError.
+   */
+  createBatch(drafts: ClientDraft[], network: NetworkGuard, gatewayId: string, generation: number): Promise<DraftConflict[]>;
+}
+
 export interface SecretsReader {
   get(network: string, client: string): Promise<ClientSecrets>;
   getMany(network: string, clients: string[]): Promise<Map<string, ClientSecrets>>;

@@ -5,4 +5,6 @@ export const bucketPrefixes = {
   downloads: { prefix: 'downloads/', expiresAfterDays: 1 },
   /** Desired peer set per gateway and generation, fetched by the apply document. */
   peerSets: { prefix: 'peer-sets/', expiresAfterDays: 7 },
+  /** Client exports too large for one answer, fetched through a signed URL minutes long. */
+  exports: { prefix: 'exports/', expiresAfterDays: 1 },
 } as const;

@@ -74,12 +74,29 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
       ...(r.public ? { security: [] } : {}),
       ...(params.length ? { parameters: params } : {}),
       ...(spec.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: stripDialect(jsonSchema(spec.body)) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': { schema: stripDialect(jsonSchema(spec.bodyDocument ?? spec.body)) },
+                ...(spec.csvBody ? { 'text/csv': { schema: { type: 'string', description: spec.csvBody.description } } } : {}),
+              },
+            },
+          }
         : {}),
       responses: {
         [String(spec.success.status)]: {
           description: spec.success.description,
-          ...(spec.success.status === 204 ? {} : { content: { [spec.success.contentType ?? 'application/json']: {} } }),
+          ...(spec.success.status === 204
+            ? {}
+            : {
+                content: Object.fromEntries(
+                  (spec.success.contentTypes ?? [spec.success.contentType ?? 'application/json']).map((type) => [
+                    type,
+                    spec.success.schema && type === 'application/json' ? { schema: spec.success.schema } : {},
+                  ]),
+                ),
+              }),
         },
         ...errors,
       },

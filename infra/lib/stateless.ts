@@ -40,6 +40,7 @@ interface FunctionNeeds {
 
 const downloads = bucketPrefixes.downloads.prefix;
 const peerSets = bucketPrefixes.peerSets.prefix;
+const exportsPrefix = bucketPrefixes.exports.prefix;
 
 export const functionNeeds: Record<AnyFunctionName, FunctionNeeds> = {
   public: { description: 'GET /health and /openapi.json' },
@@ -48,7 +49,16 @@ export const functionNeeds: Record<AnyFunctionName, FunctionNeeds> = {
   // when the stream shows it, so this function holds no SSM permission.
   gateways: { description: 'Gateways API; registration records the gateway for the worker to initialise', table: 'readWrite', idempotency: true },
   // Secrets are written with the client (a transaction) and deleted with it, never read here.
-  clients: { description: 'Clients API', table: 'readWrite', secrets: { write: ['dynamodb:PutItem', 'dynamodb:DeleteItem'] }, idempotency: true },
+  // Large exports are written under exports/ and handed out as signed URLs (read: the URL's right).
+  // An import of 1,000 clients is some 60 transactions: more time than the default, within API Gateway's 30 s.
+  clients: {
+    description: 'Clients API',
+    table: 'readWrite',
+    secrets: { write: ['dynamodb:PutItem', 'dynamodb:DeleteItem'] },
+    idempotency: true,
+    bucket: { read: [exportsPrefix], write: [exportsPrefix] },
+    timeout: Duration.seconds(29),
+  },
   'client-downloads': {
     description: 'Client config/QR downloads and one-time links',
     table: 'readWrite',

@@ -38,6 +38,8 @@ export interface LocalStackOptions {
   /** false: no stream poller and no schedule (a test drives the worker itself). */
   worker?: boolean;
   scheduleMs?: number;
+  /** Client exports larger than this go to S3 (EXPORT_INLINE_MAX_BYTES); tests make it small. */
+  exportInlineMaxBytes?: number;
 }
 
 export interface LocalStack {
@@ -84,6 +86,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       bucket: s3.bucket,
       adminToken,
       publicBaseUrl: `http://${loopbackName(host)}:${port}`,
+      ...(opts.exportInlineMaxBytes !== undefined ? { exportInlineMaxBytes: opts.exportInlineMaxBytes } : {}),
     });
     const runner = startRunner(opts, stops, instanceObjectReader(config));
     const deps = createDeps(config, { commands: runner, pollIntervalMs: 20, ...(opts.initOptions ? { initOptions: opts.initOptions } : {}) });
@@ -139,6 +142,7 @@ export function localConfig(local: {
   bucket: string;
   adminToken: string;
   publicBaseUrl: string;
+  exportInlineMaxBytes?: number;
 }): Config {
   return loadConfig({
     TABLE_NAME: LOCAL_TABLE,
@@ -158,6 +162,7 @@ export function localConfig(local: {
     S3_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
     S3_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
     PUBLIC_BASE_URL: local.publicBaseUrl,
+    ...(local.exportInlineMaxBytes !== undefined ? { EXPORT_INLINE_MAX_BYTES: String(local.exportInlineMaxBytes) } : {}),
   });
 }
 

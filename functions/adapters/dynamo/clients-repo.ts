@@ -242,7 +242,7 @@ export class DynamoClientStore implements ClientStore {
   }
 }
 
-function networkCheck(tableName: string, network: NetworkGuard): TransactItem {
+export function networkCheck(tableName: string, network: NetworkGuard): TransactItem {
   return {
     ConditionCheck: {
       TableName: tableName,
@@ -287,7 +287,7 @@ function throwIfGatewayFailed(reason: CancellationDetail | undefined, gatewayId:
   throw new NotFoundError('gateway', gatewayId);
 }
 
-function clientItem(client: Client): Record<string, unknown> {
+export function clientItem(client: Client): Record<string, unknown> {
   return {
     ...keys.client(client.network, client.name),
     type: 'client',
