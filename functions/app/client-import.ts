@@ -60,6 +60,8 @@ export const IMPORT_LEASE_BLOCK = 1024;
 const MAX_WALKED_BLOCKS = 1n << 12n;
 // A batch is retried after lost races and drafts made again; each round drops or redrafts at least one item.
 const BATCH_ATTEMPTS = 40;
+// Batches in flight at once: DynamoDB serves them in parallel; each is a transaction of its own.
+const IMPORT_CONCURRENCY = 1;
 
 /** An item on its way in: what it asked for and what was picked for it. */
 interface Pending {
@@ -133,45 +135,59 @@ export async function importClients(deps: ImportDeps, network: string, body: Imp
     }
   }
 
-  // 3. Batches of drafts, each one transaction, until each item is written or refused.
+  // 3. Batches of drafts, each one transaction, a few at a time, until each item is written or refused.
   const guard = { name: net.name, addressRange: net.addressRange, ...(net.addressRange6 ? { addressRange6: net.addressRange6 } : {}) };
   const floor = new GenerationFloor();
-  for (let start = 0; start < pending.length; start += deps.batches.maxBatch) {
-    let batch = pending.slice(start, start + deps.batches.maxBatch);
-    try {
-      await retry(
-        async () => {
-          if (batch.length === 0) return;
-          const generation = stamp(deps.clock.now().getTime(), floor.value);
-          const drafts = batch.map((p) => draft(p, net, body.gatewayId, generation, deps.clock.now(), audit));
-          const conflicts = await deps.batches.createBatch(drafts, guard, body.gatewayId, generation);
-          if (conflicts.length === 0) {
-            drafts.forEach((d, i) => results.set(batch[i]!.index, { index: batch[i]!.index, status: 'created', client: { ...d.client, inEffect: false } }));
-            return;
-          }
-          batch = await learnFromConflicts(batch, conflicts, network, claims, pickers, deps.random, refuse);
-          throw new BatchAgain();
+  const batches: Pending[][] = [];
+  for (let i = 0; i < pending.length; i += deps.batches.maxBatch) batches.push(pending.slice(i, i + deps.batches.maxBatch));
+  let stopped: { err: unknown; error?: ItemError } | undefined;
+  const writeBatch = async (first: Pending[]) => {
+    let batch = first;
+    await retry(
+      async () => {
+        if (batch.length === 0) return;
+        const generation = stamp(deps.clock.now().getTime(), floor.value);
+        const drafts = batch.map((p) => draft(p, net, body.gatewayId, generation, deps.clock.now(), audit));
+        const conflicts = await deps.batches.createBatch(drafts, guard, body.gatewayId, generation);
+        if (conflicts.length === 0) {
+          drafts.forEach((d, i) => results.set(batch[i]!.index, { index: batch[i]!.index, status: 'created', client: { ...d.client, inEffect: false } }));
+          return;
+        }
+        batch = await learnFromConflicts(batch, conflicts, network, claims, pickers, deps.random, refuse);
+        throw new BatchAgain();
+      },
+      {
+        attempts: BATCH_ATTEMPTS,
+        retryOn: (err) => {
+          if (err instanceof BatchAgain) return 'now';
+          const behind = floor.learn(err);
+          if (behind) return behind;
+          if (err instanceof NetworkChangedError) throw new NotFoundError('network', network);
+          return lostRace(err);
         },
-        {
-          attempts: BATCH_ATTEMPTS,
-          retryOn: (err) => {
-            if (err instanceof BatchAgain) return 'now';
-            const behind = floor.learn(err);
-            if (behind) return behind;
-            if (err instanceof NetworkChangedError) throw new NotFoundError('network', network);
-            return lostRace(err);
-          },
-          random: deps.random,
-        },
-      );
-    } catch (err) {
-      // Nothing written yet: the request fails as a whole (and its Idempotency-Key stays free).
-      // Otherwise what is written stays, and every item not yet written says why it was not.
-      const error = err instanceof DomainError ? itemError(err) : undefined;
-      if (!error || ![...results.values()].some((r) => r.status === 'created')) throw err;
-      for (const p of pending.slice(start)) if (!results.has(p.index)) refuse(p.index, error);
-      break;
-    }
+        random: deps.random,
+      },
+    );
+  };
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(IMPORT_CONCURRENCY, batches.length) }, async () => {
+      while (next < batches.length && !stopped) {
+        const batch = batches[next++]!;
+        try {
+          await writeBatch(batch);
+        } catch (err) {
+          stopped ??= { err, ...(err instanceof DomainError ? { error: itemError(err) } : {}) };
+        }
+      }
+    }),
+  );
+  if (stopped) {
+    // Nothing written: the request fails as a whole (and its Idempotency-Key stays free).
+    // Otherwise what is written stays, and every item not written says why.
+    const { err, error } = stopped;
+    if (!error || ![...results.values()].some((r) => r.status === 'created')) throw err;
+    for (const p of pending) if (!results.has(p.index)) refuse(p.index, error);
   }
 
   const ordered = [...results.values()].sort((a, b) => a.index - b.index);
@@ -349,7 +365,19 @@ class AddressPicker {
     this.startBlock = BigInt(Math.floor(deps.random() * Number(this.blind ? 1n : this.blocks)));
   }
 
-  async next(field: string): Promise<bigint> {
+  /** One pick at a time: batches learning from their conflicts may ask at once. */
+  next(field: string): Promise<bigint> {
+    const pick = this.queue.then(() => this.pick(field));
+    this.queue = pick.then(
+      () => undefined,
+      () => undefined,
+    );
+    return pick;
+  }
+
+  private queue: Promise<void> = Promise.resolve();
+
+  private async pick(field: string): Promise<bigint> {
     if (this.blind) {
       for (;;) {
         const candidate = randomHost(this.range, this.deps.random);
