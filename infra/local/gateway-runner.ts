@@ -77,6 +77,9 @@ export interface LocalCommand {
   namespace?: string;
   sentAt: number;
   state: 'queued' | 'running' | 'done';
+  /** When it started running and when it was done (Date.now()), for the benches. */
+  startedAt?: number;
+  doneAt?: number;
   result: CommandResult;
   stdout?: string;
   stderr?: string;
@@ -276,6 +279,7 @@ export class LocalGatewayRunner implements GatewayCommandSender {
 
   private async deliver(c: LocalCommand): Promise<void> {
     c.state = 'running';
+    c.startedAt = Date.now();
     try {
       if (c.mode === 'netns') await this.runInNamespace(c);
       else await this.record(c);
@@ -283,6 +287,7 @@ export class LocalGatewayRunner implements GatewayCommandSender {
       c.result = { status: 'failed', reason: messageOf(err) };
     }
     c.state = 'done';
+    c.doneAt = Date.now();
     this.log(c);
   }
 

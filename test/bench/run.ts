@@ -12,6 +12,7 @@ const parts: [string, string][] = [
   ['QR and one-time link redemption (issue 3)', 'downloads.ts'],
   ['Gateway delivery: change→applied latency, apply vs bare wg syncconf (issue 4; root + WireGuard tools)', 'gateway.ts'],
   ['Lambda bundles: size and module-init time (issue 5)', 'bundles.ts'],
+  ['10,000 clients in one network: import, list, get, export, apply vs bare wg syncconf (issue 11)', 'scale.ts'],
 ];
 
 let failed = false;
