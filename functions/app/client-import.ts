@@ -1,9 +1,11 @@
 // Bulk import: up to MAX_IMPORT_CLIENTS clients for one gateway, each created or refused on its own
 // by the single create's rules. Steps: check every item, refuse the later of two items that claim
-// the same name, key or address, pick names, keys and addresses for the rest, then write them a
-// batch (one transaction) at a time. A transaction is all or nothing, so an item whose claim fails
-// takes nothing with it: it is dropped (or, when the claim was generated, drafted again) and the
-// rest of its batch goes again.
+// the same name, key or address, pick names, keys and addresses for the rest (never one another
+// item chose), then write them as one batch (clients.ts reserveClientBatch / settleWithRestamp:
+// every client under one stamp on one generation shard, which moves once at the end, so the
+// gateway gets the whole import in one or two applies), several clients a transaction. A
+// transaction is all or nothing, so an item whose claim fails takes nothing with it: it is
+// dropped (or, when the claim was picked here, picked again) and the rest of its transaction goes again.
 import {
   blockBounds,
   blockCount,
@@ -18,26 +20,16 @@ import {
   type Family,
 } from '../domain/address-pool.js';
 import { AUDITED_FIELDS, auditRecord, changesBetween, type AuditContext } from '../domain/audit.js';
-import { DomainError, NetworkChangedError, NotFoundError } from '../domain/errors.js';
-import { createStamper } from '../domain/generation.js';
+import { DomainError, NotFoundError } from '../domain/errors.js';
 import { generateKeyPair } from '../domain/keys.js';
 import type { Client, ClientSecrets, Network } from '../domain/model.js';
 import { generateClientName } from '../domain/names.js';
 import { describeIssue, ImportClientItem, type ImportClientsBody } from '../domain/schemas.js';
-import type { ClientView } from './clients.js';
-import type { ClientBatchStore, ClientDraft, Clock, DraftConflict, GatewayStore, LeaseReader, NetworkReader, Random } from './ports.js';
-import { GenerationFloor, lostRace, retry } from './retry.js';
+import { reserveClientBatch, settleWithRestamp, type ClientDeps, type ClientView } from './clients.js';
+import type { ClientBatch, ClientBatchWriter, ClientDraft, DraftConflict, Random } from './ports.js';
+import { lostRace, retry } from './retry.js';
 
-const stamp = createStamper();
-
-export interface ImportDeps {
-  networks: NetworkReader;
-  gateways: Pick<GatewayStore, 'get'>;
-  clients: LeaseReader;
-  batches: ClientBatchStore;
-  clock: Clock;
-  random: Random;
-}
+export type ImportDeps = ClientDeps & { batches: ClientBatchWriter };
 
 export interface ItemError {
   code: string;
@@ -58,10 +50,10 @@ export interface ImportResult {
 export const IMPORT_LEASE_BLOCK = 1024;
 // Beyond this many blocks (large IPv6 ranges) a random pick practically never collides.
 const MAX_WALKED_BLOCKS = 1n << 12n;
-// A batch is retried after lost races and drafts made again; each round drops or redrafts at least one item.
-const BATCH_ATTEMPTS = 40;
-// Batches in flight at once: DynamoDB serves them in parallel; each is a transaction of its own.
-const IMPORT_CONCURRENCY = 1;
+// A transaction goes again after lost races and redrafts; each round drops or redrafts at least one item.
+const CHUNK_ATTEMPTS = 40;
+// Transactions in flight at once: they share no item (the shard moves once, at the end).
+const IMPORT_CONCURRENCY = 4;
 
 /** An item on its way in: what it asked for and what was picked for it. */
 interface Pending {
@@ -135,53 +127,52 @@ export async function importClients(deps: ImportDeps, network: string, body: Imp
     }
   }
 
-  // 3. Batches of drafts, each one transaction, a few at a time, until each item is written or refused.
-  const guard = { name: net.name, addressRange: net.addressRange, ...(net.addressRange6 ? { addressRange6: net.addressRange6 } : {}) };
-  const floor = new GenerationFloor();
-  const batches: Pending[][] = [];
-  for (let i = 0; i < pending.length; i += deps.batches.maxBatch) batches.push(pending.slice(i, i + deps.batches.maxBatch));
+  // 3. One batch: reserved on a shard, written a transaction at a time (a few at once), settled.
+  if (pending.length === 0) return ordered(results);
+  const batch = await reserveClientBatch(deps, net, body.gatewayId, pending.length);
+  const chunks: Pending[][] = [];
+  for (let i = 0; i < pending.length; i += deps.batches.maxDrafts) chunks.push(pending.slice(i, i + deps.batches.maxDrafts));
+  const created: ClientView[] = [];
   let stopped: { err: unknown; error?: ItemError } | undefined;
-  const writeBatch = async (first: Pending[]) => {
-    let batch = first;
+  const writeChunk = async (first: Pending[]) => {
+    let chunk = first;
     await retry(
       async () => {
-        if (batch.length === 0) return;
-        const generation = stamp(deps.clock.now().getTime(), floor.value);
-        const drafts = batch.map((p) => draft(p, net, body.gatewayId, generation, deps.clock.now(), audit));
-        const conflicts = await deps.batches.createBatch(drafts, guard, body.gatewayId, generation);
+        if (chunk.length === 0) return;
+        const drafts = chunk.map((p) => draft(p, net, batch, deps.clock.now(), audit));
+        const conflicts = await deps.batches.createMany(drafts);
         if (conflicts.length === 0) {
-          drafts.forEach((d, i) => results.set(batch[i]!.index, { index: batch[i]!.index, status: 'created', client: { ...d.client, inEffect: false } }));
+          drafts.forEach((d, i) => {
+            const client: ClientView = { ...d.client, inEffect: false };
+            created.push(client);
+            results.set(chunk[i]!.index, { index: chunk[i]!.index, status: 'created', client });
+          });
           return;
         }
-        batch = await learnFromConflicts(batch, conflicts, network, claims, pickers, deps.random, refuse);
-        throw new BatchAgain();
+        chunk = await learnFromConflicts(chunk, conflicts, network, claims, pickers, deps.random, refuse);
+        throw new ChunkAgain();
       },
-      {
-        attempts: BATCH_ATTEMPTS,
-        retryOn: (err) => {
-          if (err instanceof BatchAgain) return 'now';
-          const behind = floor.learn(err);
-          if (behind) return behind;
-          if (err instanceof NetworkChangedError) throw new NotFoundError('network', network);
-          return lostRace(err);
-        },
-        random: deps.random,
-      },
+      { attempts: CHUNK_ATTEMPTS, retryOn: (err) => (err instanceof ChunkAgain ? 'now' : lostRace(err)), random: deps.random },
     );
   };
   let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(IMPORT_CONCURRENCY, batches.length) }, async () => {
-      while (next < batches.length && !stopped) {
-        const batch = batches[next++]!;
-        try {
-          await writeBatch(batch);
-        } catch (err) {
-          stopped ??= { err, ...(err instanceof DomainError ? { error: itemError(err) } : {}) };
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(IMPORT_CONCURRENCY, chunks.length) }, async () => {
+        while (next < chunks.length && !stopped) {
+          const chunk = chunks[next++]!;
+          try {
+            await writeChunk(chunk);
+          } catch (err) {
+            stopped ??= { err, ...(err instanceof DomainError ? { error: itemError(err) } : {}) };
+          }
         }
-      }
-    }),
-  );
+      }),
+    );
+  } finally {
+    // The shard moves once for the whole import (its count: what was created).
+    await settleWithRestamp(deps, batch, created, pending.length);
+  }
   if (stopped) {
     // Nothing written: the request fails as a whole (and its Idempotency-Key stays free).
     // Otherwise what is written stays, and every item not written says why.
@@ -190,12 +181,16 @@ export async function importClients(deps: ImportDeps, network: string, body: Imp
     for (const p of pending) if (!results.has(p.index)) refuse(p.index, error);
   }
 
-  const ordered = [...results.values()].sort((a, b) => a.index - b.index);
-  const created = ordered.filter((r) => r.status === 'created').length;
-  return { created, failed: ordered.length - created, results: ordered };
+  return ordered(results);
 }
 
-class BatchAgain extends Error {}
+function ordered(results: Map<number, ImportItemResult>): ImportResult {
+  const all = [...results.values()].sort((a, b) => a.index - b.index);
+  const created = all.filter((r) => r.status === 'created').length;
+  return { created, failed: all.length - created, results: all };
+}
+
+class ChunkAgain extends Error {}
 
 function parseItem(raw: unknown): ImportClientItem {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw fail('validation_failed', 'each client must be a JSON object');
@@ -218,12 +213,12 @@ function freshKeys(): { publicKey: string; secrets: ClientSecrets } {
   return { publicKey: pair.publicKey, secrets: { privateKey: pair.privateKey } };
 }
 
-function draft(p: Pending, net: Network, gatewayId: string, generation: number, now: Date, audit: AuditContext): ClientDraft {
+function draft(p: Pending, net: Network, batch: ClientBatch, now: Date, audit: AuditContext): ClientDraft {
   const client: Client = {
     id: p.name,
     name: p.name,
     network: net.name,
-    gatewayId,
+    gatewayId: batch.gatewayId,
     address: formatAddress(p.address4, 4),
     ...(p.address6 !== undefined ? { address6: formatAddress(p.address6, 6) } : {}),
     publicKey: p.publicKey,
@@ -232,7 +227,8 @@ function draft(p: Pending, net: Network, gatewayId: string, generation: number, 
     hasPrivateKey: p.secrets.privateKey !== undefined,
     hasPresharedKey: false,
     ...(p.item.expiresAt ? { expiresAt: p.item.expiresAt } : {}),
-    generation,
+    generation: batch.generation,
+    genShard: batch.shard,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
     version: 1,
@@ -286,9 +282,8 @@ async function learnFromConflicts(
           if ((family === 4 ? p.item.address : p.item.address6) !== undefined) {
             throw fail('address_taken', `address ${formatAddress(address, family)} is already in use in network '${network}'`, field);
           }
-          const picker = family === 4 ? pickers[4] : pickers[6]!;
-          if (family === 4) p.address4 = await picker.next(field);
-          else p.address6 = await picker.next(field);
+          if (family === 4) p.address4 = await pickers[4].next(field);
+          else p.address6 = await pickers[6]!.next(field);
           break;
         }
       }

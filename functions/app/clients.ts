@@ -10,6 +10,7 @@ import {
 import {
   AddressTakenError,
   ConflictError,
+  GenerationBehindError,
   NameTakenError,
   NetworkChangedError,
   NotFoundError,
@@ -17,13 +18,13 @@ import {
   ValidationError,
 } from '../domain/errors.js';
 import { AUDITED_FIELDS, auditRecord, changesBetween, type AuditContext } from '../domain/audit.js';
-import { createStamper } from '../domain/generation.js';
+import { changeApplied, createStamper, pickShard } from '../domain/generation.js';
 import { generateKeyPair, generatePresharedKey } from '../domain/keys.js';
 import type { Client, ClientSecrets, Gateway, Network } from '../domain/model.js';
 import { generateClientName } from '../domain/names.js';
 import type { CreateClientBody, ListClientsQuery, UpdateClientBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
-import type { ClientStore, Clock, GatewayStore, NetworkReader, Page, Random } from './ports.js';
+import type { ClientBatch, ClientStore, Clock, GatewayStore, NetworkReader, Page, Random } from './ports.js';
 import { GenerationFloor, isVersionConflict, lostRace, retry, type RetryDecision } from './retry.js';
 
 const stamp = createStamper();
@@ -60,20 +61,30 @@ interface CreateState {
   tried?: { address4: bigint; address6?: bigint; leaseKeys: string[] };
   /** The key pair (or the client's own public key) and preshared key this attempt writes. */
   keys: { publicKey: string; secrets: ClientSecrets };
+  /** The generation shard this client's changes move, picked once. */
+  shard: number;
+  /** Part of a batch: its stamp and shard are the batch's, and the shard moves once at its end. */
+  batch?: ClientBatch;
 }
 
 const clientResource = (network: string, name: string) => ({ type: 'client' as const, network, id: name });
 
 export async function createClient(deps: ClientDeps, network: string, body: CreateClientBody, audit: AuditContext): Promise<ClientView> {
+  return createOne(deps, network, body, audit, await loadNetwork(deps, network));
+}
+
+async function createOne(deps: ClientDeps, network: string, body: CreateClientBody, audit: AuditContext, loaded: Network, batch?: ClientBatch): Promise<ClientView> {
   const state: CreateState = {
     networkName: network,
-    network: await loadNetwork(deps, network),
+    network: loaded,
     name: body.name ?? generateClientName(deps.random),
     floor: new GenerationFloor(),
     blind: !denseNetworks.has(network),
     avoid4: new Set(),
     avoid6: new Set(),
     keys: keyMaterial(body),
+    shard: batch?.shard ?? pickShard(deps.random),
+    ...(batch ? { batch } : {}),
   };
   return retry(
     async () => {
@@ -81,11 +92,92 @@ export async function createClient(deps: ClientDeps, network: string, body: Crea
       const { publicKey, secrets } = state.keys;
       const client = await draftClient(deps, state, net, body, publicKey, secrets);
       const record = auditRecord(audit, client.createdAt, 'client.create', clientResource(network, client.name), changesBetween(undefined, client, AUDITED_FIELDS.client));
-      await deps.clients.create({ client, leaseKeys: state.tried!.leaseKeys }, secrets, networkGuard(net), record);
+      await deps.clients.create({ client, leaseKeys: state.tried!.leaseKeys }, secrets, networkGuard(net), record, batch ? { batch: true } : {});
       return { ...client, inEffect: false };
     },
     { attempts: CREATE_ATTEMPTS, retryOn: (err) => learnFromLostCreate(deps, state, body, err), random: deps.random },
   );
+}
+
+/** One item of a batch create: the client, or why it was not created (nothing of it is written). */
+export type BatchCreateResult = { index: number; client: ClientView } | { index: number; error: unknown };
+
+/**
+ * How far ahead of the clock a batch's stamp is taken. Every client of a batch is written with the
+ * batch's stamp, and its shard moves to that stamp once at the end, on the condition that it is
+ * still below it: a single change on that shard during the batch stamps "now", below the batch's
+ * stamp, and leaves that condition true. Only a batch that outlasts the lead (or another batch on
+ * the same shard) can overtake it; then its clients are stamped again above (settleWithRestamp).
+ */
+export const BATCH_LEAD_MS = 15_000;
+
+/**
+ * Creates many clients on one gateway under one stamp on one shard, which moves once at the end:
+ * the gateway's worker sees the whole batch as one change (an import reaches the gateway in one or
+ * two applies). Each item follows the rules of a single create and succeeds or fails on its own.
+ * Results are in the order of `bodies`.
+ */
+export async function createClientsBatch(
+  deps: ClientDeps,
+  network: string,
+  gatewayId: string,
+  bodies: Omit<CreateClientBody, 'gatewayId'>[],
+  audit: AuditContext,
+  options: { concurrency?: number } = {},
+): Promise<BatchCreateResult[]> {
+  const net = await loadNetwork(deps, network);
+  if (bodies.length === 0) return [];
+  const batch = await reserveClientBatch(deps, net, gatewayId, bodies.length);
+  const results: BatchCreateResult[] = new Array(bodies.length);
+  let next = 0;
+  const work = async () => {
+    for (let i = next++; i < bodies.length; i = next++) {
+      try {
+        results[i] = { index: i, client: await createOne(deps, network, { ...bodies[i]!, gatewayId }, audit, net, batch) };
+      } catch (err) {
+        results[i] = { index: i, error: err };
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, bodies.length) }, work));
+  } finally {
+    const created = results.flatMap((r) => (r && 'client' in r ? [r.client] : []));
+    await settleWithRestamp(deps, batch, created, bodies.length);
+  }
+  return results;
+}
+
+/** A batch's stamp and shard, with `count` clients reserved on the shard (the batch writers' start). */
+export async function reserveClientBatch(deps: ClientDeps, net: Network, gatewayId: string, count: number): Promise<ClientBatch> {
+  const floor = new GenerationFloor();
+  const shard = pickShard(deps.random);
+  return retry(
+    async () => {
+      const attempt: ClientBatch = { network: networkGuard(net), gatewayId, shard, generation: stamp(deps.clock.now().getTime() + BATCH_LEAD_MS, floor.value) };
+      await deps.clients.reserveBatch(attempt, count);
+      return attempt;
+    },
+    { attempts: CHANGE_ATTEMPTS, retryOn: (err) => floor.learn(err) ?? lostRace(err), random: deps.random },
+  );
+}
+
+/** Moves the batch's shard to its stamp; if a change overtook it, stamps the batch again above. */
+export async function settleWithRestamp(deps: ClientDeps, batch: ClientBatch, created: ClientView[], reserved: number): Promise<void> {
+  const settled = { created: created.length, reserved, expiring: created.filter((c) => c.expiresAt !== undefined).map((c) => c.name) };
+  let current = batch;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await deps.clients.settleBatch(current, settled);
+      for (const c of created) c.generation = current.generation;
+      return;
+    } catch (err) {
+      if (!(err instanceof GenerationBehindError) || attempt >= CHANGE_ATTEMPTS) throw err;
+      const generation = stamp(deps.clock.now().getTime(), err.current);
+      await deps.clients.restamp(batch.network.name, created.map((c) => c.name), current.generation, generation);
+      current = { ...current, generation };
+    }
+  }
 }
 
 async function loadNetwork(deps: ClientDeps, name: string): Promise<Network> {
@@ -138,7 +230,8 @@ async function draftClient(
     hasPrivateKey: secrets.privateKey !== undefined,
     hasPresharedKey: secrets.presharedKey !== undefined,
     ...(body.expiresAt ? { expiresAt: body.expiresAt } : {}),
-    generation: stamp(now.getTime(), state.floor.value),
+    generation: state.batch?.generation ?? stamp(now.getTime(), state.floor.value),
+    genShard: state.shard,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
     version: 1,
@@ -269,7 +362,7 @@ export async function listClients(deps: ClientDeps, network: string, query: List
  */
 export function view(client: Client, gateway: Gateway | undefined): ClientView {
   const leftOut = gateway?.lastSync?.skipped?.some((s) => s.client === client.name) ?? false;
-  return { ...client, inEffect: gateway !== undefined && gateway.appliedGeneration >= client.generation && !leftOut };
+  return { ...client, inEffect: gateway !== undefined && changeApplied(gateway, client) && !leftOut };
 }
 
 // --- change ----------------------------------------------------------------------------------------
@@ -283,7 +376,7 @@ export async function updateClient(deps: ClientDeps, network: string, name: stri
       if (body.version !== undefined && body.version !== current.version) {
         throw new ConflictError('version_conflict', `client '${name}' is at version ${current.version}, not ${body.version}`, 'version');
       }
-      const { next, peerSetChanged } = applyChange(current, body, deps.clock.now(), floor.value);
+      const { next, peerSetChanged } = applyChange(current, body, deps.clock.now(), floor.value, deps.random);
       // Enabling and disabling are actions of their own; any other change is an update.
       const action = next.enabled === current.enabled ? 'client.update' : next.enabled ? 'client.enable' : 'client.disable';
       const record = auditRecord(audit, next.updatedAt, action, clientResource(network, name), changesBetween(current, next, AUDITED_FIELDS.client));
@@ -305,7 +398,7 @@ export async function updateClient(deps: ClientDeps, network: string, name: stri
 }
 
 /** The client after the change, and whether the gateway's peer set changes with it. */
-function applyChange(current: Client, body: UpdateClientBody, now: Date, floor: number): { next: Client; peerSetChanged: boolean } {
+function applyChange(current: Client, body: UpdateClientBody, now: Date, floor: number, random: Random): { next: Client; peerSetChanged: boolean } {
   const enabled = body.enabled ?? current.enabled;
   const expiresAt = body.expiresAt === null ? undefined : (body.expiresAt ?? current.expiresAt);
   const peerSetChanged = enabled !== current.enabled || expiresAt !== current.expiresAt;
@@ -318,6 +411,9 @@ function applyChange(current: Client, body: UpdateClientBody, now: Date, floor: 
     updatedAt: now.toISOString(),
     version: current.version + 1,
     generation: peerSetChanged ? stamp(now.getTime(), Math.max(floor, current.generation)) : current.generation,
+    // A client from before shards moves a shard from its first change on (then it is in effect by
+    // that shard's applied stamp).
+    ...(peerSetChanged && current.genShard === undefined ? { genShard: pickShard(random) } : {}),
   };
   return { next, peerSetChanged };
 }
@@ -332,7 +428,8 @@ export async function deleteClient(deps: ClientDeps, network: string, name: stri
       const now = deps.clock.now();
       const generation = stamp(now.getTime(), Math.max(floor.value, current.generation));
       const record = auditRecord(audit, now, 'client.delete', clientResource(network, name), changesBetween(current, undefined, AUDITED_FIELDS.client));
-      await deps.clients.delete({ client: current, leaseKeys: leases }, current.version, generation, record);
+      const client = current.genShard === undefined ? { ...current, genShard: pickShard(deps.random) } : current;
+      await deps.clients.delete({ client, leaseKeys: leases }, current.version, generation, record);
     },
     {
       attempts: CHANGE_ATTEMPTS,

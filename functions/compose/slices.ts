@@ -3,7 +3,7 @@
 // adapters; index.ts builds them all at once for local mode and the tests.
 import { randomBytes } from 'node:crypto';
 import { DynamoAuditLog, type AuditTable } from '../adapters/dynamo/audit-log.js';
-import { DynamoClientBatchStore } from '../adapters/dynamo/client-batch.js';
+import { DynamoClientBatchWriter } from '../adapters/dynamo/client-batch.js';
 import { DynamoClientStore } from '../adapters/dynamo/clients-repo.js';
 import { DynamoGatewayStore } from '../adapters/dynamo/gateways-repo.js';
 import { DynamoLeaseReader } from '../adapters/dynamo/leases.js';
@@ -84,8 +84,8 @@ export function clientDeps(config: Config) {
     cachedNetworks: new NetworkCache(networks, systemClock),
     gateways: new DynamoGatewayStore(db, config.TABLE_NAME, auditTable(config)),
     clients: new DynamoClientStore(db, config.TABLE_NAME, config.SECRETS_TABLE_NAME, auditTable(config)),
-    // Imports write clients a batch (one transaction) at a time; large exports go to S3 (exports/).
-    batches: new DynamoClientBatchStore(db, config.TABLE_NAME, config.SECRETS_TABLE_NAME, auditTable(config)),
+    // Imports write several clients a transaction; large exports go to S3 (exports/).
+    batches: new DynamoClientBatchWriter(db, config.TABLE_NAME, config.SECRETS_TABLE_NAME, auditTable(config)),
     objects: objectStore(config),
     exportInlineMaxBytes: config.EXPORT_INLINE_MAX_BYTES,
     ...basics(),

@@ -85,7 +85,7 @@ export const functionNeeds: Record<AnyFunctionName, FunctionNeeds> = {
     secrets: 'read',
     bucket: { read: [peerSets], write: [peerSets], delete: [peerSets] },
     documents: ['init', 'apply', 'teardown'],
-    // One invocation waits for the commands it sent (and paces bursts); see functions/worker/gateway-sync.ts.
+    // One invocation waits for the command it sent and sends the next at once; see functions/app/gateway-sync.ts.
     timeout: Duration.minutes(5),
   },
 };
@@ -349,17 +349,23 @@ export class WgIngressApi extends Construct {
     worker.addEventSource(
       new DynamoEventSource(data.table, {
         startingPosition: lambda.StartingPosition.LATEST,
-        // Bursts of client changes on one gateway coalesce into one invocation and one command.
-        maxBatchingWindow: Duration.seconds(2),
+        // No batching window: a change on an idle gateway goes out at once. Changes that arrive while
+        // an apply runs wait in the shard behind the invocation that waits for it, which re-reads
+        // the gateway when the result comes and sends them all in the next apply.
         batchSize: 100,
         bisectBatchOnError: true,
         retryAttempts: 3,
         maxRecordAge: Duration.hours(1),
         reportBatchItemFailures: true,
         onFailure: new SqsDlq(failures),
-        // Only gateway items whose desiredGeneration exists; equal old/new generations (e.g. the
-        // worker's own appliedGeneration write) cannot be filtered here and are a cheap no-op there.
+        // Only gateway items whose desiredGeneration exists, and generation shards (client changes
+        // move those); equal old/new generations (e.g. the worker's own appliedGeneration write)
+        // cannot be filtered here and are a cheap no-op there.
         filters: [
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.isEqual('MODIFY'),
+            dynamodb: { Keys: { sk: { S: lambda.FilterRule.beginsWith('GWGEN#') } } },
+          }),
           lambda.FilterCriteria.filter({
             eventName: lambda.FilterRule.or('INSERT', 'MODIFY'),
             dynamodb: {
