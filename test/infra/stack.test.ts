@@ -276,7 +276,8 @@ describe('WgIngress stack', () => {
       GatewaySync: ['peer-sets/*'],
       Networks: [],
       Gateways: [],
-      Clients: [],
+      // Exports too large for one answer: written and handed out as signed URLs.
+      Clients: ['exports/*'],
       Public: [],
     };
     for (const [fn, prefixes] of Object.entries(expected)) {
@@ -426,7 +427,7 @@ describe('WgIngress stack', () => {
     }
   });
 
-  it('encrypts the data bucket with the customer-managed key, logs access, expires downloads and peer sets', () => {
+  it('encrypts the data bucket with the customer-managed key, logs access, expires downloads, peer sets and exports', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [
@@ -441,6 +442,7 @@ describe('WgIngress stack', () => {
         Rules: Match.arrayWith([
           Match.objectLike({ Prefix: 'downloads/', ExpirationInDays: 1, Status: 'Enabled' }),
           Match.objectLike({ Prefix: 'peer-sets/', ExpirationInDays: 7, Status: 'Enabled' }),
+          Match.objectLike({ Prefix: 'exports/', ExpirationInDays: 1, Status: 'Enabled' }),
         ]),
       },
     });
@@ -659,10 +661,10 @@ describe('WgIngress stack', () => {
     assert.deepEqual((output[1] as Json).Value, { Ref: ids[0] });
   });
 
-  it('writes downloads/ and peer-sets/ with the secrets key (SSE-KMS), which the bucket functions may use', () => {
+  it('writes downloads/, peer-sets/ and exports/ with the secrets key (SSE-KMS), which the bucket functions may use', () => {
     const secretsKey = Object.keys(template.findResources('AWS::KMS::Key')).find((id) => id.includes('SecretsKey'))!;
     const fns = Object.entries(template.findResources('AWS::Lambda::Function'));
-    for (const name of ['ClientDownloads', 'DownloadPage', 'GatewaySync']) {
+    for (const name of ['ClientDownloads', 'DownloadPage', 'GatewaySync', 'Clients']) {
       const [, fn] = fns.find(([id]) => id.startsWith(`WgIngressApi${name}`))!;
       assert.deepEqual((fn as Json).Properties.Environment.Variables.OBJECTS_KMS_KEY_ID, { 'Fn::GetAtt': [secretsKey, 'Arn'] }, name);
       const onKey = policyOf(template, name).filter((st) =>
@@ -682,7 +684,7 @@ describe('WgIngress stack', () => {
     assert.ok(deny);
     assert.equal(deny.Effect, 'Deny');
     assert.equal(deny.Action, 's3:PutObject');
-    assert.match(json(deny.Resource), /\/downloads\/\*.*\/peer-sets\/\*/);
+    for (const prefix of ['downloads', 'peer-sets', 'exports']) assert.ok(json(deny.Resource).includes(`/${prefix}/*`), prefix);
     assert.deepEqual(deny.Condition, { StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': { 'Fn::GetAtt': [secretsKey, 'Arn'] } } });
   });
 
