@@ -76,6 +76,8 @@ export interface LocalCommand {
   mode: RunnerMode;
   namespace?: string;
   sentAt: number;
+  /** When it had its result (ms since the epoch): the apply's duration is finishedAt - sentAt. */
+  finishedAt?: number;
   state: 'queued' | 'running' | 'done';
   result: CommandResult;
   stdout?: string;
@@ -283,6 +285,7 @@ export class LocalGatewayRunner implements GatewayCommandSender {
       c.result = { status: 'failed', reason: messageOf(err) };
     }
     c.state = 'done';
+    c.finishedAt = Date.now();
     this.log(c);
   }
 
