@@ -54,8 +54,10 @@ interface CreateState {
   name: string;
   /** The gateway's generation is at least this: the next stamp must be larger. */
   floor: GenerationFloor;
-  /** Random picks without reading leases, until one loses in this network. */
+  /** Random picks without reading leases, until two in a row lose in this network. */
   blind: boolean;
+  /** Blind picks of this create that lost. */
+  blindLosses: number;
   avoid4: Set<bigint>;
   avoid6: Set<bigint>;
   tried?: { address4: bigint; address6?: bigint; leaseKeys: string[] };
@@ -80,6 +82,7 @@ async function createOne(deps: ClientDeps, network: string, body: CreateClientBo
     name: body.name ?? generateClientName(deps.random),
     floor: new GenerationFloor(),
     blind: !denseNetworks.has(network),
+    blindLosses: 0,
     avoid4: new Set(),
     avoid6: new Set(),
     keys: keyMaterial(body),
@@ -249,21 +252,19 @@ async function chooseAddresses(
   if (body.address6 !== undefined && !range6) {
     throw new ValidationError('address6', 'the network has no IPv6 range (addressRange6), so a client cannot have an IPv6 address');
   }
-  // A blind random pick costs no read and almost always wins in a sparse network; once one loses,
-  // the network counts as dense and picks come from a read of a lease block.
+  // A blind random pick costs no read and almost always wins in a sparse network; once two in a
+  // row lose, the network counts as dense and picks come from a read of a lease block.
   const address4 =
     body.address !== undefined
       ? checkChosenAddress(range4, body.address, 'address')
-      : state.blind
-        ? blindPick(range4, state.avoid4, deps.random)
-        : await pickFromLeases(deps, state.networkName, range4, state.avoid4, 'address');
+      : ((state.blind ? blindPick(range4, state.avoid4, deps.random) : undefined) ??
+        (await pickFromLeases(deps, state.networkName, range4, state.avoid4, 'address')));
   if (!range6) return { address4 };
   const address6 =
     body.address6 !== undefined
       ? checkChosenAddress(range6, body.address6, 'address6')
-      : state.blind || range6.size > 1n << 20n
-        ? blindPick(range6, state.avoid6, deps.random)
-        : await pickFromLeases(deps, state.networkName, range6, state.avoid6, 'address6');
+      : ((state.blind || range6.size > 1n << 20n ? blindPick(range6, state.avoid6, deps.random) : undefined) ??
+        (await pickFromLeases(deps, state.networkName, range6, state.avoid6, 'address6')));
   return { address4, address6 };
 }
 
@@ -285,7 +286,9 @@ function learnFromLostCreate(deps: ClientDeps, state: CreateState, body: CreateC
       throw new ConflictError('address_taken', `address ${address} is already in use in network '${state.networkName}'`, field);
     }
     (isV4 ? state.avoid4 : state.avoid6).add(isV4 ? tried.address4 : tried.address6!);
-    if (state.blind) {
+    // One blind pick that loses says little (hundreds of clients in a /16 meet by the birthday
+    // rule); two in a row say the network is full enough to read the leases from now on.
+    if (state.blind && ++state.blindLosses >= 2) {
       state.blind = false;
       markDense(state.networkName);
     }
@@ -319,11 +322,13 @@ function markDense(network: string): void {
   denseNetworks.add(network);
 }
 
-function blindPick(range: AddressRange, avoid: Set<bigint>, random: Random): bigint {
-  for (;;) {
+/** A random host not in `avoid`; undefined when random picks keep hitting it (then read the leases). */
+function blindPick(range: AddressRange, avoid: Set<bigint>, random: Random): bigint | undefined {
+  for (let i = 0; i < 32; i++) {
     const candidate = randomHost(range, random);
     if (!avoid.has(candidate)) return candidate;
   }
+  return undefined;
 }
 
 async function pickFromLeases(deps: ClientDeps, network: string, range: AddressRange, avoid: Set<bigint>, field: string): Promise<bigint> {

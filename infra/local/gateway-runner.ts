@@ -76,10 +76,11 @@ export interface LocalCommand {
   mode: RunnerMode;
   namespace?: string;
   sentAt: number;
+  /** When it had its result (ms since the epoch): the apply's duration is finishedAt - sentAt. */
+  finishedAt?: number;
   state: 'queued' | 'running' | 'done';
-  /** When it started running and when it was done (Date.now()), for the benches. */
+  /** When it started running (after waiting for the instance's earlier commands), for the benches. */
   startedAt?: number;
-  doneAt?: number;
   result: CommandResult;
   stdout?: string;
   stderr?: string;
@@ -287,7 +288,7 @@ export class LocalGatewayRunner implements GatewayCommandSender {
       c.result = { status: 'failed', reason: messageOf(err) };
     }
     c.state = 'done';
-    c.doneAt = Date.now();
+    c.finishedAt = Date.now();
     this.log(c);
   }
 

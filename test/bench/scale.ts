@@ -184,8 +184,8 @@ export async function benchScale(): Promise<Record<string, unknown>> {
       await change();
       await until('change in effect', settled, 10);
       const applies = s.runner.list().filter((c) => c.kind === 'apply' && c.sentAt >= since);
-      if (applies.length === 0 || applies.some((c) => c.doneAt === undefined || c.result.status !== 'success')) throw new Error('an apply did not succeed');
-      const apply = applies.reduce((sum, c) => sum + (c.doneAt! - c.startedAt!), 0);
+      if (applies.length === 0 || applies.some((c) => c.finishedAt === undefined || c.result.status !== 'success')) throw new Error('an apply did not succeed');
+      const apply = applies.reduce((sum, c) => sum + (c.finishedAt! - c.startedAt!), 0);
       const bare = bareFollows();
       if (peerCount(bareIface) !== peerCount(gw.interfaceName)) throw new Error('the two interfaces differ');
       return { apply, bare, applies: applies.length };

@@ -193,20 +193,26 @@ describe('createClient', () => {
     assert.deepEqual(clientsOf(w, net).map((c) => c.name).sort(), [client.name, taken].sort());
   });
 
-  it('picks another address after losing a generated one, and reads the leases from then on', async (t) => {
+  it('picks blindly again after one lost address, and reads the leases from then on after two in a row', async (t) => {
     const { w, net, gatewayId } = await setup();
-    let lost = '';
-    w.faults.before('clients.create', (change) => {
-      lost = change.leaseKeys[0]!;
-      w.table.leasesOf(net).set(lost, 'client:someone-else');
-    });
+    const lost: string[] = [];
+    const loseOne = (change: { leaseKeys: string[] }) => {
+      lost.push(change.leaseKeys[0]!);
+      w.table.leasesOf(net).set(change.leaseKeys[0]!, 'client:someone-else');
+    };
+    w.faults.before('clients.create', loseOne);
     const reads = w.faults.calls('clients.leasesBetween'); // the gateway's registration read some
     const timers = t.mock.method(globalThis, 'setTimeout');
-    const client = await createClient(w.deps, net, { gatewayId }, TEST_AUDIT);
-    assert.notEqual(lease4(client.address), lost);
+    const first = await createClient(w.deps, net, { gatewayId }, TEST_AUDIT);
+    assert.notEqual(lease4(first.address), lost[0]);
     assert.equal(w.faults.calls('clients.create'), 2);
     assert.equal(timers.mock.callCount(), 1, 'a lost address waits a little: another allocator is busy here');
-    assert.equal(w.faults.calls('clients.leasesBetween'), reads + 1, 'the second pick read a block of leases');
+    assert.equal(w.faults.calls('clients.leasesBetween'), reads, 'one loss in a sparse network: still a blind pick');
+    // Two losses in a row: the network is full enough to read its leases.
+    w.faults.before('clients.create', loseOne, 2);
+    const second = await createClient(w.deps, net, { gatewayId }, TEST_AUDIT);
+    assert.ok(!lost.includes(lease4(second.address)));
+    assert.equal(w.faults.calls('clients.leasesBetween'), reads + 1, 'the third pick read a block of leases');
     await createClient(w.deps, net, { gatewayId }, TEST_AUDIT);
     assert.equal(w.faults.calls('clients.leasesBetween'), reads + 2, 'the network now counts as dense');
   });

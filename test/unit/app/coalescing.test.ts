@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createClient, createClientsBatch, getClient, updateClient } from '../../../functions/app/clients.js';
 import { syncGateway } from '../../../functions/app/gateway-sync.js';
+import { needsWork } from '../../../functions/app/gateway-worker.js';
+import { ThrottledError } from '../../../functions/domain/errors.js';
 import { isInSync } from '../../../functions/domain/generation.js';
 import { TEST_AUDIT, fakeWorld, networkWithGateway } from '../../support/fakes.js';
 
@@ -73,6 +75,21 @@ describe('in-flight coalescing', () => {
     const second = await syncGateway(w.deps, net, gw.id, 60_000);
     assert.equal(second.state, 'in-sync');
     assert.equal(w.commands.sentTo(gw.instanceId, 'apply').length, 2);
+  });
+});
+
+describe('a throttled SendCommand', () => {
+  it('leaves the gateway as it was, so the next wake-up sends the apply', async () => {
+    const { w, net, gw } = await readyGateway();
+    await createClient(w.deps, net, { gatewayId: gw.id, name: 'alice' }, TEST_AUDIT);
+    const before = await w.gateways.get(net, gw.id);
+    w.commands.script(gw.instanceId, 'apply', () => new ThrottledError());
+    await assert.rejects(syncGateway(w.deps, net, gw.id, 60_000), ThrottledError);
+    assert.deepEqual(await w.gateways.get(net, gw.id), before, 'no "sent" record: nothing is waited for');
+    assert.ok(needsWork(before!));
+    w.commands.script(gw.instanceId, 'apply', (params) => ({ status: 'success', stdout: `WG_INGRESS_APPLIED generation=${params.generation} peers=1\n` }));
+    assert.equal((await syncGateway(w.deps, net, gw.id, 60_000)).state, 'in-sync');
+    assert.equal((await getClient(w.deps, net, 'alice')).inEffect, true);
   });
 });
 
