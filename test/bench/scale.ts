@@ -52,15 +52,28 @@ export async function benchScale(): Promise<Record<string, unknown>> {
           }),
     });
     const s = stack;
-    const call = async (method: string, path: string, body?: unknown): Promise<any> => {
+    const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<any> => {
       const res = await fetch(`${s.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${s.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { authorization: `Bearer ${s.adminToken}`, ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await res.text();
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
+      if (!res.ok) throw Object.assign(new Error(`${method} ${path}: ${res.status} ${text.slice(0, 300)}`), { status: res.status });
       return res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : text;
+    };
+    /** An import as a client should send one: with an Idempotency-Key, sent again after a lost connection. */
+    const importClients = async (clients: Record<string, unknown>[]): Promise<any> => {
+      const key = { 'idempotency-key': `scale-${randomBytes(8).toString('hex')}` };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await call('POST', `/networks/${net}/clients-import`, { gatewayId: gw.id, clients }, key);
+        } catch (err) {
+          const status = (err as { status?: number }).status;
+          if (attempt >= 5 || (status !== undefined && status !== 409)) throw err;
+          await sleep(1000); // a lost connection, or the first attempt still running (409 in flight)
+        }
+      }
     };
     const until = async (what: string, probe: () => Promise<boolean>, intervalMs: number, timeoutMs = 300_000) => {
       const deadline = Date.now() + timeoutMs;
@@ -97,12 +110,12 @@ export async function benchScale(): Promise<Record<string, unknown>> {
     const t0 = performance.now();
     for (const clients of requests) {
       const t = performance.now();
-      const answer = await call('POST', `/networks/${net}/clients-import`, { gatewayId: gw.id, clients });
+      const answer = await importClients(clients);
       importMs.push(performance.now() - t);
       if (answer.created !== clients.length) throw new Error(`import created ${answer.created} of ${clients.length}: ${JSON.stringify(answer.results.find((r: any) => r.status === 'failed'))}`);
     }
     const importTotal = performance.now() - t0;
-    await until('import in effect', settled, 20);
+    await until('import in effect', settled, 50);
     const inEffectAfter = performance.now() - t0;
     const importApplies = s.runner.list().filter((c) => c.kind === 'apply').length - appliesBefore;
 
@@ -182,7 +195,7 @@ export async function benchScale(): Promise<Record<string, unknown>> {
     const transition = async (change: () => Promise<void>): Promise<{ apply: number; bare: number; applies: number }> => {
       const since = Date.now();
       await change();
-      await until('change in effect', settled, 10);
+      await until('change in effect', settled, 50);
       const applies = s.runner.list().filter((c) => c.kind === 'apply' && c.sentAt >= since);
       if (applies.length === 0 || applies.some((c) => c.finishedAt === undefined || c.result.status !== 'success')) throw new Error('an apply did not succeed');
       const apply = applies.reduce((sum, c) => sum + (c.finishedAt! - c.startedAt!), 0);
@@ -200,7 +213,7 @@ export async function benchScale(): Promise<Record<string, unknown>> {
     const imports: { apply: number; bare: number; applies: number }[] = [];
     for (let r = 0; r < IMPORT_ROUNDS; r++) {
       const clients = Array.from({ length: PER_REQUEST }, (_, j) => ({ name: `x${r}-${String(j).padStart(4, '0')}` }));
-      imports.push(await transition(() => call('POST', `/networks/${net}/clients-import`, { gatewayId: gw.id, clients })));
+      imports.push(await transition(() => importClients(clients)));
     }
     const ratioOf = (xs: { apply: number; bare: number }[]) => median(xs.map((x) => x.apply)) / median(xs.map((x) => x.bare));
     const ratio = ratioOf(imports);
