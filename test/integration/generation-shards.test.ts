@@ -7,6 +7,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } fr
 import { createClientsBatch } from '../../functions/app/clients.js';
 import { createDocumentClient, keys } from '../../functions/adapters/dynamo/table.js';
 import { clientDeps } from '../../functions/compose/slices.js';
+import { GENERATION_SHARDS } from '../../functions/domain/generation.js';
 import { generateKeyPair } from '../../functions/domain/keys.js';
 import { useLocalApi } from '../support/local-api.js';
 
@@ -68,7 +69,7 @@ describe('generation shards', () => {
     const answers = await Promise.all(Array.from({ length: 32 }, (_, i) => api.call('POST', '/networks/shards/clients', { gatewayId: id, name: `c-${i}` })));
     assert.deepEqual(answers.map((a) => a.status), Array(32).fill(201));
     const shards = await shardItems('shards', id);
-    assert.equal(shards.length, 16);
+    assert.equal(shards.length, GENERATION_SHARDS);
     assert.equal(shards.reduce((n, s) => n + Number(s.clientCount), 0), 32);
     assert.ok(shards.filter((s) => Number(s.clientCount) > 0).length > 4, 'spread, not all on one');
     const after = await gatewayItem('shards', id);
@@ -176,7 +177,7 @@ describe('generation shards', () => {
     }
     assert.equal((await api.call('GET', '/networks/legacy/clients/elder')).json.inEffect, true, 'applied by the own component');
     assert.equal((await api.call('POST', '/networks/legacy/clients', { gatewayId: id, name: 'newer' })).status, 201);
-    assert.equal((await shardItems('legacy', id)).length, 16, 'made at the first client write');
+    assert.equal((await shardItems('legacy', id)).length, GENERATION_SHARDS, 'made at the first client write');
     const mimic = await api.call('POST', '/networks/legacy/clients', { gatewayId: id, name: 'mimic', publicKey: gw.publicKey });
     assert.equal(mimic.status, 409, "the gateway's key was claimed with them");
     await until('newer in effect', async () => (await api.call('GET', '/networks/legacy/clients/newer')).json, (c) => c.inEffect);
