@@ -33,7 +33,7 @@ export function createStamper(random: () => number = Math.random) {
 // (the condition `generation < stamp`), so "applied[c] >= my stamp" means "my change was committed
 // before the worker read component c, and so before it read the clients": in effect, exactly.
 
-export const GENERATION_SHARDS = 16;
+export const GENERATION_SHARDS = 32;
 /** The gateway's own component of its generation vector (the gateway item's desiredGeneration). */
 export const OWN_COMPONENT = 'gw';
 

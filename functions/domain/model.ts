@@ -11,7 +11,7 @@ export interface Network {
   version: number;
 }
 
-/** A generation stamp per component of a gateway: its own ('gw') and each shard ('00' … '15'). */
+/** A generation stamp per component of a gateway: its own ('gw') and each shard ('00' … '31'). */
 export type GenerationVector = Record<string, number>;
 
 /** One of a gateway's generation shards, as the worker and the gateway delete read it. */
