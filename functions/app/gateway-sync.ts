@@ -114,6 +114,8 @@ class SyncRun {
   peersLeftOut?: number;
   /** An apply that landed was recorded in this run (the next one is for changes made meanwhile). */
   awaitedResult = false;
+  /** Deletes of peer sets that have served, off the path to the next apply; awaited before the run ends. */
+  readonly cleanups: Promise<unknown>[] = [];
   private readonly deadline: number;
 
   constructor(
@@ -169,14 +171,18 @@ const SYNC_STEPS: Record<SyncStep, (run: SyncRun, gateway: Gateway) => Promise<S
 
 export async function syncGateway(deps: SyncDeps, network: string, gatewayId: string, budgetMs: number, options: SyncOptions = {}): Promise<SyncOutcome> {
   const run = new SyncRun(deps, budgetMs, options);
-  for (;;) {
-    const gateway = await deps.gateways.get(network, gatewayId);
-    if (!gateway) return { state: 'gone', commandsSent: run.commandsSent };
-    if (run.remaining() <= 0) return run.waiting(gateway);
-    const step = nextSyncStep(gateway, run.nowMs());
-    if (step === 'errored') return { state: 'error', commandsSent: run.commandsSent };
-    const outcome = await SYNC_STEPS[step](run, gateway);
-    if (outcome) return run.peersLeftOut ? { ...outcome, peersLeftOut: run.peersLeftOut } : outcome;
+  try {
+    for (;;) {
+      const gateway = await deps.gateways.get(network, gatewayId);
+      if (!gateway) return { state: 'gone', commandsSent: run.commandsSent };
+      if (run.remaining() <= 0) return run.waiting(gateway);
+      const step = nextSyncStep(gateway, run.nowMs());
+      if (step === 'errored') return { state: 'error', commandsSent: run.commandsSent };
+      const outcome = await SYNC_STEPS[step](run, gateway);
+      if (outcome) return run.peersLeftOut ? { ...outcome, peersLeftOut: run.peersLeftOut } : outcome;
+    }
+  } finally {
+    await Promise.allSettled(run.cleanups);
   }
 }
 
@@ -221,7 +227,8 @@ async function awaitApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome |
   run.awaitedResult = (await recordApplyResult(run.deps, gateway, last, result, run.at())) === 'applied';
   // The result is on record, success or failure: the peer set (preshared keys in it) has served.
   // A delete that fails leaves it to the bucket's lifecycle rule (peer-sets/ expire after days).
-  if (last.peerSetKey) await run.deps.objects.deleteObject(last.peerSetKey).catch(() => undefined);
+  // It runs beside the next apply's preparation (the run waits for it before it ends).
+  if (last.peerSetKey) run.cleanups.push(run.deps.objects.deleteObject(last.peerSetKey).catch(() => undefined));
   return undefined;
 }
 

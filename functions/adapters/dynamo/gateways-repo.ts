@@ -62,11 +62,11 @@ export class DynamoGatewayStore implements GatewayStore {
   }
 
   async get(network: string, id: string): Promise<Gateway | undefined> {
-    const item = await this.item(network, id);
+    // The item and the shards side by side: each component only has to be read before the clients
+    // are (domain/generation.ts), not before the others.
+    const [item, shards] = await Promise.all([this.item(network, id), readShards(this.db, this.tableName, network, id)]);
     if (!item) return undefined;
-    // The item first, then the shards: what the worker applies is read in that order (see
-    // domain/generation.ts), and a shard stamp read here was committed before the clients are read.
-    return withShards(toGateway(item), await readShards(this.db, this.tableName, network, id));
+    return withShards(toGateway(item), shards);
   }
 
   private async item(network: string, id: string): Promise<Record<string, unknown> | undefined> {
@@ -182,6 +182,7 @@ export class DynamoGatewayStore implements GatewayStore {
   async delete(network: string, id: string, leaseKeys: string[], audit: AuditRecord): Promise<void> {
     // The gateway and every shard as read: a client write or a change of the gateway since fails
     // the transaction, and the check starts again from a fresh read.
+    let releaseKey = true;
     for (let attempt = 0; ; attempt++) {
       const item = await this.item(network, id);
       if (!item) throw new NotFoundError('gateway', id);
@@ -194,38 +195,44 @@ export class DynamoGatewayStore implements GatewayStore {
       if (!isInSync(gateway)) {
         throw new ConflictError('gateway_not_synced', `gateway '${id}' has changes not yet applied (its last clients' removal); try again once appliedGeneration reaches desiredGeneration`);
       }
+      const head: TransactItem[] = [
+        {
+          Delete: {
+            TableName: this.tableName,
+            Key: keys.gateway(network, id),
+            ConditionExpression:
+              'attribute_exists(pk) AND version = :v AND desiredGeneration = :d AND appliedGeneration = :a AND (attribute_not_exists(clientCount) OR clientCount = :c)',
+            ExpressionAttributeValues: {
+              ':v': gateway.version,
+              ':d': gateway.desiredGeneration,
+              ':a': gateway.appliedGeneration,
+              ':c': numberAttribute(item.clientCount) ?? 0,
+            },
+          },
+        },
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.network(network),
+            UpdateExpression: 'SET gatewayCount = gatewayCount - :one',
+            ExpressionAttributeValues: { ':one': 1 },
+          },
+        },
+        ...releaseLeases(this.tableName, network, leaseKeys),
+        putAudit(this.auditTable, audit),
+      ];
+      // Its key claim goes too, unless a client holds that key (data from before claims).
+      const release = releaseKey && gateway.publicKey ? [releaseGatewayKey(this.tableName, network, id, gateway.publicKey)] : [];
       try {
         await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Delete: {
-                  TableName: this.tableName,
-                  Key: keys.gateway(network, id),
-                  ConditionExpression: 'attribute_exists(pk) AND version = :v AND desiredGeneration = :d AND appliedGeneration = :a',
-                  ExpressionAttributeValues: { ':v': gateway.version, ':d': gateway.desiredGeneration, ':a': gateway.appliedGeneration },
-                },
-              },
-              {
-                Update: {
-                  TableName: this.tableName,
-                  Key: keys.network(network),
-                  UpdateExpression: 'SET gatewayCount = gatewayCount - :one',
-                  ExpressionAttributeValues: { ':one': 1 },
-                },
-              },
-              ...releaseLeases(this.tableName, network, leaseKeys),
-              putAudit(this.auditTable, audit),
-              ...(gateway.publicKey ? [releaseGatewayKey(this.tableName, network, id, gateway.publicKey)] : []),
-              ...deleteShards(this.tableName, network, id, gateway.shards ?? {}),
-            ],
-          }),
+          new TransactWriteCommand({ TransactItems: [...head, ...release, ...deleteShards(this.tableName, network, id, gateway.shards ?? {})] }),
         );
         return;
       } catch (err) {
         const reasons = cancellationDetails(err);
-        if (!reasons || attempt >= 4) throw err;
-        if (!reasons.some((r) => r.code === 'ConditionalCheckFailed')) throw err;
+        if (!reasons || attempt >= 4 || !reasons.some((r) => r.code === 'ConditionalCheckFailed')) throw err;
+        if (release.length && reasons[head.length]?.code === 'ConditionalCheckFailed') releaseKey = false;
+        // Otherwise something changed since the read (a client write, an apply): read again.
       }
     }
   }
@@ -251,6 +258,22 @@ export class DynamoGatewayStore implements GatewayStore {
       return;
     }
     if (applied !== undefined) {
+      // The usual case in one write: the result of the command on record, which moves the
+      // generation forward.
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: 'SET lastSync = :r, appliedGeneration = :g' + (applied.vector ? ', appliedShards = :v' : ''),
+            ConditionExpression: 'attribute_exists(pk) AND lastSync.commandId = :cmd AND appliedGeneration < :g',
+            ExpressionAttributeValues: { ':r': result, ':cmd': result.commandId ?? '', ':g': applied.generation, ...(applied.vector ? { ':v': applied.vector } : {}) },
+          }),
+        );
+        return;
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
       // appliedGeneration only moves forward, whatever order results arrive in; the vector of what
       // was read goes with it (a later apply's vector is never below an earlier one's).
       await conditional({
