@@ -242,11 +242,12 @@ function draft(p: Pending, net: Network, batch: ClientBatch, now: Date, audit: A
 }
 
 /**
- * The batch for the next round: items whose own (given) claim is taken are refused; generated
- * names, keys and addresses that lost are picked again.
+ * The transaction's items for its next round: an item whose own (asked-for) claim is taken is
+ * refused, by its first lost claim; generated names and keys and picked addresses that lost are
+ * picked again.
  */
 async function learnFromConflicts(
-  batch: Pending[],
+  chunk: Pending[],
   conflicts: DraftConflict[],
   network: string,
   claims: ImportClaims,
@@ -256,7 +257,8 @@ async function learnFromConflicts(
 ): Promise<Pending[]> {
   const dropped = new Set<number>();
   for (const conflict of conflicts) {
-    const p = batch[conflict.draft]!;
+    if (dropped.has(conflict.draft)) continue;
+    const p = chunk[conflict.draft]!;
     try {
       switch (conflict.kind) {
         case 'name':
@@ -292,7 +294,7 @@ async function learnFromConflicts(
       dropped.add(conflict.draft);
     }
   }
-  return batch.filter((_p, i) => !dropped.has(i));
+  return chunk.filter((_p, i) => !dropped.has(i));
 }
 
 /** What the items of this import claim among themselves: a later item may not take an earlier one's. */
