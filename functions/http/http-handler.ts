@@ -238,9 +238,10 @@ function parseWith(schema: z.ZodMiniType | undefined, value: unknown): unknown {
 function parseBody(def: RouteDef, event: APIGatewayProxyEventV2, query: unknown): unknown {
   if (!def.body) return undefined;
   let raw: unknown = event.body === undefined || event.body === '' ? {} : event.body;
-  // A route that takes CSV too: the text becomes the JSON body its schema checks.
+  // A route that takes CSV too: the text becomes the JSON body its schema checks (API Gateway
+  // hands a body it took for binary over base64-encoded).
   if (def.csvBody && typeof raw === 'string' && /^text\/csv\s*(;|$)/i.test(event.headers?.['content-type'] ?? '')) {
-    raw = def.csvBody.toBody(raw, query);
+    raw = def.csvBody.toBody(event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw, query);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ValidationError('body', 'request body must be a JSON object sent with content-type application/json');
