@@ -30,6 +30,8 @@ export interface Config {
   S3_FORCE_PATH_STYLE: 'true' | 'false';
   /** How long audit records stay (the table's TTL removes them after); default 400. */
   AUDIT_RETENTION_DAYS: number;
+  /** A client export larger than this (bytes) goes to S3 and is answered with a signed URL; default 3,000,000. */
+  EXPORT_INLINE_MAX_BYTES: number;
   /**
    * Credentials for a local DynamoDB endpoint (DynamoDB Local keeps one database per access key
    * id); only with DYNAMODB_ENDPOINT, never in AWS (the role's credentials are used there).
@@ -106,6 +108,18 @@ function days(env: Environment, problems: Problems, name: string, fallback: numb
   return n;
 }
 
+/** Lambda answers at most 6 MB, and a JSON-escaped body can nearly double: half of that, and a margin. */
+export const DEFAULT_EXPORT_INLINE_MAX_BYTES = 3_000_000;
+
+/** A whole number of bytes from 1 to DEFAULT_EXPORT_INLINE_MAX_BYTES. */
+function inlineBytes(env: Environment, problems: Problems, name: string): number {
+  const value = env[name];
+  if (value === undefined) return DEFAULT_EXPORT_INLINE_MAX_BYTES;
+  const n = /^[0-9]{1,7}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= DEFAULT_EXPORT_INLINE_MAX_BYTES)) problems.push(`${name}: must be a whole number of bytes from 1 to ${DEFAULT_EXPORT_INLINE_MAX_BYTES}`);
+  return n;
+}
+
 /** Present only when the variable is set. */
 const optional = <K extends string, V>(env: Environment, name: K, read: () => V): Partial<Record<K, V>> =>
   (env[name] !== undefined ? { [name]: read() } : {}) as Partial<Record<K, V>>;
@@ -146,6 +160,7 @@ export function loadConfig(env: Environment): Config {
     ...optional(env, 'S3_ENDPOINT', () => url(env, p, 'S3_ENDPOINT')!),
     S3_FORCE_PATH_STYLE: oneOf(env, p, 'S3_FORCE_PATH_STYLE', ['true', 'false'], 'false'),
     AUDIT_RETENTION_DAYS: days(env, p, 'AUDIT_RETENTION_DAYS', DEFAULT_AUDIT_RETENTION_DAYS),
+    EXPORT_INLINE_MAX_BYTES: inlineBytes(env, p, 'EXPORT_INLINE_MAX_BYTES'),
     ...endpointKey(env, p, 'DYNAMODB'),
     ...endpointKey(env, p, 'S3'),
   };

@@ -8,6 +8,7 @@ export type Gateway = Json<paths['/networks/{network}/gateways/{gatewayId}']['ge
 export type Client = Json<paths['/networks/{network}/clients/{clientId}']['get']['responses'][200]>;
 export type ClientConfig = Json<paths['/networks/{network}/clients/{clientId}/config']['get']['responses'][200]>;
 export type Link = Json<paths['/networks/{network}/clients/{clientId}/links']['post']['responses'][201]>;
+export type ImportAnswer = Json<paths['/networks/{network}/clients-import']['post']['responses'][200]>;
 export type AuditRecord = Json<paths['/audit']['get']['responses'][200]>['items'][number];
 export type CreateNetwork = NonNullable<paths['/networks']['post']['requestBody']>['content']['application/json'];
 export type CreateGateway = NonNullable<paths['/networks/{network}/gateways']['post']['requestBody']>['content']['application/json'];
@@ -40,23 +41,9 @@ export function createApi(baseUrl: string, token: () => string | undefined, onUn
       return response;
     },
   });
-  /** For routes the generated types do not have yet (see screens/import-export.tsx). */
-  const raw = async (path: string, init: RequestInit = {}): Promise<Response> => {
-    const headers = new Headers(init.headers);
-    const t = token();
-    if (t) headers.set('authorization', `Bearer ${t}`);
-    const res = await fetch(`${baseUrl}${path}`, { ...init, headers });
-    if (res.status === 401) onUnauthorized();
-    return res;
-  };
-  return Object.assign(client, { raw });
+  return client;
 }
 
-/** An ApiFailure from an error answer read without the typed client. */
-export async function failureOf(res: Response): Promise<ApiFailure> {
-  const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string; field?: string } } | undefined;
-  return new ApiFailure(res.status, body?.error?.code ?? 'http_error', body?.error?.message ?? `HTTP ${res.status}`, body?.error?.field);
-}
 
 /** The answer's data, or an ApiFailure built from its error body. */
 export async function answer<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
@@ -67,8 +54,13 @@ export async function answer<T>(call: Promise<{ data?: T; error?: unknown; respo
     throw new ApiFailure(0, 'network', 'The API cannot be reached; check your connection and try again.');
   }
   if (result.response.ok) return result.data as T;
-  const e = (result.error as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
-  throw new ApiFailure(result.response.status, e?.code ?? 'http_error', e?.message ?? `HTTP ${result.response.status}`, e?.field);
+  throw failureOf(result.response, result.error);
+}
+
+/** The ApiFailure of an error answer, from its parsed body. */
+export function failureOf(response: Response, body: unknown): ApiFailure {
+  const e = (body as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
+  return new ApiFailure(response.status, e?.code ?? 'http_error', e?.message ?? `HTTP ${response.status}`, e?.field);
 }
 
 /** A new Idempotency-Key for one submit of a create form. */

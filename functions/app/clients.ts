@@ -10,6 +10,7 @@ import {
 import {
   AddressTakenError,
   ConflictError,
+  GenerationBehindError,
   NameTakenError,
   NetworkChangedError,
   NotFoundError,
@@ -17,14 +18,14 @@ import {
   ValidationError,
 } from '../domain/errors.js';
 import { AUDITED_FIELDS, auditRecord, changesBetween, type AuditContext } from '../domain/audit.js';
-import { createStamper } from '../domain/generation.js';
+import { changeApplied, createStamper, pickShard } from '../domain/generation.js';
 import { generateKeyPair, generatePresharedKey } from '../domain/keys.js';
 import type { Client, ClientSecrets, Gateway, Network } from '../domain/model.js';
 import { generateClientName } from '../domain/names.js';
 import type { CreateClientBody, ListClientsQuery, UpdateClientBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
 import type { ClientStatus, SnapshotView } from '../domain/gateway-report.js';
-import type { ClientStore, Clock, GatewayStore, NetworkReader, Page, Random } from './ports.js';
+import type { ClientBatch, ClientStore, Clock, GatewayStore, NetworkReader, Page, Random } from './ports.js';
 import type { StatusReader } from './status-view.js';
 import { GenerationFloor, isVersionConflict, lostRace, retry, type RetryDecision } from './retry.js';
 
@@ -60,27 +61,40 @@ interface CreateState {
   name: string;
   /** The gateway's generation is at least this: the next stamp must be larger. */
   floor: GenerationFloor;
-  /** Random picks without reading leases, until one loses in this network. */
+  /** Random picks without reading leases, until two in a row lose in this network. */
   blind: boolean;
+  /** Blind picks of this create that lost. */
+  blindLosses: number;
   avoid4: Set<bigint>;
   avoid6: Set<bigint>;
   tried?: { address4: bigint; address6?: bigint; leaseKeys: string[] };
   /** The key pair (or the client's own public key) and preshared key this attempt writes. */
   keys: { publicKey: string; secrets: ClientSecrets };
+  /** The generation shard this client's changes move, picked once. */
+  shard: number;
+  /** Part of a batch: its stamp and shard are the batch's, and the shard moves once at its end. */
+  batch?: ClientBatch;
 }
 
 const clientResource = (network: string, name: string) => ({ type: 'client' as const, network, id: name });
 
 export async function createClient(deps: ClientDeps, network: string, body: CreateClientBody, audit: AuditContext): Promise<ClientView> {
+  return createOne(deps, network, body, audit, await loadNetwork(deps, network));
+}
+
+async function createOne(deps: ClientDeps, network: string, body: CreateClientBody, audit: AuditContext, loaded: Network, batch?: ClientBatch): Promise<ClientView> {
   const state: CreateState = {
     networkName: network,
-    network: await loadNetwork(deps, network),
+    network: loaded,
     name: body.name ?? generateClientName(deps.random),
     floor: new GenerationFloor(),
     blind: !denseNetworks.has(network),
+    blindLosses: 0,
     avoid4: new Set(),
     avoid6: new Set(),
     keys: keyMaterial(body),
+    shard: batch?.shard ?? pickShard(deps.random),
+    ...(batch ? { batch } : {}),
   };
   return retry(
     async () => {
@@ -88,11 +102,92 @@ export async function createClient(deps: ClientDeps, network: string, body: Crea
       const { publicKey, secrets } = state.keys;
       const client = await draftClient(deps, state, net, body, publicKey, secrets);
       const record = auditRecord(audit, client.createdAt, 'client.create', clientResource(network, client.name), changesBetween(undefined, client, AUDITED_FIELDS.client));
-      await deps.clients.create({ client, leaseKeys: state.tried!.leaseKeys }, secrets, networkGuard(net), record);
+      await deps.clients.create({ client, leaseKeys: state.tried!.leaseKeys }, secrets, networkGuard(net), record, batch ? { batch: true } : {});
       return { ...client, inEffect: false, status: null };
     },
     { attempts: CREATE_ATTEMPTS, retryOn: (err) => learnFromLostCreate(deps, state, body, err), random: deps.random },
   );
+}
+
+/** One item of a batch create: the client, or why it was not created (nothing of it is written). */
+export type BatchCreateResult = { index: number; client: ClientView } | { index: number; error: unknown };
+
+/**
+ * How far ahead of the clock a batch's stamp is taken. Every client of a batch is written with the
+ * batch's stamp, and its shard moves to that stamp once at the end, on the condition that it is
+ * still below it: a single change on that shard during the batch stamps "now", below the batch's
+ * stamp, and leaves that condition true. Only a batch that outlasts the lead (or another batch on
+ * the same shard) can overtake it; then its clients are stamped again above (settleWithRestamp).
+ */
+export const BATCH_LEAD_MS = 15_000;
+
+/**
+ * Creates many clients on one gateway under one stamp on one shard, which moves once at the end:
+ * the gateway's worker sees the whole batch as one change (an import reaches the gateway in one or
+ * two applies). Each item follows the rules of a single create and succeeds or fails on its own.
+ * Results are in the order of `bodies`.
+ */
+export async function createClientsBatch(
+  deps: ClientDeps,
+  network: string,
+  gatewayId: string,
+  bodies: Omit<CreateClientBody, 'gatewayId'>[],
+  audit: AuditContext,
+  options: { concurrency?: number } = {},
+): Promise<BatchCreateResult[]> {
+  const net = await loadNetwork(deps, network);
+  if (bodies.length === 0) return [];
+  const batch = await reserveClientBatch(deps, net, gatewayId, bodies.length);
+  const results: BatchCreateResult[] = new Array(bodies.length);
+  let next = 0;
+  const work = async () => {
+    for (let i = next++; i < bodies.length; i = next++) {
+      try {
+        results[i] = { index: i, client: await createOne(deps, network, { ...bodies[i]!, gatewayId }, audit, net, batch) };
+      } catch (err) {
+        results[i] = { index: i, error: err };
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 16, bodies.length) }, work));
+  } finally {
+    const created = results.flatMap((r) => (r && 'client' in r ? [r.client] : []));
+    await settleWithRestamp(deps, batch, created, bodies.length);
+  }
+  return results;
+}
+
+/** A batch's stamp and shard, with `count` clients reserved on the shard (the batch writers' start). */
+export async function reserveClientBatch(deps: ClientDeps, net: Network, gatewayId: string, count: number): Promise<ClientBatch> {
+  const floor = new GenerationFloor();
+  const shard = pickShard(deps.random);
+  return retry(
+    async () => {
+      const attempt: ClientBatch = { network: networkGuard(net), gatewayId, shard, generation: stamp(deps.clock.now().getTime() + BATCH_LEAD_MS, floor.value) };
+      await deps.clients.reserveBatch(attempt, count);
+      return attempt;
+    },
+    { attempts: CHANGE_ATTEMPTS, retryOn: (err) => floor.learn(err) ?? lostRace(err), random: deps.random },
+  );
+}
+
+/** Moves the batch's shard to its stamp; if a change overtook it, stamps the batch again above. */
+export async function settleWithRestamp(deps: ClientDeps, batch: ClientBatch, created: ClientView[], reserved: number): Promise<void> {
+  const settled = { created: created.length, reserved, expiring: created.filter((c) => c.expiresAt !== undefined).map((c) => c.name) };
+  let current = batch;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await deps.clients.settleBatch(current, settled);
+      for (const c of created) c.generation = current.generation;
+      return;
+    } catch (err) {
+      if (!(err instanceof GenerationBehindError) || attempt >= CHANGE_ATTEMPTS) throw err;
+      const generation = stamp(deps.clock.now().getTime(), err.current);
+      await deps.clients.restamp(batch.network.name, created.map((c) => c.name), current.generation, generation);
+      current = { ...current, generation };
+    }
+  }
 }
 
 async function loadNetwork(deps: ClientDeps, name: string): Promise<Network> {
@@ -145,7 +240,8 @@ async function draftClient(
     hasPrivateKey: secrets.privateKey !== undefined,
     hasPresharedKey: secrets.presharedKey !== undefined,
     ...(body.expiresAt ? { expiresAt: body.expiresAt } : {}),
-    generation: stamp(now.getTime(), state.floor.value),
+    generation: state.batch?.generation ?? stamp(now.getTime(), state.floor.value),
+    genShard: state.shard,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
     version: 1,
@@ -163,21 +259,19 @@ async function chooseAddresses(
   if (body.address6 !== undefined && !range6) {
     throw new ValidationError('address6', 'the network has no IPv6 range (addressRange6), so a client cannot have an IPv6 address');
   }
-  // A blind random pick costs no read and almost always wins in a sparse network; once one loses,
-  // the network counts as dense and picks come from a read of a lease block.
+  // A blind random pick costs no read and almost always wins in a sparse network; once two in a
+  // row lose, the network counts as dense and picks come from a read of a lease block.
   const address4 =
     body.address !== undefined
       ? checkChosenAddress(range4, body.address, 'address')
-      : state.blind
-        ? blindPick(range4, state.avoid4, deps.random)
-        : await pickFromLeases(deps, state.networkName, range4, state.avoid4, 'address');
+      : ((state.blind ? blindPick(range4, state.avoid4, deps.random) : undefined) ??
+        (await pickFromLeases(deps, state.networkName, range4, state.avoid4, 'address')));
   if (!range6) return { address4 };
   const address6 =
     body.address6 !== undefined
       ? checkChosenAddress(range6, body.address6, 'address6')
-      : state.blind || range6.size > 1n << 20n
-        ? blindPick(range6, state.avoid6, deps.random)
-        : await pickFromLeases(deps, state.networkName, range6, state.avoid6, 'address6');
+      : ((state.blind || range6.size > 1n << 20n ? blindPick(range6, state.avoid6, deps.random) : undefined) ??
+        (await pickFromLeases(deps, state.networkName, range6, state.avoid6, 'address6')));
   return { address4, address6 };
 }
 
@@ -199,7 +293,9 @@ function learnFromLostCreate(deps: ClientDeps, state: CreateState, body: CreateC
       throw new ConflictError('address_taken', `address ${address} is already in use in network '${state.networkName}'`, field);
     }
     (isV4 ? state.avoid4 : state.avoid6).add(isV4 ? tried.address4 : tried.address6!);
-    if (state.blind) {
+    // One blind pick that loses says little (hundreds of clients in a /16 meet by the birthday
+    // rule); two in a row say the network is full enough to read the leases from now on.
+    if (state.blind && ++state.blindLosses >= 2) {
       state.blind = false;
       markDense(state.networkName);
     }
@@ -233,11 +329,13 @@ function markDense(network: string): void {
   denseNetworks.add(network);
 }
 
-function blindPick(range: AddressRange, avoid: Set<bigint>, random: Random): bigint {
-  for (;;) {
+/** A random host not in `avoid`; undefined when random picks keep hitting it (then read the leases). */
+function blindPick(range: AddressRange, avoid: Set<bigint>, random: Random): bigint | undefined {
+  for (let i = 0; i < 32; i++) {
     const candidate = randomHost(range, random);
     if (!avoid.has(candidate)) return candidate;
   }
+  return undefined;
 }
 
 async function pickFromLeases(deps: ClientDeps, network: string, range: AddressRange, avoid: Set<bigint>, field: string): Promise<bigint> {
@@ -287,7 +385,7 @@ export function view(client: Client, gateway: Gateway | undefined, snapshot: Sna
   const leftOut = gateway?.lastSync?.skipped?.some((s) => s.client === client.name) ?? false;
   return {
     ...client,
-    inEffect: gateway !== undefined && gateway.appliedGeneration >= client.generation && !leftOut,
+    inEffect: gateway !== undefined && changeApplied(gateway, client) && !leftOut,
     status: snapshot?.clientStatus(client.publicKey, now) ?? null,
   };
 }
@@ -303,7 +401,7 @@ export async function updateClient(deps: ClientDeps, network: string, name: stri
       if (body.version !== undefined && body.version !== current.version) {
         throw new ConflictError('version_conflict', `client '${name}' is at version ${current.version}, not ${body.version}`, 'version');
       }
-      const { next, peerSetChanged } = applyChange(current, body, deps.clock.now(), floor.value);
+      const { next, peerSetChanged } = applyChange(current, body, deps.clock.now(), floor.value, deps.random);
       // Enabling and disabling are actions of their own; any other change is an update.
       const action = next.enabled === current.enabled ? 'client.update' : next.enabled ? 'client.enable' : 'client.disable';
       const record = auditRecord(audit, next.updatedAt, action, clientResource(network, name), changesBetween(current, next, AUDITED_FIELDS.client));
@@ -325,7 +423,7 @@ export async function updateClient(deps: ClientDeps, network: string, name: stri
 }
 
 /** The client after the change, and whether the gateway's peer set changes with it. */
-function applyChange(current: Client, body: UpdateClientBody, now: Date, floor: number): { next: Client; peerSetChanged: boolean } {
+function applyChange(current: Client, body: UpdateClientBody, now: Date, floor: number, random: Random): { next: Client; peerSetChanged: boolean } {
   const enabled = body.enabled ?? current.enabled;
   const expiresAt = body.expiresAt === null ? undefined : (body.expiresAt ?? current.expiresAt);
   const peerSetChanged = enabled !== current.enabled || expiresAt !== current.expiresAt;
@@ -338,6 +436,9 @@ function applyChange(current: Client, body: UpdateClientBody, now: Date, floor: 
     updatedAt: now.toISOString(),
     version: current.version + 1,
     generation: peerSetChanged ? stamp(now.getTime(), Math.max(floor, current.generation)) : current.generation,
+    // A client from before shards moves a shard from its first change on (then it is in effect by
+    // that shard's applied stamp).
+    ...(peerSetChanged && current.genShard === undefined ? { genShard: pickShard(random) } : {}),
   };
   return { next, peerSetChanged };
 }
@@ -352,7 +453,8 @@ export async function deleteClient(deps: ClientDeps, network: string, name: stri
       const now = deps.clock.now();
       const generation = stamp(now.getTime(), Math.max(floor.value, current.generation));
       const record = auditRecord(audit, now, 'client.delete', clientResource(network, name), changesBetween(current, undefined, AUDITED_FIELDS.client));
-      await deps.clients.delete({ client: current, leaseKeys: leases }, current.version, generation, record);
+      const client = current.genShard === undefined ? { ...current, genShard: pickShard(deps.random) } : current;
+      await deps.clients.delete({ client, leaseKeys: leases }, current.version, generation, record);
     },
     {
       attempts: CHANGE_ATTEMPTS,

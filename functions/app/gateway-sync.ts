@@ -10,7 +10,7 @@ import {
   type CommandResult,
   type InitOptions,
 } from '../domain/gateway-commands.js';
-import { generationStamp } from '../domain/generation.js';
+import { appliedOf, componentOf, desiredVector, generationStamp, isInSync, nextApplyGeneration, OWN_COMPONENT } from '../domain/generation.js';
 import { isExpired, type Client, type Gateway, type SkippedClient, type SyncResult } from '../domain/model.js';
 import { bucketPrefixes } from '../domain/object-keys.js';
 import { partitionRenderable, peerSetDigest, renderPeerSet, type LeftOutPeer, type PeerCandidate } from '../domain/peer-set.js';
@@ -22,7 +22,7 @@ import { SYSTEM_ACTOR } from '../domain/audit.js';
 export interface SyncDeps {
   networks: Pick<NetworkStore, 'get'>;
   gateways: GatewayStore;
-  clients: Pick<ClientStore, 'allOfGateway'>;
+  clients: Pick<ClientStore, 'allOfGateway' | 'getMany'>;
   secrets: SecretsReader;
   objects: ObjectStore;
   commands: GatewayCommandSender;
@@ -33,27 +33,6 @@ export interface SyncDeps {
   pollIntervalMs: number;
   initOptions?: (gateway: Gateway) => InitOptions;
   sleep?: (ms: number) => Promise<void>;
-}
-
-/**
- * Minimum time between two applies of one gateway while changes keep coming: the first change of a
- * quiet gateway goes out at once, then the pauses double, so a burst of a thousand changes costs a
- * handful of commands instead of a thousand.
- */
-export function burstInterval(appliesInBurst: number): number {
-  if (appliesInBurst <= 0) return 0;
-  return Math.min(16_000, 500 * 2 ** (appliesInBurst - 1));
-}
-
-/**
- * The burst an apply now belongs to. Changes that keep arriving as fast as the pauses allow are one
- * burst; a change that comes well after the last pause ran out (an admin clicking every few
- * seconds) starts afresh and goes out at once.
- */
-export function currentBurst(last: { at: string; burst?: number } | undefined, nowMs: number): number {
-  if (!last) return 0;
-  const burst = last.burst ?? 0;
-  return nowMs - Date.parse(last.at) < 2 * burstInterval(burst) + 1_000 ? burst : 0;
 }
 
 /** Pause before retrying a failed apply: 5 s, 10 s, 20 s … up to 5 minutes. */
@@ -91,7 +70,6 @@ type SyncStep =
   | 'await-apply'
   | 'in-sync'
   | 'retry-pause'
-  | 'burst-pause'
   | 'send-apply';
 
 export function nextSyncStep(gateway: Gateway, nowMs: number): SyncStep | 'errored' {
@@ -99,10 +77,9 @@ export function nextSyncStep(gateway: Gateway, nowMs: number): SyncStep | 'error
   if (gateway.status === 'pending') return gateway.initCommand ? 'await-init' : 'send-init';
   const last = gateway.lastSync;
   if (last?.outcome === 'sent' && last.commandId) return 'await-apply';
-  if (gateway.appliedGeneration >= gateway.desiredGeneration) return 'in-sync';
-  const lastAt = last ? Date.parse(last.at) : 0;
-  if (last?.outcome === 'failed' && lastAt + retryDelay(last.failures ?? 1) > nowMs) return 'retry-pause';
-  if (lastAt + burstInterval(currentBurst(last, nowMs)) > nowMs) return 'burst-pause';
+  if (isInSync(gateway)) return 'in-sync';
+  // No pacing: whatever changed while the last apply ran goes out in one apply, at once.
+  if (last?.outcome === 'failed' && Date.parse(last.at) + retryDelay(last.failures ?? 1) > nowMs) return 'retry-pause';
   return 'send-apply';
 }
 
@@ -120,15 +97,31 @@ export async function waitForCommand(deps: SyncDeps, commandId: string, instance
   }
 }
 
+export interface SyncOptions {
+  /**
+   * Woken by the stream: once this run has recorded an apply's result and sent the next apply
+   * (for changes made while the first ran), it ends instead of waiting for that one too. The
+   * stream records of those changes are queued behind this invocation and wake the worker to wait
+   * for it; meanwhile the records of other gateways in the same stream shard go ahead, so a busy
+   * gateway holds them up by at most one apply.
+   */
+  handOff?: boolean;
+}
+
 /** One run of the worker on one gateway: its deps, its time budget, what it has sent. */
 class SyncRun {
   commandsSent = 0;
   peersLeftOut?: number;
+  /** An apply that landed was recorded in this run (the next one is for changes made meanwhile). */
+  awaitedResult = false;
+  /** Deletes of peer sets that have served, off the path to the next apply; awaited before the run ends. */
+  readonly cleanups: Promise<unknown>[] = [];
   private readonly deadline: number;
 
   constructor(
     readonly deps: SyncDeps,
     budgetMs: number,
+    readonly options: SyncOptions = {},
   ) {
     this.deadline = deps.clock.now().getTime() + budgetMs;
   }
@@ -173,23 +166,23 @@ const SYNC_STEPS: Record<SyncStep, (run: SyncRun, gateway: Gateway) => Promise<S
   'await-apply': awaitApply,
   'in-sync': async (run, gateway) => ({ state: 'in-sync', appliedGeneration: gateway.appliedGeneration, commandsSent: run.commandsSent }),
   'retry-pause': (run, gateway) => run.pauseUntil(gateway, Date.parse(gateway.lastSync!.at) + retryDelay(gateway.lastSync!.failures ?? 1)),
-  'burst-pause': (run, gateway) => {
-    const last = gateway.lastSync!;
-    return run.pauseUntil(gateway, Date.parse(last.at) + burstInterval(currentBurst(last, run.nowMs())));
-  },
   'send-apply': sendApply,
 };
 
-export async function syncGateway(deps: SyncDeps, network: string, gatewayId: string, budgetMs: number): Promise<SyncOutcome> {
-  const run = new SyncRun(deps, budgetMs);
-  for (;;) {
-    const gateway = await deps.gateways.get(network, gatewayId);
-    if (!gateway) return { state: 'gone', commandsSent: run.commandsSent };
-    if (run.remaining() <= 0) return run.waiting(gateway);
-    const step = nextSyncStep(gateway, run.nowMs());
-    if (step === 'errored') return { state: 'error', commandsSent: run.commandsSent };
-    const outcome = await SYNC_STEPS[step](run, gateway);
-    if (outcome) return run.peersLeftOut ? { ...outcome, peersLeftOut: run.peersLeftOut } : outcome;
+export async function syncGateway(deps: SyncDeps, network: string, gatewayId: string, budgetMs: number, options: SyncOptions = {}): Promise<SyncOutcome> {
+  const run = new SyncRun(deps, budgetMs, options);
+  try {
+    for (;;) {
+      const gateway = await deps.gateways.get(network, gatewayId);
+      if (!gateway) return { state: 'gone', commandsSent: run.commandsSent };
+      if (run.remaining() <= 0) return run.waiting(gateway);
+      const step = nextSyncStep(gateway, run.nowMs());
+      if (step === 'errored') return { state: 'error', commandsSent: run.commandsSent };
+      const outcome = await SYNC_STEPS[step](run, gateway);
+      if (outcome) return run.peersLeftOut ? { ...outcome, peersLeftOut: run.peersLeftOut } : outcome;
+    }
+  } finally {
+    await Promise.allSettled(run.cleanups);
   }
 }
 
@@ -209,7 +202,7 @@ async function awaitInit(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | 
   const commandId = gateway.initCommand!.commandId;
   const result = await run.waitFor(commandId, gateway.instanceId);
   if (result.status === 'pending') return { state: 'waiting', commandsSent: run.commandsSent };
-  const record = (outcome: { status: 'ready' | 'error'; publicKey?: string; reason?: string }) =>
+  const record = (outcome: { status: 'ready' | 'error'; publicKey?: string; previousPublicKey?: string; reason?: string }) =>
     deps.gateways.recordInit(gateway.network, gateway.id, { ...outcome, at: run.at(), commandId });
   if (result.status !== 'success') {
     await record({ status: 'error', reason: `init ${result.status}: ${result.reason ?? 'no reason given'}`.slice(0, 500) });
@@ -222,7 +215,7 @@ async function awaitInit(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | 
     await record({ status: 'error', reason: (err as Error).message });
     return undefined;
   }
-  await record({ status: 'ready', publicKey });
+  await record({ status: 'ready', publicKey, ...(gateway.publicKey ? { previousPublicKey: gateway.publicKey } : {}) });
   return undefined;
 }
 
@@ -230,18 +223,22 @@ async function awaitApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome |
   const last = gateway.lastSync!;
   const result = await run.waitFor(last.commandId!, gateway.instanceId);
   if (result.status === 'pending') return run.waiting(gateway);
-  await recordApplyResult(run.deps, gateway, last, result, run.at());
+  // Only an apply that landed hands off: after a failure, nothing queued behind us would wait for the retry.
+  run.awaitedResult = (await recordApplyResult(run.deps, gateway, last, result, run.at())) === 'applied';
   // The result is on record, success or failure: the peer set (preshared keys in it) has served.
   // A delete that fails leaves it to the bucket's lifecycle rule (peer-sets/ expire after days).
-  if (last.peerSetKey) await run.deps.objects.deleteObject(last.peerSetKey).catch(() => undefined);
+  // It runs beside the next apply's preparation (the run waits for it before it ends).
+  if (last.peerSetKey) run.cleanups.push(run.deps.objects.deleteObject(last.peerSetKey).catch(() => undefined));
   return undefined;
 }
 
 async function sendApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | undefined> {
   const { deps } = run;
   const last = gateway.lastSync;
-  // The generation is read before the clients: every change counted in it is already visible.
-  const generation = gateway.desiredGeneration;
+  // The generation vector (gateway item, then its shards) is read before the clients: every change
+  // counted in it is already visible. The number the gateway gets grows with every apply sent.
+  const vector = desiredVector(gateway);
+  const generation = nextApplyGeneration(gateway);
   const { text, skipped } = await renderGatewayPeerSet(deps, gateway);
   // A fresh random name per upload (grammar PEER_SET_KEY): one object per command, deleted once its
   // result is recorded. The gateway reads it with its own role; the command names bucket and key only.
@@ -273,10 +270,11 @@ async function sendApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | 
     outcome: 'sent',
     commandId,
     peerSetKey: key,
-    burst: currentBurst(last, run.nowMs()) + 1,
+    vector,
     ...(last?.failures ? { failures: last.failures } : {}),
     ...skippedFields(skipped),
   });
+  if (run.options.handOff && run.awaitedResult) return run.waiting(gateway);
   return undefined;
 }
 
@@ -307,18 +305,25 @@ async function renderGatewayPeerSet(deps: SyncDeps, gateway: Gateway): Promise<{
   return { text: renderPeerSet(renderable), skipped: leftOut };
 }
 
-async function recordApplyResult(deps: SyncDeps, gateway: Gateway, sent: SyncResult, result: CommandResult, at: string): Promise<void> {
+async function recordApplyResult(deps: SyncDeps, gateway: Gateway, sent: SyncResult, result: CommandResult, at: string): Promise<'applied' | 'failed'> {
   // What the sent set left out stays on record with its outcome.
   const skipped = sent.skipped ? { skipped: sent.skipped, skippedCount: sent.skippedCount ?? sent.skipped.length } : {};
   const also = sent.skipped ? `; ${skippedMessage(sent.skippedCount ?? sent.skipped.length)}` : '';
-  const base = { at, generation: sent.generation, commandId: sent.commandId!, burst: sent.burst ?? 0, ...skipped };
+  const base = { at, generation: sent.generation, commandId: sent.commandId!, ...(sent.vector ? { vector: sent.vector } : {}), ...skipped };
   if (result.status === 'success') {
     try {
       const outcome = parseApplyOutput(result.stdout ?? '');
-      const applied = outcome.outcome === 'applied' ? outcome.generation : Math.max(outcome.appliedGeneration, sent.generation);
+      // An apply the gateway skipped (it runs a later number, from a command not on record) covers
+      // nothing known: only the number moves, so the next apply goes out above it.
+      const applied =
+        outcome.outcome === 'applied'
+          ? { generation: outcome.generation, ...(sent.vector ? { vector: sent.vector } : {}) }
+          : outcome.appliedGeneration === sent.generation
+            ? { generation: sent.generation, ...(sent.vector ? { vector: sent.vector } : {}) } // this very command, run again
+            : { generation: Math.max(outcome.appliedGeneration, sent.generation) };
       const message = (outcome.outcome === 'applied' ? `${outcome.peers} peers` : 'already applied') + also;
       await deps.gateways.recordSync(gateway.network, gateway.id, { ...base, outcome: 'applied', message }, applied);
-      return;
+      return 'applied';
     } catch (err) {
       result = { status: 'failed', reason: (err as Error).message };
     }
@@ -329,26 +334,53 @@ async function recordApplyResult(deps: SyncDeps, gateway: Gateway, sent: SyncRes
     message: `apply ${result.status}: ${result.reason ?? 'no reason given'}`.slice(0, 500) + also,
     failures: (sent.failures ?? 0) + 1,
   });
+  return 'failed';
 }
 
 /**
- * A client whose expiresAt passed after the applied peer set was made is still on the gateway:
- * its expiry needs a new generation. Generation stamps are times (hundredths of a millisecond), so
- * "after the applied set" is `expiresAt > appliedGeneration`; once the new set is applied, its
- * stamp is later than the expiry and the check stays quiet.
+ * A client whose expiresAt passed after the applied peer set was read is still on the gateway: its
+ * expiry needs a new generation. Generation stamps are times (hundredths of a millisecond), so
+ * "read after the expiry" is "applied at a stamp >= the expiry's" (the own component, which the
+ * enforcement moves, or the client's shard); once the new set is applied, the check stays quiet.
  */
-export function expiredSinceApplied(clients: Client[], appliedGeneration: number, now: Date): Client[] {
-  return clients.filter((c) => {
-    if (!c.enabled || c.expiresAt === undefined) return false;
-    const expiry = Date.parse(c.expiresAt);
-    return expiry <= now.getTime() && generationStamp(expiry) > appliedGeneration;
-  });
+export function expiredSinceApplied(clients: Client[], gateway: Pick<Gateway, 'appliedGeneration' | 'appliedShards'>, now: Date): Client[] {
+  return clients.filter((c) => c.enabled && c.expiresAt !== undefined && Date.parse(c.expiresAt) <= now.getTime() && !expiryEnforced(gateway, c));
 }
 
-/** Moves the generation of a gateway whose clients expired, so the next apply removes them. */
+function expiryEnforced(gateway: Pick<Gateway, 'appliedGeneration' | 'appliedShards'>, client: Client): boolean {
+  const applied = Math.max(appliedOf(gateway, OWN_COMPONENT), appliedOf(gateway, componentOf(client)));
+  return applied >= generationStamp(Date.parse(client.expiresAt!));
+}
+
+/** Whether the schedule has expiries of this gateway to look at. */
+export function hasExpiring(gateway: Gateway): boolean {
+  return gateway.expiringClients === true || Object.values(gateway.shards ?? {}).some((s) => (s.expiring?.length ?? 0) > 0);
+}
+
+/**
+ * Moves the generation of a gateway whose clients expired, so the next apply removes them, and
+ * keeps the shards' lists of expiring clients short: a client that is gone, has no expiry any
+ * more, is disabled, or whose expiry is enforced leaves its list (then, with no expiring client
+ * left, the schedule reads no client of this gateway). A gateway flagged before shards has all
+ * its clients read once, and their names move onto the shards.
+ */
 export async function enforceExpiries(deps: SyncDeps, gateway: Gateway, requestId: string): Promise<boolean> {
-  const clients = await deps.clients.allOfGateway(gateway.network, gateway.id);
-  const expired = expiredSinceApplied(clients, gateway.appliedGeneration, deps.clock.now());
+  const listed = new Map<string, string>();
+  for (const [shard, s] of Object.entries(gateway.shards ?? {})) for (const name of s.expiring ?? []) listed.set(name, shard);
+  const legacy = gateway.expiringClients === true;
+  const clients = legacy ? await deps.clients.allOfGateway(gateway.network, gateway.id) : await deps.clients.getMany(gateway.network, [...listed.keys()]);
+  const now = deps.clock.now();
+  const expired = expiredSinceApplied(clients, gateway, now);
+  const pending = new Set(clients.filter((c) => c.enabled && c.expiresAt !== undefined && !expiryEnforced(gateway, c)).map((c) => c.name));
+  const remove: Record<string, string[]> = {};
+  for (const [name, shard] of listed) if (!pending.has(name)) (remove[shard] ??= []).push(name);
+  const add: Record<string, string[]> = {};
+  if (legacy) {
+    for (const c of clients) if (pending.has(c.name) && !listed.has(c.name)) (add[c.genShard === undefined ? '00' : componentOf(c)] ??= []).push(c.name);
+  }
+  if (Object.keys(remove).length || Object.keys(add).length || legacy) {
+    await deps.gateways.markExpiring(gateway.network, gateway.id, { add, remove, ...(legacy ? { clearLegacy: true } : {}) });
+  }
   if (expired.length === 0) return false;
   // The record names the clients whose expiry this enforces (at most 50 of them).
   const names = expired.slice(0, 50).map((c) => c.name);

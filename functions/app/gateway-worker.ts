@@ -4,7 +4,8 @@
 // the others, and every outcome is reported to the caller (which logs it).
 import { buildTeardownParameters } from '../domain/gateway-commands.js';
 import type { Gateway } from '../domain/model.js';
-import { enforceExpiries, syncGateway, waitForCommand, type SyncDeps, type SyncOutcome } from './gateway-sync.js';
+import { isInSync } from '../domain/generation.js';
+import { enforceExpiries, hasExpiring, syncGateway, waitForCommand, type SyncDeps, type SyncOptions, type SyncOutcome } from './gateway-sync.js';
 import type { GatewayRef, RemovedGateway } from './ports.js';
 
 export type WorkerReport =
@@ -13,10 +14,7 @@ export type WorkerReport =
   | ({ kind: 'failed'; step: 'sync' | 'teardown' | 'expiries' } & GatewayRef & { error: string; message: string });
 
 export function needsWork(g: Gateway): boolean {
-  return (
-    g.status === 'pending' ||
-    (g.status === 'ready' && (g.appliedGeneration < g.desiredGeneration || g.lastSync?.outcome === 'sent'))
-  );
+  return g.status === 'pending' || (g.status === 'ready' && (!isInSync(g) || g.lastSync?.outcome === 'sent'));
 }
 
 const failure = (step: 'sync' | 'teardown' | 'expiries', ref: GatewayRef, err: unknown): WorkerReport => ({
@@ -28,9 +26,9 @@ const failure = (step: 'sync' | 'teardown' | 'expiries', ref: GatewayRef, err: u
 });
 
 /** Syncs one gateway; a thrown error becomes a report instead of ending the others' turn. */
-export async function syncReported(deps: SyncDeps, ref: GatewayRef, budgetMs: number): Promise<WorkerReport> {
+export async function syncReported(deps: SyncDeps, ref: GatewayRef, budgetMs: number, options: SyncOptions = {}): Promise<WorkerReport> {
   try {
-    return { kind: 'sync', ...ref, ...(await syncGateway(deps, ref.network, ref.gatewayId, budgetMs)) };
+    return { kind: 'sync', ...ref, ...(await syncGateway(deps, ref.network, ref.gatewayId, budgetMs, options)) };
   } catch (err) {
     return failure('sync', ref, err);
   }
@@ -60,7 +58,7 @@ export async function sweepGateways(deps: SyncDeps, budgetMs: number, requestId 
     const page = await deps.gateways.listAll(100, cursor);
     for (const g of page.items) {
       if (needsWork(g)) todo.push(g);
-      else if (g.status === 'ready' && g.expiringClients) {
+      else if (g.status === 'ready' && hasExpiring(g)) {
         try {
           if (await enforceExpiries(deps, g, requestId)) todo.push(g);
         } catch (err) {

@@ -1,7 +1,7 @@
 import { formatAddress, leaseKey, leaseKeysOf, parseRange, usableBounds, type AddressRange } from '../domain/address-pool.js';
 import { AUDITED_FIELDS, auditRecord, changesBetween, type AuditChanges, type AuditContext } from '../domain/audit.js';
 import { AddressTakenError, ConflictError, NotFoundError } from '../domain/errors.js';
-import { createStamper } from '../domain/generation.js';
+import { createStamper, gatewayAnswer } from '../domain/generation.js';
 import type { Gateway } from '../domain/model.js';
 import { dnsFirewall } from '../domain/gateway-commands.js';
 import { validateEndpoint } from '../domain/patterns.js';
@@ -50,8 +50,12 @@ export async function createGateway(deps: GatewayDeps, network: string, body: Cr
       const gateway = draftGateway(deps, network, body, address4, address6);
       tried = { address4, ...(address6 !== undefined ? { address6 } : {}), leaseKeys: [leaseKey(address4, 4), ...(address6 !== undefined ? [leaseKey(address6, 6)] : [])] };
       const record = auditRecord(audit, gateway.createdAt, 'gateway.create', gatewayResource(network, gateway.id), changesBetween(undefined, gateway, AUDITED_FIELDS.gateway));
-      await deps.gateways.create(gateway, tried.leaseKeys, record);
-      return gateway;
+      await deps.gateways.create(gateway, tried.leaseKeys, record, {
+        name: net.name,
+        addressRange: net.addressRange,
+        ...(net.addressRange6 ? { addressRange6: net.addressRange6 } : {}),
+      });
+      return gatewayAnswer(gateway);
     },
     {
       attempts: 20,
@@ -116,22 +120,28 @@ async function gatewayAddress(deps: GatewayDeps, network: string, range: Address
   }
 }
 
-export async function getGateway(deps: Pick<GatewayDeps, 'gateways'>, network: string, id: string): Promise<Gateway> {
+/** The gateway as stored, with its shards (what the use cases work from). */
+async function loadGateway(deps: Pick<GatewayDeps, 'gateways'>, network: string, id: string): Promise<Gateway> {
   const gateway = await deps.gateways.get(network, id);
   if (!gateway) throw new NotFoundError('gateway', id);
   return gateway;
 }
 
+export async function getGateway(deps: Pick<GatewayDeps, 'gateways'>, network: string, id: string): Promise<Gateway> {
+  return gatewayAnswer(await loadGateway(deps, network, id));
+}
+
 export async function listGateways(deps: GatewayDeps, network: string, query: ListQuery): Promise<Page<Gateway>> {
   if (!(await deps.networks.get(network))) throw new NotFoundError('network', network);
-  return deps.gateways.list(network, query.limit, query.cursor);
+  const page = await deps.gateways.list(network, query.limit, query.cursor);
+  return { ...page, items: page.items.map(gatewayAnswer) };
 }
 
 export async function updateGateway(deps: GatewayDeps, network: string, id: string, body: UpdateGatewayBody, audit: AuditContext): Promise<Gateway> {
   const floor = new GenerationFloor();
   return retry(
     async () => {
-      const current = await getGateway(deps, network, id);
+      const current = await loadGateway(deps, network, id);
       if (body.version !== undefined && body.version !== current.version) {
         throw new ConflictError('version_conflict', `gateway '${id}' is at version ${current.version}, not ${body.version}`, 'version');
       }
@@ -139,7 +149,7 @@ export async function updateGateway(deps: GatewayDeps, network: string, id: stri
       const { next, reinit } = applyGatewayChange(current, body, now);
       const generation = reinit ? stamp(now.getTime(), Math.max(floor.value, current.desiredGeneration)) : undefined;
       const record = auditRecord(audit, now, 'gateway.update', gatewayResource(network, id), changesBetween(current, next, AUDITED_FIELDS.gateway));
-      return deps.gateways.update(next, current.version, generation, record);
+      return gatewayAnswer(await deps.gateways.update(next, current.version, generation, record));
     },
     {
       attempts: 10,
@@ -184,7 +194,7 @@ function applyGatewayChange(current: Gateway, body: UpdateGatewayBody, now: Date
 export async function deleteGateway(deps: GatewayDeps, network: string, id: string, audit: AuditContext): Promise<void> {
   await retry(
     async () => {
-      const current = await getGateway(deps, network, id);
+      const current = await loadGateway(deps, network, id);
       const leases = leaseKeysOf(current);
       const record = auditRecord(audit, deps.clock.now(), 'gateway.delete', gatewayResource(network, id), changesBetween(current, undefined, AUDITED_FIELDS.gateway));
       await deps.gateways.delete(network, id, leases, record);
@@ -199,9 +209,9 @@ export async function requestResync(
   id: string,
   audit: AuditContext,
 ): Promise<Gateway> {
-  const gateway = await getGateway(deps, network, id);
+  const gateway = await loadGateway(deps, network, id);
   // A gateway whose init failed runs init again; a ready one keeps serving while it resyncs.
-  return moveGeneration(deps, gateway, gateway.status !== 'ready', audit);
+  return gatewayAnswer(await moveGeneration(deps, gateway, gateway.status !== 'ready', audit));
 }
 
 /**

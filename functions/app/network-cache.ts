@@ -1,6 +1,7 @@
 // Per-container cache of networks for the create-client path. Safe because a network's ranges
 // never change once created, and the create transaction checks the ranges it used against the
-// network item (a deleted or re-created network makes it fail and the cache forget the entry).
+// gateway's generation shard, which holds the network's ranges as they were when the gateway was
+// made (a deleted or re-created network makes it fail and the cache forget the entry).
 import type { Network } from '../domain/model.js';
 import type { Clock, NetworkStore } from './ports.js';
 

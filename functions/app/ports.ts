@@ -4,7 +4,7 @@
 import type { CommandParameters, CommandResult } from '../domain/gateway-commands.js';
 import type { AuditRecord, AuditResourceType } from '../domain/audit.js';
 import type { AgentState, StatusSnapshot } from '../domain/gateway-report.js';
-import type { Client, ClientSecrets, Gateway, Network, SyncResult } from '../domain/model.js';
+import type { Client, ClientSecrets, Gateway, GenerationVector, Network, SyncResult } from '../domain/model.js';
 
 export interface Page<T> {
   items: T[];
@@ -35,26 +35,47 @@ export interface NetworkStore {
 export type NetworkReader = Pick<NetworkStore, 'get'> & { forget?(name: string): void };
 
 export interface GatewayStore {
-  /** Claims the gateway's overlay address(es) in the same transaction; throws AddressTakenError. */
-  create(gateway: Gateway, leaseKeys: string[], audit: AuditRecord): Promise<void>;
+  /**
+   * Claims the gateway's overlay address(es) in the same transaction and makes its generation
+   * shards (with the network's ranges); throws AddressTakenError.
+   */
+  create(gateway: Gateway, leaseKeys: string[], audit: AuditRecord, network: NetworkGuard): Promise<void>;
+  /** The gateway with its generation shards (both strongly consistent, the item read first). */
   get(network: string, id: string): Promise<Gateway | undefined>;
   list(network: string, limit: number, cursor?: string): Promise<Page<Gateway>>;
   listAll(limit: number, cursor?: string): Promise<Page<Gateway>>;
   /** generation: the new desiredGeneration stamp, when the change needs the gateway to resync. */
   update(gateway: Gateway, expectedVersion: number, generation: number | undefined, audit: AuditRecord): Promise<Gateway>;
   delete(network: string, id: string, leaseKeys: string[], audit: AuditRecord): Promise<void>;
-  /** Records a sync outcome; appliedGeneration only ever moves forward. */
-  recordSync(network: string, id: string, result: SyncResult, appliedGeneration?: number): Promise<void>;
+  /**
+   * Records a sync outcome; appliedGeneration (with the vector applied) only ever moves forward. A
+   * "sent" outcome is recorded only while no other command is in flight.
+   */
+  recordSync(network: string, id: string, result: SyncResult, applied?: AppliedRecord): Promise<void>;
   /** Conditional on commandId (when given) still being the init in flight; a stale result is dropped. */
   recordInit(network: string, id: string, outcome: InitOutcome): Promise<void>;
   markInitSent(network: string, id: string, command: { commandId: string; at: string }): Promise<void>;
   /** Bumps desiredGeneration; an errored gateway goes back to pending so init runs again. */
   requestResync(network: string, id: string, generation: number, reinit: boolean, audit: AuditRecord): Promise<Gateway>;
+  /**
+   * The schedule's bookkeeping of expiries: names to add to (or drop from) a shard's expiring
+   * clients, by shard name; `clearLegacy` removes the gateway item's flag from before shards.
+   */
+  markExpiring(network: string, id: string, change: { add?: Record<string, string[]>; remove?: Record<string, string[]>; clearLegacy?: boolean }): Promise<void>;
+}
+
+/** What an apply result puts on record: the generation number the gateway runs and what it covers. */
+export interface AppliedRecord {
+  generation: number;
+  /** The generation vector its peer set was read at (absent: only the number moves). */
+  vector?: GenerationVector;
 }
 
 export interface InitOutcome {
   status: 'ready' | 'error';
   publicKey?: string;
+  /** The key the gateway reported before (a re-init may bring a new one): its claim is released. */
+  previousPublicKey?: string;
   reason?: string;
   at: string;
   commandId?: string;
@@ -79,15 +100,39 @@ export interface LeaseReader {
   leasesBetween(network: string, fromKey: string, toKey: string): Promise<Set<string>>;
 }
 
+/** Many clients written under one stamp on one shard, which moves once at the end (an import). */
+export interface ClientBatch {
+  network: NetworkGuard;
+  gatewayId: string;
+  shard: number;
+  /** Every client of the batch carries this generation and genShard = shard. */
+  generation: number;
+}
+
+export interface CreateOptions {
+  /** Part of a batch: the shard moves in reserveBatch/settleBatch, not with this client. */
+  batch?: boolean;
+}
+
 export interface ClientStore extends LeaseReader {
   /**
    * One transaction: the client (name unique), its address leases (unique), its public key's claim
-   * (unique in the network, and not the gateway's own key), its secrets, a check that the network
-   * still has the ranges used, and the gateway's desiredGeneration set to client.generation.
-   * Throws NameTakenError / AddressTakenError / PublicKeyTakenError / NotFoundError (gateway) /
-   * GenerationBehindError / NetworkChangedError.
+   * (unique in the network; the gateway's own key is claimed too), its secrets, and its generation
+   * shard (client.genShard) moved to client.generation, on the condition that the shard holds the
+   * network's ranges used. Throws NameTakenError / AddressTakenError / PublicKeyTakenError /
+   * NotFoundError (gateway) / GenerationBehindError / NetworkChangedError.
    */
-  create(change: ClientChange, secrets: ClientSecrets, network: NetworkGuard, audit: AuditRecord): Promise<void>;
+  create(change: ClientChange, secrets: ClientSecrets, network: NetworkGuard, audit: AuditRecord, options?: CreateOptions): Promise<void>;
+  /**
+   * Before a batch: counts `reserve` clients on its shard (so the gateway cannot be deleted under
+   * it) on the condition that the shard is below the batch's stamp. Throws GenerationBehindError /
+   * NotFoundError / NetworkChangedError.
+   */
+  reserveBatch(batch: ClientBatch, reserve: number): Promise<void>;
+  /** After a batch: the shard moves to its stamp, its count to what was created. Throws GenerationBehindError. */
+  settleBatch(batch: ClientBatch, settled: { created: number; reserved: number; expiring: string[] }): Promise<void>;
+  /** Moves clients still at generation `from` to `to` (a batch whose stamp was overtaken). */
+  restamp(network: string, names: string[], from: number, to: number): Promise<void>;
   get(network: string, name: string): Promise<Client | undefined>;
   list(network: string, opts: { gatewayId?: string; namePrefix?: string; limit: number; cursor?: string }): Promise<Page<Client>>;
   /** Conditional on expectedVersion; sets the gateway's generation to client.generation when peerSetChanged. */
@@ -98,6 +143,33 @@ export interface ClientStore extends LeaseReader {
   markLinksRevoked(network: string, name: string, at: string, audit: AuditRecord): Promise<void>;
   /** Every client of a gateway (all pages), for rendering its peer set. */
   allOfGateway(network: string, gatewayId: string): Promise<Client[]>;
+  /** The named clients that exist (strongly consistent), for the schedule's expiries. */
+  getMany(network: string, names: string[]): Promise<Client[]>;
+}
+
+/** One client of a multi-client write (an import): the record, its leases, secrets and audit record. */
+export interface ClientDraft {
+  client: Client;
+  leaseKeys: string[];
+  secrets: ClientSecrets;
+  audit: AuditRecord;
+}
+
+/** Why a draft of a multi-client write was refused: the claim another record holds. */
+export type DraftConflict =
+  | { draft: number; kind: 'name' | 'publicKey' | 'gatewayPublicKey' }
+  | { draft: number; kind: 'lease'; leaseKey: string };
+
+/** Many clients of a batch (ClientBatch: reserved, their shard moved once at its end) a transaction at a time. */
+export interface ClientBatchWriter {
+  /** How many drafts one write takes at most (one transaction). */
+  readonly maxDrafts: number;
+  /**
+   * One transaction: every draft's client, leases, key claim, secrets and audit record, as a
+   * single create in a batch writes them. All or nothing: when drafts' claims fail, nothing is
+   * written and their conflicts come back (every one the store can tell).
+   */
+  createMany(drafts: ClientDraft[]): Promise<DraftConflict[]>;
 }
 
 export interface SecretsReader {

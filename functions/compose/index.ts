@@ -3,6 +3,8 @@
 // and the tests take every part at once here, and `overrides` replaces any of them (the local
 // gateway runner instead of SSM, a test's clock).
 import type { AuditDeps } from '../app/audit.js';
+import type { ExportDeps } from '../app/client-export.js';
+import type { ImportDeps } from '../app/client-import.js';
 import type { ClientDeps } from '../app/clients.js';
 import type { DownloadDeps } from '../app/downloads.js';
 import type { SyncDeps } from '../app/gateway-sync.js';
@@ -20,6 +22,8 @@ export { systemClock } from './slices.js';
 export type Deps = NetworkDeps &
   GatewayDeps &
   ClientDeps &
+  ImportDeps &
+  ExportDeps &
   DownloadDeps &
   AuditDeps &
   SyncDeps &

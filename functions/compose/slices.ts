@@ -3,6 +3,7 @@
 // adapters; index.ts builds them all at once for local mode and the tests.
 import { randomBytes } from 'node:crypto';
 import { DynamoAuditLog, type AuditTable } from '../adapters/dynamo/audit-log.js';
+import { DynamoClientBatchWriter } from '../adapters/dynamo/client-batch.js';
 import { DynamoClientStore } from '../adapters/dynamo/clients-repo.js';
 import { DynamoGatewayStore } from '../adapters/dynamo/gateways-repo.js';
 import { DynamoLeaseReader } from '../adapters/dynamo/leases.js';
@@ -14,6 +15,8 @@ import { createS3Client, S3ObjectStore } from '../adapters/s3/object-store.js';
 import { S3StatusSnapshots } from '../adapters/s3/status-snapshots.js';
 import { createSsmClient, SsmGatewayCommands } from '../adapters/ssm/gateway-commands.js';
 import type { AuditDeps } from '../app/audit.js';
+import type { ExportDeps } from '../app/client-export.js';
+import type { ImportDeps } from '../app/client-import.js';
 import type { ClientDeps } from '../app/clients.js';
 import type { DownloadDeps } from '../app/downloads.js';
 import type { SyncDeps } from '../app/gateway-sync.js';
@@ -91,8 +94,12 @@ export function clientDeps(config: Config) {
     gateways: new DynamoGatewayStore(db, config.TABLE_NAME, auditTable(config)),
     clients: new DynamoClientStore(db, config.TABLE_NAME, config.SECRETS_TABLE_NAME, auditTable(config)),
     status: statusReader(config),
+    // Imports write several clients a transaction; large exports go to S3 (exports/).
+    batches: new DynamoClientBatchWriter(db, config.TABLE_NAME, config.SECRETS_TABLE_NAME, auditTable(config)),
+    objects: objectStore(config),
+    exportInlineMaxBytes: config.EXPORT_INLINE_MAX_BYTES,
     ...basics(),
-  } satisfies ClientDeps & { cachedNetworks: NetworkReader };
+  } satisfies ClientDeps & ImportDeps & ExportDeps & { cachedNetworks: NetworkReader };
 }
 
 const s3Clients = new WeakMap<Config, ReturnType<typeof createS3Client>>();
@@ -122,7 +129,6 @@ export function downloadDeps(config: Config) {
     ...clientDeps(config),
     secrets: new DynamoSecretsReader(db, config.SECRETS_TABLE_NAME),
     links: new DynamoLinkStore(db, config.TABLE_NAME, auditTable(config)),
-    objects: objectStore(config),
     publicBaseUrl: config.PUBLIC_BASE_URL,
   } satisfies DownloadDeps;
 }

@@ -46,6 +46,9 @@ export const routes: readonly RouteSpec[] = [
   { method: 'GET', path: '/networks/{network}/clients/{clientId}', fn: 'clients' },
   { method: 'PATCH', path: '/networks/{network}/clients/{clientId}', fn: 'clients' },
   { method: 'DELETE', path: '/networks/{network}/clients/{clientId}', fn: 'clients' },
+  // Bulk: up to 1,000 clients a request, each created or refused on its own; every client, no secrets.
+  { method: 'POST', path: '/networks/{network}/clients-import', fn: 'clients', idempotent: true },
+  { method: 'GET', path: '/networks/{network}/clients-export', fn: 'clients' },
 
   { method: 'GET', path: '/networks/{network}/clients/{clientId}/config', fn: 'client-downloads', adminOnly: true },
   { method: 'POST', path: '/networks/{network}/clients/{clientId}/links', fn: 'client-downloads' },

@@ -11,6 +11,17 @@ export interface Network {
   version: number;
 }
 
+/** A generation stamp per component of a gateway: its own ('gw') and each shard ('00' … '31'). */
+export type GenerationVector = Record<string, number>;
+
+/** One of a gateway's generation shards, as the worker and the gateway delete read it. */
+export interface GenerationShard {
+  generation: number;
+  clientCount: number;
+  /** Clients of this shard with an expiry the schedule still has to enforce (a hint; it cleans it). */
+  expiring?: string[];
+}
+
 export type GatewayStatus = 'pending' | 'ready' | 'error';
 
 /** A client the worker left out of a peer set it sent, because it cannot be rendered. */
@@ -38,8 +49,11 @@ export interface SyncResult {
    * command's result is recorded; the bucket's lifecycle rule is the backstop.
    */
   peerSetKey?: string;
-  /** Applies sent in the current burst of changes (spaces them out). */
-  burst?: number;
+  /**
+   * The generation of each component (the gateway's own, each shard) that this apply's peer set
+   * was read at (outcome "sent", then kept with the result): recorded as appliedShards once applied.
+   */
+  vector?: GenerationVector;
   /** Failed applies in a row (backs off the retries). */
   failures?: number;
 }
@@ -64,8 +78,18 @@ export interface Gateway {
   desiredGeneration: number;
   appliedGeneration: number;
   lastSync?: SyncResult;
-  /** Some client of this gateway has (or had) an expiry: the schedule checks for ones that passed. */
+  /**
+   * Written before generation shards existed: some client of this gateway has (or had) an expiry.
+   * The schedule moves the names onto the shards and removes the flag.
+   */
   expiringClients?: boolean;
+  /**
+   * The gateway's generation shards (domain/generation.ts), read with the gateway item; never stored
+   * on it. Client changes move a shard, not the gateway item.
+   */
+  shards?: Record<string, GenerationShard>;
+  /** Per component (own and each shard), the generation the peer set on the gateway was read at. */
+  appliedShards?: GenerationVector;
   /** The init command in flight while the gateway is pending. */
   initCommand?: { commandId: string; at: string };
   createdAt: string;
@@ -88,8 +112,13 @@ export interface Client {
   expiresAt?: string;
   /** Links created up to this instant are revoked, even one the revoking query did not see yet. */
   linksRevokedAt?: string;
-  /** The gateway's desiredGeneration written together with this client's last change. */
+  /** The generation stamp written together with this client's last change (on shard genShard). */
   generation: number;
+  /**
+   * The gateway's generation shard this client's changes move (domain/generation.ts). Absent on
+   * clients written before shards: their stamps went to the gateway's own desiredGeneration.
+   */
+  genShard?: number;
   createdAt: string;
   updatedAt: string;
   version: number;

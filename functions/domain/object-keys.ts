@@ -15,6 +15,8 @@ export const bucketPrefixes = {
    * while its gateway exists); the rule removes the snapshots of deleted gateways.
    */
   status: { prefix: 'status/', expiresAfterDays: 7 },
+  /** Client exports too large for one answer, fetched through a signed URL minutes long. */
+  exports: { prefix: 'exports/', expiresAfterDays: 1 },
 } as const;
 
 /** The one snapshot of a gateway's reports (functions/domain/gateway-report.ts StatusSnapshot). */

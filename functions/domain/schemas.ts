@@ -194,6 +194,65 @@ export const CreateClientBody = define(() =>
 );
 export type CreateClientBody = z.infer<typeof CreateClientBody>;
 
+// --- bulk import and export -------------------------------------------------------------------
+
+export const MAX_IMPORT_CLIENTS = 1000;
+
+/** One client of an import: the single create's fields and rules, less gatewayId (the import's) and presharedKey. */
+export const ImportClientItem = define(() => {
+  const { name, publicKey, address, address6, dns, expiresAt } = CreateClientBody.shape;
+  return z.strictObject({ name, publicKey, address, address6, dns, expiresAt });
+});
+export type ImportClientItem = z.infer<typeof ImportClientItem>;
+
+/**
+ * What the import route validates as a whole: the items are checked one by one (ImportClientItem),
+ * so one bad item fails only itself. OpenAPI shows ImportClientsDocument.
+ */
+export const ImportClientsBody = define(() =>
+  z.strictObject({
+    gatewayId: GatewayId,
+    clients: z
+      .array(z.unknown())
+      .check(z.minLength(1, 'at least 1 client'), z.maxLength(MAX_IMPORT_CLIENTS, `at most ${MAX_IMPORT_CLIENTS} clients a request`)),
+  }),
+);
+export type ImportClientsBody = z.infer<typeof ImportClientsBody>;
+
+export const ImportClientsDocument = define(() =>
+  z.strictObject({
+    gatewayId: GatewayId,
+    clients: z
+      .array(ImportClientItem)
+      .check(
+        z.minLength(1),
+        z.maxLength(MAX_IMPORT_CLIENTS),
+        z.describe(`1-${MAX_IMPORT_CLIENTS} clients; each is created or refused on its own, by the rules of a single create`),
+      ),
+  }),
+);
+
+/** text/csv import bodies name the gateway here (a CSV has no room for it). */
+export const ImportClientsQuery = define(() =>
+  z.strictObject({ gatewayId: optional(GatewayId, 'required with a text/csv body; with a JSON body, gatewayId is in the body') }),
+);
+export type ImportClientsQuery = z.infer<typeof ImportClientsQuery>;
+
+export const ExportClientsQuery = define(() =>
+  z.strictObject({ format: z._default(z.enum(['csv', 'json']), 'json').check(z.describe('csv: RFC 4180 with a header row; json: {network, count, clients}')) }),
+);
+export type ExportClientsQuery = z.infer<typeof ExportClientsQuery>;
+
+/** The field and rule of a failed zod check, as a ValidationError names them. */
+export function describeIssue(issue: z.core.$ZodIssue): { field: string; message: string } {
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    return { field: [...issue.path.map(String), key].join('.'), message: `unknown field '${key}'; allowed fields are listed in /openapi.json` };
+  }
+  const message = issue.code === 'invalid_type' && issue.message.startsWith('Invalid input') ? `must be of type ${issue.expected}` : issue.message;
+  return { field: issue.path.map(String).join('.'), message };
+}
+
 export const UpdateClientBody = define(() =>
   z.strictObject({
     enabled: optional(z.boolean()),

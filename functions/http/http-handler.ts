@@ -57,6 +57,8 @@ export interface RouteDef {
   adminOnly: boolean;
   body?: z.ZodMiniType;
   query?: z.ZodMiniType;
+  maxBodyBytes: number;
+  csvBody?: RouteApiSpec['csvBody'];
   handle(req: RouteRequest<unknown, unknown>): Promise<HttpResponse>;
 }
 
@@ -113,6 +115,8 @@ export function routesOf<T extends Record<string, RouteApiSpec>>(table: T) {
       adminOnly: entry?.adminOnly ?? false,
       body: spec.body,
       query: spec.query,
+      maxBodyBytes: spec.maxBodyBytes ?? MAX_BODY_BYTES,
+      ...(spec.csvBody ? { csvBody: spec.csvBody } : {}),
       handle: handle as RouteDef['handle'],
     };
   };
@@ -231,9 +235,14 @@ function parseWith(schema: z.ZodMiniType | undefined, value: unknown): unknown {
   return parsed.data;
 }
 
-function parseBody(def: RouteDef, event: APIGatewayProxyEventV2): unknown {
+function parseBody(def: RouteDef, event: APIGatewayProxyEventV2, query: unknown): unknown {
   if (!def.body) return undefined;
-  const raw = event.body === undefined || event.body === '' ? {} : event.body;
+  let raw: unknown = event.body === undefined || event.body === '' ? {} : event.body;
+  // A route that takes CSV too: the text becomes the JSON body its schema checks (API Gateway
+  // hands a body it took for binary over base64-encoded).
+  if (def.csvBody && typeof raw === 'string' && /^text\/csv\s*(;|$)/i.test(event.headers?.['content-type'] ?? '')) {
+    raw = def.csvBody.toBody(event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw, query);
+  }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ValidationError('body', 'request body must be a JSON object sent with content-type application/json');
   }
@@ -244,10 +253,12 @@ async function dispatch(routeDefs: Map<string, RouteDef>, options: HttpOptions, 
   const def = routeDefs.get(event.routeKey);
   if (!def) throw new NotFoundError('route', event.routeKey);
   const headers = (event.headers ?? {}) as Record<string, string | undefined>;
+  const path = parsePath(event);
+  const query = parseWith(def.query, event.queryStringParameters ?? {});
   const request: RouteRequest<unknown, unknown> = {
-    path: parsePath(event),
-    query: parseWith(def.query, event.queryStringParameters ?? {}),
-    body: parseBody(def, event),
+    path,
+    query,
+    body: parseBody(def, event, query),
     headers,
     event,
     audit: auditContextOf(def, event, context, options.auth),
@@ -292,12 +303,13 @@ function access(routeDefs: Map<string, RouteDef>, options: HttpOptions): HttpMid
   };
 }
 
-function bodySizeLimit(): HttpMiddleware {
+function bodySizeLimit(routeDefs: Map<string, RouteDef>): HttpMiddleware {
   return {
     before: (request) => {
       const { body, isBase64Encoded } = request.event;
       const size = body ? Buffer.byteLength(body, isBase64Encoded ? 'base64' : 'utf8') : 0;
-      if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(`request body is larger than ${MAX_BODY_BYTES} bytes`);
+      const limit = routeDefs.get(request.event.routeKey)?.maxBodyBytes ?? MAX_BODY_BYTES;
+      if (size > limit) throw new PayloadTooLargeError(`request body is larger than ${limit} bytes`);
     },
   };
 }
@@ -380,7 +392,7 @@ export function httpHandler(routeDefs: RouteDef[], options: HttpOptions) {
     .use(httpHeaderNormalizer())
     .use(securityHeaders(byKey))
     .use(access(byKey, options))
-    .use(bodySizeLimit())
+    .use(bodySizeLimit(byKey))
     .use(jsonBodyWhenPresent())
     .use(errorAnswers(byKey))
     .handler(core);

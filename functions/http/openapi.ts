@@ -76,14 +76,29 @@ export function buildOpenApi(serverUrl?: string): Record<string, unknown> {
       ...(r.public ? { security: [] } : {}),
       ...(params.length ? { parameters: params } : {}),
       ...(spec.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: stripDialect(jsonSchema(spec.body)) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': { schema: stripDialect(jsonSchema(spec.bodyDocument ?? spec.body)) },
+                ...(spec.csvBody ? { 'text/csv': { schema: { type: 'string', description: spec.csvBody.description } } } : {}),
+              },
+            },
+          }
         : {}),
       responses: {
         [String(spec.success.status)]: {
           description: spec.success.description,
           ...(spec.success.status === 204
             ? {}
-            : { content: { [spec.success.contentType ?? 'application/json']: answer ? { schema: answerSchema(answer) } : {} } }),
+            : {
+                content: Object.fromEntries(
+                  (spec.success.contentTypes ?? [spec.success.contentType ?? 'application/json']).map((type) => [
+                    type,
+                    type === 'application/json' && (answer || spec.success.schema) ? { schema: answer ? answerSchema(answer) : spec.success.schema } : {},
+                  ]),
+                ),
+              }),
         },
         ...errors,
       },

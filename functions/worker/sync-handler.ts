@@ -21,28 +21,45 @@ export interface SweepEvent {
 }
 
 export interface SyncHandlerOptions {
-  /** Time one invocation may spend waiting for commands and pacing applies. */
+  /** Time one invocation may spend waiting for commands (and sending the next as each ends). */
   budgetMs: number;
 }
 
 type BatchResult = { batchItemFailures: { itemIdentifier: string }[] };
 
+/**
+ * Gateways of one batch synced side by side (each waits for its own apply, one at a time), so one
+ * slow gateway does not hold up the others' changes. Bounded: SendCommand and GetCommandInvocation
+ * have account-wide rate quotas (see the README's note on SSM rates).
+ */
+export const GATEWAYS_IN_PARALLEL = 10;
+
 /** A batch of stream records: teardowns first, then each named gateway once; failed records are retried. */
 async function onStream(deps: SyncDeps, event: DynamoDBStreamEvent, budgetMs: number): Promise<BatchResult> {
   const changes = readGatewayChanges(event.Records);
-  const share = budgetMs / Math.max(1, changes.sync.length + changes.teardown.length);
   const failures: { itemIdentifier: string }[] = [];
-  for (const removed of changes.teardown) {
-    const report = await teardownGateway(deps, removed, share);
+  const started = Date.now();
+  const left = () => budgetMs - (Date.now() - started);
+  await inParallel(changes.teardown, async (removed) => {
+    const report = await teardownGateway(deps, removed, left());
     record(report);
     if (report.kind === 'failed' && removed.recordId) failures.push({ itemIdentifier: removed.recordId });
-  }
-  for (const target of changes.sync) {
-    const report = await syncReported(deps, target, share);
+  });
+  await inParallel(changes.sync, async (target) => {
+    // Hand off: a follow-up apply is waited for by the invocation its changes' records wake.
+    const report = await syncReported(deps, target, left(), { handOff: true });
     record(report);
     if (report.kind === 'failed') failures.push(...target.recordIds.filter(Boolean).map((itemIdentifier) => ({ itemIdentifier })));
-  }
+  });
   return { batchItemFailures: failures };
+}
+
+async function inParallel<T>(items: T[], run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < items.length; i = next++) await run(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(GATEWAYS_IN_PARALLEL, items.length) }, lane));
 }
 
 function record(report: WorkerReport): void {

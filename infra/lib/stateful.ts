@@ -179,8 +179,8 @@ export class WgIngressData extends Construct {
       })),
       removalPolicy,
     });
-    // Rendered configs and peer sets hold private and preshared keys: an object under those
-    // prefixes is written with the secrets key (SSE-KMS) or not at all. The writers name it on every
+    // Rendered configs and peer sets hold private and preshared keys (exports: every client's
+    // metadata): an object under those prefixes is written with the secrets key (SSE-KMS) or not at all. The writers name it on every
     // PutObject (OBJECTS_KMS_KEY_ID); gateways decrypt peer sets with it via S3 only.
     this.bucket.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -188,7 +188,7 @@ export class WgIngressData extends Construct {
         effect: iam.Effect.DENY,
         principals: [new iam.AnyPrincipal()],
         actions: ['s3:PutObject'],
-        resources: [bucketPrefixes.downloads.prefix, bucketPrefixes.peerSets.prefix].map((p) => this.bucket.arnForObjects(`${p}*`)),
+        resources: [bucketPrefixes.downloads.prefix, bucketPrefixes.peerSets.prefix, bucketPrefixes.exports.prefix].map((p) => this.bucket.arnForObjects(`${p}*`)),
         conditions: { StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': this.secretsKey.keyArn } },
       }),
     );

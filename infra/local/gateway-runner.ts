@@ -82,7 +82,11 @@ export interface LocalCommand {
   mode: RunnerMode;
   namespace?: string;
   sentAt: number;
+  /** When it had its result (ms since the epoch): the apply's duration is finishedAt - sentAt. */
+  finishedAt?: number;
   state: 'queued' | 'running' | 'done';
+  /** When it started running (after waiting for the instance's earlier commands), for the benches. */
+  startedAt?: number;
   result: CommandResult;
   stdout?: string;
   stderr?: string;
@@ -324,6 +328,7 @@ export class LocalGatewayRunner implements GatewayCommandSender, GatewayReporter
 
   private async deliver(c: LocalCommand): Promise<void> {
     c.state = 'running';
+    c.startedAt = Date.now();
     try {
       if (c.mode === 'netns') await this.runInNamespace(c);
       else await this.record(c);
@@ -331,6 +336,7 @@ export class LocalGatewayRunner implements GatewayCommandSender, GatewayReporter
       c.result = { status: 'failed', reason: messageOf(err) };
     }
     c.state = 'done';
+    c.finishedAt = Date.now();
     // A report every interval would drown the record of what changed the gateways.
     if (c.kind !== 'report') this.log(c);
   }

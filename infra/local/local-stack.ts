@@ -43,6 +43,8 @@ export interface LocalStackOptions {
   consoleDir?: string;
   /** How often the worker asks the gateways for a report (`npm start`: WG_INGRESS_STATUS_INTERVAL_SECONDS); default 10. */
   statusIntervalSeconds?: number;
+  /** Client exports larger than this go to S3 (EXPORT_INLINE_MAX_BYTES); tests make it small. */
+  exportInlineMaxBytes?: number;
 }
 
 export interface LocalStack {
@@ -93,6 +95,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       bucket: s3.bucket,
       adminToken,
       publicBaseUrl: `http://${loopbackName(host)}:${port}`,
+      ...(opts.exportInlineMaxBytes !== undefined ? { exportInlineMaxBytes: opts.exportInlineMaxBytes } : {}),
     });
     const instance = instanceObjects(config);
     const runner = startRunner(opts, stops, instance);
@@ -164,6 +167,7 @@ export function localConfig(local: {
   bucket: string;
   adminToken: string;
   publicBaseUrl: string;
+  exportInlineMaxBytes?: number;
 }): Config {
   return loadConfig({
     TABLE_NAME: LOCAL_TABLE,
@@ -183,6 +187,7 @@ export function localConfig(local: {
     S3_ACCESS_KEY_ID: LOCAL_S3_CREDENTIALS.accessKeyId,
     S3_SECRET_ACCESS_KEY: LOCAL_S3_CREDENTIALS.secretAccessKey,
     PUBLIC_BASE_URL: local.publicBaseUrl,
+    ...(local.exportInlineMaxBytes !== undefined ? { EXPORT_INLINE_MAX_BYTES: String(local.exportInlineMaxBytes) } : {}),
   });
 }
 

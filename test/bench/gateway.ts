@@ -3,8 +3,11 @@
 //      to a change (an enable/disable toggle) until GET shows `inEffect: true`, polled every 10 ms;
 //      goal p50 ≤ 0.5 s. Each toggle goes to a gateway that had no other change for a while (one
 //      client on each of GATEWAYS gateways, toggled round robin): the latency of a single change.
-//      Consecutive changes on one gateway are paced on purpose (functions/app/gateway-sync.ts
-//      burstInterval); that series is reported separately.
+//  (a') issue 11, changes on one gateway: 30 one after another (each after the last took effect)
+//      and 30 made 200 ms apart (not waiting), each from its API answer to inEffect: p50 and p99,
+//      goal p99 ≤ 1.5 s, and the 30th as fast as the first (no pacing that grows with activity).
+//      And a burst of 1,000 creates on an idle gateway: applies ≤ burst duration ÷ median apply
+//      duration + 2, ending on exactly the 1,000 peers.
 //  (b) the apply of a 10,000-peer state through the apply document (the local runner running the
 //      real infra/gateway/apply.sh in a namespace) ÷ a bare `wg syncconf` of the same peers on a
 //      comparable wireguard-go interface in the same namespace; goal ≤ 1.5×. Both interfaces start
@@ -36,7 +39,11 @@ export const LATENCY_GOAL_P50_MS = 500;
 export const APPLY_RATIO_GOAL = 1.5;
 const GATEWAYS = Number(process.env.BENCH_GATEWAYS ?? 15);
 const TOGGLES = Number(process.env.BENCH_TOGGLES ?? 30);
-const CONSECUTIVE = Number(process.env.BENCH_CONSECUTIVE ?? 6);
+const CONSECUTIVE = Number(process.env.BENCH_CONSECUTIVE ?? 30);
+const SPACED = Number(process.env.BENCH_SPACED ?? 30);
+const SPACING_MS = 200;
+const BURST = Number(process.env.BENCH_BURST ?? 1_000);
+export const ONE_GATEWAY_GOAL_P99_MS = 1_500;
 const PEERS = Number(process.env.BENCH_PEERS ?? 10_000);
 const CHANGES = Number(process.env.BENCH_PEER_CHANGES ?? 1_000);
 const ROUNDS = Number(process.env.BENCH_APPLY_ROUNDS ?? 6);
@@ -57,7 +64,8 @@ const instanceId = () => `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
 // --- (a) change → applied latency through the API ------------------------------------------------------
 
 async function benchLatency(workDir: string, ns: string, made: [string, string][]): Promise<Record<string, unknown>> {
-  const instances = Array.from({ length: GATEWAYS }, instanceId);
+  // GATEWAYS for the round robin, one more for the spaced changes, one for the burst.
+  const instances = Array.from({ length: GATEWAYS + 2 }, instanceId);
   let stack: LocalStack | undefined;
   try {
     stack = await startLocalStack({
@@ -102,7 +110,16 @@ async function benchLatency(workDir: string, ns: string, made: [string, string][
       await call('POST', `/networks/${net}/clients`, { gatewayId: g.id, name: g.client });
     }
     const inEffect = (client: string) => async () => (await call('GET', `/networks/${net}/clients/${client}`)).inEffect === true;
+    const [spacedGw, burstGw] = gateways.splice(GATEWAYS, 2) as [{ id: string; client: string }, { id: string; client: string }];
+    const spacedClients = Array.from({ length: SPACED }, (_, i) => `spaced-${i}`);
+    for (const name of spacedClients) await call('POST', `/networks/${net}/clients`, { gatewayId: spacedGw.id, name });
     for (const g of gateways) await until('client in effect', inEffect(g.client), 50);
+    for (const name of spacedClients) await until('client in effect', inEffect(name), 50);
+    await call('DELETE', `/networks/${net}/clients/${burstGw.client}`);
+    await until('burst gateway in sync', async () => {
+      const got = await call('GET', `/networks/${net}/gateways/${burstGw.id}`);
+      return got.appliedGeneration === got.desiredGeneration;
+    }, 50);
 
     /** API answer → GET shows inEffect, polled every 10 ms; also when the apply command went out. */
     const enabled = new Map(gateways.map((g) => [g.client, true]));
@@ -127,11 +144,61 @@ async function benchLatency(workDir: string, ns: string, made: [string, string][
       latencies.push(r.latency);
       sentAfter.push(r.sent);
     }
-    // Consecutive changes on one gateway, each waited for: the burst pacing shows.
+    // Consecutive changes on one gateway, each waited for: no pause grows with them.
     const consecutive: number[] = [];
     for (let i = 0; i < CONSECUTIVE; i++) consecutive.push((await toggle(gateways[0]!.client)).latency);
 
+    // Changes 200 ms apart on one gateway, not waiting: most arrive while an apply runs and go out in
+    // the next one. One poller reads the gateway's clients (one list page) every 10 ms.
+    const answeredAt = new Map<string, number>();
+    const effectAt = new Map<string, number>();
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const page = await call('GET', `/networks/${net}/clients?gatewayId=${spacedGw.id}&limit=100`);
+        const now = performance.now();
+        for (const c of page.items) if (answeredAt.has(c.name) && !effectAt.has(c.name) && c.enabled === false && c.inEffect) effectAt.set(c.name, now);
+        await sleep(10);
+      }
+    })();
+    for (const name of spacedClients) {
+      const t = performance.now();
+      await call('PATCH', `/networks/${net}/clients/${name}`, { enabled: false });
+      answeredAt.set(name, performance.now());
+      await sleep(Math.max(0, SPACING_MS - (performance.now() - t)));
+    }
+    await until('spaced changes in effect', async () => effectAt.size === SPACED, 20);
+    polling = false;
+    await poller;
+    const spaced = spacedClients.map((n) => effectAt.get(n)! - answeredAt.get(n)!);
+
+    // A burst of creates on an idle gateway: in-flight coalescing, counted against the formula.
+    const burstT0 = Date.now();
+    let nextCreate = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (nextCreate < BURST) {
+          const i = nextCreate++;
+          await call('POST', `/networks/${net}/clients`, { gatewayId: burstGw.id, name: `burst-${String(i).padStart(4, '0')}` });
+        }
+      }),
+    );
+    const burstMs = Date.now() - burstT0;
+    await until('burst in sync', async () => {
+      const got = await call('GET', `/networks/${net}/gateways/${burstGw.id}`);
+      return got.appliedGeneration === got.desiredGeneration && got.lastSync?.outcome === 'applied';
+    }, 20, 300_000);
+    const burstInstance = instances[GATEWAYS + 1]!;
+    const burstApplies = s.runner.list().filter((c) => c.kind === 'apply' && c.instanceId === burstInstance && c.sentAt >= burstT0);
+    const applyDurations = burstApplies.map((c) => (c.finishedAt ?? NaN) - c.sentAt).filter(Number.isFinite);
+    const medianApply = median(applyDurations);
+    const bound = Math.floor(burstMs / medianApply) + 2;
+    const lastApply = burstApplies.sort((a, b) => a.sentAt - b.sentAt).at(-1);
+    const burstIface = (await call('GET', `/networks/${net}/gateways/${burstGw.id}`)).interfaceName as string;
+    const peersOnGateway = inNs(ns, 'wg', 'show', burstIface, 'peers').split('\n').filter(Boolean).length;
+
     const p50 = quantile(latencies, 0.5);
+    const oneGatewayP99 = Math.max(quantile(consecutive, 0.99), quantile(spaced, 0.99));
     return {
       'latency changes (toggles, round robin)': `${TOGGLES} on ${GATEWAYS} gateways`,
       'latency p50 ms': ms(p50),
@@ -140,7 +207,17 @@ async function benchLatency(workDir: string, ns: string, made: [string, string][
       'latency API answer → apply sent p50 ms': ms(quantile(sentAfter.filter(Number.isFinite), 0.5)),
       'latency goal p50 ms': LATENCY_GOAL_P50_MS,
       'latency ok': p50 <= LATENCY_GOAL_P50_MS,
-      'consecutive changes on one gateway, ms each': consecutive.map(ms).join(', '),
+      'one gateway, 30 one after another: p50 / p99 ms': `${ms(quantile(consecutive, 0.5))} / ${ms(quantile(consecutive, 0.99))}`,
+      'one gateway, one after another: 1st / 30th ms': `${ms(consecutive[0]!)} / ${ms(consecutive.at(-1)!)}`,
+      'one gateway, 30 changes 200 ms apart: p50 / p99 ms': `${ms(quantile(spaced, 0.5))} / ${ms(quantile(spaced, 0.99))}`,
+      'one gateway, 200 ms apart: 1st / 30th ms': `${ms(spaced[0]!)} / ${ms(spaced.at(-1)!)}`,
+      'one gateway goal p99 ms': ONE_GATEWAY_GOAL_P99_MS,
+      'one gateway ok': oneGatewayP99 <= ONE_GATEWAY_GOAL_P99_MS,
+      [`burst: ${BURST} creates (32 concurrent) took ms`]: burstMs,
+      'burst: applies / bound (burst ÷ median apply + 2)': `${burstApplies.length} / ${bound}`,
+      'burst: median apply ms': ms(medianApply),
+      'burst: peers on the gateway at the end (last apply said)': `${peersOnGateway} (${/peers=(\d+)/.exec(lastApply?.result.stdout ?? '')?.[1] ?? '?'})`,
+      'burst ok': burstApplies.length <= bound && peersOnGateway === BURST,
     };
   } finally {
     await stack?.stop();

@@ -14,6 +14,7 @@ const parts: [string, string][] = [
   ['Lambda bundles: size and module-init time (issue 5)', 'bundles.ts'],
   ['Console: initial JS gzip vs budget, Lighthouse on the clients screen (issue 12)', 'console.ts'],
   ['Gateway status: report run calls and monthly cost, parse+merge of 10,000 peers, list page with status (issue 10)', 'status.ts'],
+  ['10,000 clients in one network: import, list, get, export, apply vs bare wg syncconf (issue 11)', 'scale.ts'],
 ];
 
 let failed = false;

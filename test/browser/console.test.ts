@@ -271,6 +271,31 @@ describe('the console in Chromium', () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
+  it('imports a CSV with per-row errors, and exports the clients as CSV', async () => {
+    await page.getByRole('button', { name: 'Import' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Import clients' });
+    const csv = 'name,publicKey,address\nimported-1,,\nimported-2,not-a-key,\n';
+    await dialog.getByLabel('CSV file').setInputFiles({ name: 'clients.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await dialog.getByRole('button', { name: 'Import' }).click();
+    await dialog.getByText('1 created, 1 failed.').waitFor();
+    const failed = dialog.getByRole('table', { name: /Rows that failed/ });
+    const cells = await failed.getByRole('row').nth(1).getByRole('cell').allInnerTexts();
+    assert.equal(cells[0], '3', 'the CSV row (the header is row 1)');
+    assert.equal(cells[1], 'publicKey');
+    assert.match(cells[2]!, /WireGuard key/);
+    assert.equal((await api.call('GET', `/networks/${network}/clients/imported-1`)).status, 200);
+    assert.equal((await api.call('GET', `/networks/${network}/clients/imported-2`)).status, 404);
+    await noSeriousViolations('import dialog');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export' }).click()]);
+    const exported = readFileSync(await download.path(), 'utf8');
+    assert.match(exported.split('\n')[0]!, /\bname\b.*\baddress\b/);
+    assert.match(exported, /^imported-1,/m);
+    assert.match(exported, new RegExp(`^${clientName},`, 'm'));
+    assert.doesNotMatch(exported, /privateKey|presharedKey/);
+  });
+
   it('deletes the client only after confirming', async () => {
     await page.getByRole('button', { name: `Delete ${clientName}` }).click();
     const confirm = page.getByRole('dialog', { name: `Are you sure you want to delete ${clientName}?` });

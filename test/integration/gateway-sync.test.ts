@@ -84,6 +84,27 @@ describe('gateway sync through the API', () => {
     assert.ok(api.stack.runner.list().filter((c) => c.kind === 'apply').length - sent <= 2, 'the queued changes coalesced');
   });
 
+  it('folds changes made while an apply is in flight into the next apply, sent as soon as that one ends', async () => {
+    const peersNow = appliedPeers().at(-1)!;
+    const applyCount = () => api.stack.runner.list().filter((c) => c.kind === 'apply').length;
+    const before = applyCount();
+    api.stack.runner.setOnline(false); // the next command stays in flight until it comes back
+    assert.equal((await api.call('POST', '/networks/sync/clients', { gatewayId, name: 'flight-0' })).status, 201);
+    await until('its apply in flight', async () => applyCount(), (n) => n === before + 1);
+    // Committed while that apply is in flight: not part of it.
+    for (let i = 1; i <= 3; i++) assert.equal((await api.call('POST', '/networks/sync/clients', { gatewayId, name: `flight-${i}` })).status, 201);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(applyCount(), before + 1, 'no second command while one is in flight');
+    for (const name of ['flight-0', 'flight-3']) assert.equal((await api.call('GET', `/networks/sync/clients/${name}`)).json.inEffect, false);
+    api.stack.runner.setOnline(true);
+    await until('all in effect', async () => (await api.call('GET', '/networks/sync/clients/flight-3')).json, (x) => x.inEffect);
+    const sent = api.stack.runner.list().filter((c) => c.kind === 'apply').slice(before);
+    assert.equal(sent.length, 2, 'the one in flight, then one with everything that came meanwhile');
+    assert.deepEqual(appliedPeers().slice(-2), [peersNow + 1, peersNow + 4]);
+    // The second went out as soon as the first had its result: no pause.
+    assert.ok(sent[1]!.sentAt - sent[0]!.finishedAt! < 1_000, `${sent[1]!.sentAt - sent[0]!.finishedAt!} ms between them`);
+  });
+
   it('names each peer set by bucket and key only, and deletes it from the bucket once its result is recorded', async () => {
     const applies = api.stack.runner.list().filter((c) => c.kind === 'apply');
     assert.ok(applies.length >= 4);

@@ -122,7 +122,7 @@ describe('Idempotency-Key on creates', () => {
     for (const a of [first, second]) api.rememberToken(a.json.url.split('/dl/')[1]);
   });
 
-  it('documents the header and its answers in /openapi.json on exactly the three creates', async () => {
+  it('documents the header and its answers in /openapi.json on exactly the three creates and the import', async () => {
     const doc = (await api.call('GET', '/openapi.json')).json;
     const withKey: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, { parameters?: { name: string; in: string }[]; responses: Record<string, unknown> }>>)) {
@@ -133,7 +133,7 @@ describe('Idempotency-Key on creates', () => {
         }
       }
     }
-    assert.deepEqual(withKey.sort(), ['POST /networks', 'POST /networks/{network}/clients', 'POST /networks/{network}/gateways']);
+    assert.deepEqual(withKey.sort(), ['POST /networks', 'POST /networks/{network}/clients', 'POST /networks/{network}/clients-import', 'POST /networks/{network}/gateways']);
   });
 
   it('lets a browser on another origin send the header: the preflight allows it, as API Gateway does', async () => {

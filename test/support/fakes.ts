@@ -15,10 +15,13 @@ import { createGateway, type GatewayDeps } from '../../functions/app/gateways.js
 import { createNetwork, type NetworkDeps } from '../../functions/app/networks.js';
 import type {
   AuditQuery,
+  AppliedRecord,
   AuditReader,
+  ClientBatch,
   ClientChange,
   ClientStore,
   Clock,
+  CreateOptions,
   GatewayCommandSender,
   GatewayReporter,
   GatewayStore,
@@ -58,10 +61,10 @@ import {
   type DocumentKind,
 } from '../../functions/domain/gateway-commands.js';
 import { auditRecord, type AuditContext, type AuditRecord } from '../../functions/domain/audit.js';
-import { generationStamp } from '../../functions/domain/generation.js';
+import { clientCountOf, desiredVector, GENERATION_SHARDS, generationStamp, isInSync, nextApplyGeneration, shardName } from '../../functions/domain/generation.js';
 import { assertNoCredentialInParameters } from '../../infra/local/gateway-runner.js';
 import { generateKeyPair } from '../../functions/domain/keys.js';
-import type { Client, ClientSecrets, Gateway, Network, SyncResult } from '../../functions/domain/model.js';
+import type { Client, ClientSecrets, Gateway, GenerationShard, Network, SyncResult } from '../../functions/domain/model.js';
 
 // --- failure injection -----------------------------------------------------------------------------
 
@@ -172,7 +175,7 @@ const copy = <T>(value: T): T => structuredClone(value);
 /** Everything the stores hold; tests may read it (and set it up) directly. */
 export class MemoryTable {
   readonly networks = new Map<string, { network: Network; gatewayCount: number }>();
-  readonly gateways = new Map<string, { gateway: Gateway; clientCount: number }>();
+  readonly gateways = new Map<string, GatewayRow>();
   readonly clients = new Map<string, Client>();
   /** network → lease key → owner ('client:<name>' or 'gateway:<id>'). */
   readonly leases = new Map<string, Map<string, string>>();
@@ -206,12 +209,42 @@ export class MemoryTable {
     return this.gateways.get(key(network, id));
   }
 
-  /** The clients moveGateway condition: the gateway exists and its generation is smaller. */
-  checkGeneration(network: string, gatewayId: string, generation: number) {
+  /** The adapter's shard condition: the gateway (its shard) exists and the shard's generation is smaller. */
+  checkShard(network: string, gatewayId: string, shard: number | undefined, generation: number, below = true) {
     const row = this.gatewayRow(network, gatewayId);
     if (!row) throw new NotFoundError('gateway', gatewayId);
-    if (!(row.gateway.desiredGeneration < generation)) throw new GenerationBehindError(row.gateway.desiredGeneration);
-    return row;
+    const s = row.shards[shardName(shard ?? 0)]!;
+    if (below && !(s.generation < generation)) throw new GenerationBehindError(s.generation);
+    return { row, shard: s };
+  }
+}
+
+/** A gateway item with its generation shards (the adapter's GWGEN# items). */
+export class GatewayRow {
+  /** Clients counted on the gateway item (before shards); the shards count the rest. */
+  legacyCount = 0;
+  readonly shards: Record<string, GenerationShard> = Object.fromEntries(
+    Array.from({ length: GENERATION_SHARDS }, (_, k) => [shardName(k), { generation: 0, clientCount: 0 }]),
+  );
+  constructor(public gateway: Gateway) {}
+
+  get clientCount(): number {
+    return clientCountOf({ shards: this.shards }, this.legacyCount);
+  }
+
+  /** The gateway as the adapter's get answers it: with its shards. */
+  read(): Gateway {
+    return copy({ ...this.gateway, shards: this.shards });
+  }
+
+  expiring(shard: string, add?: string[], remove?: string[]): void {
+    const s = this.shards[shard];
+    if (!s) return;
+    const names = new Set(s.expiring ?? []);
+    for (const n of add ?? []) names.add(n);
+    for (const n of remove ?? []) names.delete(n);
+    if (names.size) s.expiring = [...names].sort();
+    else delete s.expiring;
   }
 }
 
@@ -279,7 +312,7 @@ export class MemoryNetworkStore implements NetworkStore {
 export class MemoryGatewayStore implements GatewayStore {
   constructor(private readonly t: MemoryTable) {}
 
-  async create(gateway: Gateway, leaseKeys: string[], audit: AuditRecord): Promise<void> {
+  async create(gateway: Gateway, leaseKeys: string[], audit: AuditRecord, _network?: NetworkGuard): Promise<void> {
     await this.t.faults.enter('gateways.create', [gateway, leaseKeys]);
     const net = this.t.networks.get(gateway.network);
     if (!net) throw new NotFoundError('network', gateway.network);
@@ -289,25 +322,24 @@ export class MemoryGatewayStore implements GatewayStore {
     if (taken) throw new AddressTakenError(taken);
     this.t.writeAudit(audit);
     net.gatewayCount++;
-    this.t.gateways.set(key(gateway.network, gateway.id), { gateway: copy(gateway), clientCount: 0 });
+    this.t.gateways.set(key(gateway.network, gateway.id), new GatewayRow(copy(gateway)));
     for (const k of leaseKeys) leases.set(k, `gateway:${gateway.id}`);
   }
 
   async get(network: string, id: string): Promise<Gateway | undefined> {
     await this.t.faults.enter('gateways.get', [network, id]);
-    const row = this.t.gatewayRow(network, id);
-    return row && copy(row.gateway);
+    return this.t.gatewayRow(network, id)?.read();
   }
 
   async list(network: string, limit: number, cursor?: string): Promise<Page<Gateway>> {
     await this.t.faults.enter('gateways.list', [network, limit, cursor]);
     const rows = [...this.t.gateways.values()].filter((r) => r.gateway.network === network);
-    return page(rows.map((r) => [r.gateway.id, r.gateway]), `gateways:${network}`, limit, cursor);
+    return page(rows.map((r) => [r.gateway.id, r.read()]), `gateways:${network}`, limit, cursor);
   }
 
   async listAll(limit: number, cursor?: string): Promise<Page<Gateway>> {
     await this.t.faults.enter('gateways.listAll', [limit, cursor]);
-    return page([...this.t.gateways.values()].map((r) => [`${r.gateway.network}#${r.gateway.id}`, r.gateway]), 'gateways', limit, cursor);
+    return page([...this.t.gateways.values()].map((r) => [`${r.gateway.network}#${r.gateway.id}`, r.read()]), 'gateways', limit, cursor);
   }
 
   async update(gateway: Gateway, expectedVersion: number, generation: number | undefined, audit: AuditRecord): Promise<Gateway> {
@@ -340,7 +372,7 @@ export class MemoryGatewayStore implements GatewayStore {
       delete next.initCommand;
     }
     row.gateway = next;
-    return copy(next);
+    return row.read();
   }
 
   async delete(network: string, id: string, leaseKeys: string[], audit: AuditRecord): Promise<void> {
@@ -348,9 +380,11 @@ export class MemoryGatewayStore implements GatewayStore {
     const row = this.t.gatewayRow(network, id);
     if (!row) throw new NotFoundError('gateway', id);
     if (row.clientCount > 0) throw new ConflictError('gateway_not_empty', `gateway '${id}' still has clients; delete them first`);
-    if (row.gateway.appliedGeneration < row.gateway.desiredGeneration) {
+    if (!isInSync(row.read())) {
       throw new ConflictError('gateway_not_synced', `gateway '${id}' has changes not yet applied`);
     }
+    const publicKeys = this.t.publicKeysOf(network);
+    if (row.gateway.publicKey && publicKeys.get(row.gateway.publicKey) === `gateway:${id}`) publicKeys.delete(row.gateway.publicKey);
     this.t.writeAudit(audit);
     this.t.gateways.delete(key(network, id));
     const net = this.t.networks.get(network);
@@ -358,19 +392,20 @@ export class MemoryGatewayStore implements GatewayStore {
     for (const k of leaseKeys) this.t.leasesOf(network).delete(k);
   }
 
-  async recordSync(network: string, id: string, result: SyncResult, appliedGeneration?: number): Promise<void> {
-    await this.t.faults.enter('gateways.recordSync', [network, id, result, appliedGeneration]);
+  async recordSync(network: string, id: string, result: SyncResult, applied?: AppliedRecord): Promise<void> {
+    await this.t.faults.enter('gateways.recordSync', [network, id, result, applied]);
     const row = this.t.gatewayRow(network, id);
     if (!row) return;
     const g = row.gateway;
     if (result.outcome === 'sent') {
       const last = g.lastSync;
-      if (g.appliedGeneration < result.generation && (!last || last.outcome !== 'sent' || last.generation <= result.generation)) {
-        g.lastSync = copy(result);
-      }
+      if (g.appliedGeneration < result.generation && (!last || last.outcome !== 'sent')) g.lastSync = copy(result);
       return;
     }
-    if (appliedGeneration !== undefined && g.appliedGeneration < appliedGeneration) g.appliedGeneration = appliedGeneration;
+    if (applied !== undefined && g.appliedGeneration < applied.generation) {
+      g.appliedGeneration = applied.generation;
+      if (applied.vector) g.appliedShards = copy(applied.vector);
+    }
     if (g.lastSync?.commandId === (result.commandId ?? '')) g.lastSync = copy(result);
   }
 
@@ -381,7 +416,15 @@ export class MemoryGatewayStore implements GatewayStore {
     const g = row.gateway;
     if (outcome.commandId && !(g.status === 'pending' && g.initCommand?.commandId === outcome.commandId)) return;
     const next: Gateway = { ...g, status: outcome.status, updatedAt: outcome.at, version: g.version + 1 };
-    if (outcome.publicKey) next.publicKey = outcome.publicKey;
+    if (outcome.publicKey) {
+      next.publicKey = outcome.publicKey;
+      // Its claim, unless a client holds the key (the worker then leaves that client out).
+      const publicKeys = this.t.publicKeysOf(network);
+      if (!publicKeys.has(outcome.publicKey)) publicKeys.set(outcome.publicKey, `gateway:${id}`);
+      if (outcome.previousPublicKey && outcome.previousPublicKey !== outcome.publicKey && publicKeys.get(outcome.previousPublicKey) === `gateway:${id}`) {
+        publicKeys.delete(outcome.previousPublicKey);
+      }
+    }
     if (outcome.reason) next.statusReason = outcome.reason;
     else delete next.statusReason;
     delete next.initCommand;
@@ -403,14 +446,25 @@ export class MemoryGatewayStore implements GatewayStore {
     this.t.writeAudit(audit);
     const { lastSync: _s, initCommand: _c, ...rest } = row.gateway;
     row.gateway = { ...rest, desiredGeneration: generation, ...(reinit ? { status: 'pending' as const } : {}) };
-    return copy(row.gateway);
+    return row.read();
+  }
+
+  async markExpiring(network: string, id: string, change: { add?: Record<string, string[]>; remove?: Record<string, string[]>; clearLegacy?: boolean }): Promise<void> {
+    await this.t.faults.enter('gateways.markExpiring', [network, id, change]);
+    const row = this.t.gatewayRow(network, id);
+    if (!row) return;
+    for (const shard of new Set([...Object.keys(change.add ?? {}), ...Object.keys(change.remove ?? {})])) {
+      const add = change.add?.[shard] ?? [];
+      row.expiring(shard, add, (change.remove?.[shard] ?? []).filter((n) => !add.includes(n)));
+    }
+    if (change.clearLegacy) delete row.gateway.expiringClients;
   }
 }
 
 export class MemoryClientStore implements ClientStore {
   constructor(private readonly t: MemoryTable) {}
 
-  async create(change: ClientChange, secrets: ClientSecrets, guard: NetworkGuard, audit: AuditRecord): Promise<void> {
+  async create(change: ClientChange, secrets: ClientSecrets, guard: NetworkGuard, audit: AuditRecord, options: CreateOptions = {}): Promise<void> {
     await this.t.faults.enter('clients.create', [change, secrets, guard]);
     const { client, leaseKeys } = change;
     // The transaction's conditions, in the order the adapter reads its cancellation reasons.
@@ -419,20 +473,21 @@ export class MemoryClientStore implements ClientStore {
     const taken = leaseKeys.find((k) => leases.has(k));
     if (taken) throw new AddressTakenError(taken);
     const publicKeys = this.t.publicKeysOf(client.network);
-    if (publicKeys.has(client.publicKey)) throw new PublicKeyTakenError();
-    // The gateway item's condition also refuses its own key, whatever its generation.
-    if (this.t.gatewayRow(client.network, client.gatewayId)?.gateway.publicKey === client.publicKey) throw new PublicKeyTakenError(true);
-    const gateway = this.t.checkGeneration(client.network, client.gatewayId, client.generation);
+    // The gateway's own key has its claim too (owner gateway:<id>).
+    if (publicKeys.has(client.publicKey)) throw new PublicKeyTakenError(publicKeys.get(client.publicKey)!.startsWith('gateway:'));
+    const { row, shard } = this.t.checkShard(client.network, client.gatewayId, client.genShard, client.generation, !options.batch);
     const net = this.t.networks.get(guard.name)?.network;
-    if (!net || net.addressRange !== guard.addressRange || net.addressRange6 !== guard.addressRange6) throw new NetworkChangedError();
+    if (!options.batch && (!net || net.addressRange !== guard.addressRange || net.addressRange6 !== guard.addressRange6)) throw new NetworkChangedError();
     this.t.writeAudit(audit);
 
     this.t.clients.set(key(client.network, client.name), copy(client));
     for (const k of leaseKeys) leases.set(k, `client:${client.name}`);
     publicKeys.set(client.publicKey, `client:${client.name}`);
-    gateway.gateway.desiredGeneration = client.generation;
-    gateway.clientCount++;
-    if (client.expiresAt !== undefined) gateway.gateway.expiringClients = true;
+    if (!options.batch) {
+      shard.generation = client.generation;
+      shard.clientCount++;
+      if (client.expiresAt !== undefined) row.expiring(shardName(client.genShard!), [client.name]);
+    }
     if (secrets.privateKey || secrets.presharedKey) this.t.secrets.set(key(client.network, client.name), copy(secrets));
   }
 
@@ -456,12 +511,14 @@ export class MemoryClientStore implements ClientStore {
     if (!current || current.version !== expectedVersion) {
       throw new ConflictError('version_conflict', `client '${client.name}' was changed meanwhile (expected version ${expectedVersion})`, 'version');
     }
-    const gateway = peerSetChanged ? this.t.checkGeneration(client.network, client.gatewayId, client.generation) : undefined;
+    const moved = peerSetChanged ? this.t.checkShard(client.network, client.gatewayId, client.genShard, client.generation) : undefined;
     this.t.writeAudit(audit);
     this.t.clients.set(key(client.network, client.name), copy(client));
-    if (gateway) {
-      gateway.gateway.desiredGeneration = client.generation;
-      if (client.expiresAt !== undefined) gateway.gateway.expiringClients = true;
+    if (moved) {
+      moved.shard.generation = client.generation;
+      const name = shardName(client.genShard!);
+      if (client.expiresAt !== undefined) moved.row.expiring(name, [client.name]);
+      else moved.row.expiring(name, undefined, [client.name]);
     }
     return copy(client);
   }
@@ -473,11 +530,12 @@ export class MemoryClientStore implements ClientStore {
     if (!current || current.version !== expectedVersion) {
       throw new ConflictError('version_conflict', `client '${client.name}' was changed meanwhile`, 'version');
     }
-    const gateway = this.t.checkGeneration(client.network, client.gatewayId, generation);
+    const moved = this.t.checkShard(client.network, client.gatewayId, client.genShard, generation);
     this.t.writeAudit(audit);
     this.t.clients.delete(key(client.network, client.name));
-    gateway.gateway.desiredGeneration = generation;
-    gateway.clientCount--;
+    moved.shard.generation = generation;
+    moved.shard.clientCount--;
+    moved.row.expiring(shardName(client.genShard!), undefined, [client.name]);
     this.t.secrets.delete(key(client.network, client.name));
     for (const k of leaseKeys) this.t.leasesOf(client.network).delete(k);
     // Only its own claim: a client written before keys were claimed may share its key with one that holds it.
@@ -496,6 +554,36 @@ export class MemoryClientStore implements ClientStore {
   async leasesBetween(network: string, fromKey: string, toKey: string): Promise<Set<string>> {
     await this.t.faults.enter('clients.leasesBetween', [network, fromKey, toKey]);
     return new Set([...this.t.leasesOf(network).keys()].filter((k) => k >= fromKey && k <= toKey));
+  }
+
+  async reserveBatch(batch: ClientBatch, reserve: number): Promise<void> {
+    await this.t.faults.enter('clients.reserveBatch', [batch, reserve]);
+    const { shard } = this.t.checkShard(batch.network.name, batch.gatewayId, batch.shard, batch.generation);
+    shard.clientCount += reserve;
+  }
+
+  async settleBatch(batch: ClientBatch, settled: { created: number; reserved: number; expiring: string[] }): Promise<void> {
+    await this.t.faults.enter('clients.settleBatch', [batch, settled]);
+    const { row, shard } = this.t.checkShard(batch.network.name, batch.gatewayId, batch.shard, batch.generation);
+    shard.generation = batch.generation;
+    shard.clientCount += settled.created - settled.reserved;
+    row.expiring(shardName(batch.shard), settled.expiring);
+  }
+
+  async restamp(network: string, names: string[], from: number, to: number): Promise<void> {
+    await this.t.faults.enter('clients.restamp', [network, names, from, to]);
+    for (const name of names) {
+      const c = this.t.clients.get(key(network, name));
+      if (c?.generation === from) c.generation = to;
+    }
+  }
+
+  async getMany(network: string, names: string[]): Promise<Client[]> {
+    await this.t.faults.enter('clients.getMany', [network, names]);
+    return names.flatMap((n) => {
+      const c = this.t.clients.get(key(network, n));
+      return c ? [copy(c)] : [];
+    });
   }
 
   async allOfGateway(network: string, gatewayId: string): Promise<Client[]> {
@@ -877,7 +965,9 @@ export async function markReady(world: FakeWorld, gateway: Pick<Gateway, 'networ
 /** The gateway has applied everything asked of it so far. */
 export function markApplied(world: FakeWorld, gateway: Pick<Gateway, 'network' | 'id'>): void {
   const row = world.table.gatewayRow(gateway.network, gateway.id)!;
-  row.gateway.appliedGeneration = row.gateway.desiredGeneration;
+  const read = row.read();
+  row.gateway.appliedShards = desiredVector(read);
+  row.gateway.appliedGeneration = nextApplyGeneration(read);
 }
 
 /** The status snapshots in memory, with an ETag per write (what S3 answers a conditional GET with). */

@@ -1,7 +1,7 @@
 // Bulk import (a CSV file, one client a row, per-row errors) and export (every client, no secrets)
 // of a network's clients: POST …/clients-import and GET …/clients-export.
 import { useState } from 'preact/hooks';
-import { failureOf, idempotencyKey, type Api, type Gateway } from '../api';
+import { answer, failureOf, idempotencyKey, type Api, type Gateway, type ImportAnswer } from '../api';
 import { FormError, Modal, TableWrap, errorsOf, list, noErrors, saveBlob, type FormErrors } from '../ui';
 
 /** The columns the import takes (others, such as an export's id or enabled, are ignored). */
@@ -62,17 +62,11 @@ export function clientsFromCsv(text: string): ImportClient[] {
   });
 }
 
-interface ImportResult {
-  index: number;
-  status: string;
-  client?: { name: string };
-  error?: { code: string; message: string; field?: string };
-}
 
 export function ImportDialog(props: { api: Api; network: string; gateways: Gateway[]; onClose: () => void }) {
   const [errors, setErrors] = useState<FormErrors>(noErrors);
   const [busy, setBusy] = useState(false);
-  const [outcome, setOutcome] = useState<{ created: number; failed: number; results: ImportResult[] }>();
+  const [outcome, setOutcome] = useState<ImportAnswer>();
   const submit = async (e: Event) => {
     e.preventDefault();
     const form = new FormData(e.currentTarget as HTMLFormElement);
@@ -91,13 +85,13 @@ export function ImportDialog(props: { api: Api; network: string; gateways: Gatew
     setBusy(true);
     try {
       const gatewayId = props.gateways.length === 1 ? props.gateways[0]!.id : String(form.get('gatewayId'));
-      const res = await props.api.raw(`/networks/${encodeURIComponent(props.network)}/clients-import`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'Idempotency-Key': idempotencyKey() },
-        body: JSON.stringify({ gatewayId, clients }),
-      });
-      if (!res.ok) throw await failureOf(res);
-      setOutcome((await res.json()) as { created: number; failed: number; results: ImportResult[] });
+      const answered = await answer(
+        props.api.POST('/networks/{network}/clients-import', {
+          params: { path: { network: props.network }, header: { 'Idempotency-Key': idempotencyKey() } },
+          body: { gatewayId, clients },
+        }),
+      );
+      setOutcome(answered);
       setErrors(noErrors);
     } catch (err) {
       setErrors(errorsOf(err, ['gatewayId']));
@@ -105,7 +99,7 @@ export function ImportDialog(props: { api: Api; network: string; gateways: Gatew
       setBusy(false);
     }
   };
-  const failures = outcome?.results.filter((r) => r.error) ?? [];
+  const failures = outcome?.results.flatMap((r) => (r.status === 'failed' ? [r] : [])) ?? [];
   return (
     <Modal title="Import clients" onClose={props.onClose} wide>
       <form onSubmit={submit} noValidate>
@@ -173,8 +167,8 @@ export function ImportDialog(props: { api: Api; network: string; gateways: Gatew
                 <tr key={r.index}>
                   {/* +2: the header is row 1 and the API counts from 0. */}
                   <td>{r.index + 2}</td>
-                  <td>{r.error?.field?.replace(/^clients\.\d+\./, '') ?? '—'}</td>
-                  <td>{r.error?.message}</td>
+                  <td>{r.error.field?.replace(/^clients\.\d+\./, '') ?? '—'}</td>
+                  <td>{r.error.message}</td>
                 </tr>
               ))}
             </tbody>
@@ -194,13 +188,16 @@ export function ExportButton(props: { api: Api; network: string; onError: (messa
       onClick={async () => {
         setBusy(true);
         try {
-          const res = await props.api.raw(`/networks/${encodeURIComponent(props.network)}/clients-export?format=csv`);
-          if (!res.ok) throw await failureOf(res);
+          const { data, error, response } = await props.api.GET('/networks/{network}/clients-export', {
+            params: { path: { network: props.network }, query: { format: 'csv' } },
+            parseAs: 'blob',
+          });
+          if (!response.ok || !data) throw failureOf(response, error);
           // A large export answers a short-lived signed URL instead of the file itself.
-          if (res.headers.get('content-type')?.includes('application/json')) {
-            const body = (await res.json()) as { url?: string };
+          if (response.headers.get('content-type')?.includes('application/json')) {
+            const body = JSON.parse(await data.text()) as { url?: string };
             if (body.url) location.assign(body.url);
-          } else saveBlob(await res.blob(), `${props.network}-clients.csv`);
+          } else saveBlob(data, `${props.network}-clients.csv`);
           props.onError(undefined);
         } catch (err) {
           props.onError(errorsOf(err, []).form);

@@ -1,25 +1,21 @@
 import {
+  BatchGetCommand,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
+  type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { ClientChange, ClientStore, NetworkGuard, Page } from '../../app/ports.js';
-import {
-  AddressTakenError,
-  ConflictError,
-  GenerationBehindError,
-  NameTakenError,
-  NetworkChangedError,
-  NotFoundError,
-  PublicKeyTakenError,
-} from '../../domain/errors.js';
+import type { ClientBatch, ClientChange, ClientStore, CreateOptions, NetworkGuard, Page } from '../../app/ports.js';
+import { AddressTakenError, ConflictError, NameTakenError, NotFoundError, PublicKeyTakenError } from '../../domain/errors.js';
 import type { AuditRecord } from '../../domain/audit.js';
 import type { Client, ClientSecrets } from '../../domain/model.js';
 import { putAudit, writeWithAudit, type AuditTable, type TransactItem } from './audit-log.js';
 import { decodeCursorFor, encodePage } from './paging.js';
 import { claimLeases, releaseLeases, leasesBetween } from './leases.js';
-import { cancellationDetails, isConditionFailure, keys, numberAttribute, stringAttribute, stripInternal, type CancellationDetail } from './table.js';
+import { ensureShards, moveShard, shardFailure, ShardMissingError, type ShardMove } from './generation-shards.js';
+import { cancellationDetails, isConditionFailure, keys, stringAttribute, stripInternal } from './table.js';
 
 export class DynamoClientStore implements ClientStore {
   constructor(
@@ -29,7 +25,8 @@ export class DynamoClientStore implements ClientStore {
     private readonly auditTable: AuditTable,
   ) {}
 
-  async create({ client, leaseKeys }: ClientChange, secrets: ClientSecrets, network: NetworkGuard, audit: AuditRecord): Promise<void> {
+  async create({ client, leaseKeys }: ClientChange, secrets: ClientSecrets, network: NetworkGuard, audit: AuditRecord, options: CreateOptions = {}): Promise<void> {
+    const move = shardMoveOf(client, 1, client.expiresAt !== undefined ? { add: [client.name] } : undefined);
     const items: TransactItem[] = [
       {
         Put: {
@@ -40,8 +37,8 @@ export class DynamoClientStore implements ClientStore {
       },
       ...claimLeases(this.tableName, client.network, leaseKeys, `client:${client.name}`),
       claimPublicKey(this.tableName, client),
-      this.moveGateway(client.network, client.gatewayId, client.generation, 1, client.expiresAt !== undefined, client.publicKey),
-      networkCheck(this.tableName, network),
+      // In a batch the shard moves once for all of it (reserveBatch, settleBatch).
+      ...(options.batch ? [] : [moveShard(this.tableName, { ...move, ranges: network })]),
     ];
     if (secrets.privateKey || secrets.presharedKey) {
       items.push({
@@ -52,22 +49,87 @@ export class DynamoClientStore implements ClientStore {
       });
     }
     items.push(putAudit(this.auditTable, audit));
-    try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
-    } catch (err) {
-      const reasons = cancellationDetails(err);
-      if (!reasons) throw err;
-      if (reasons[0]?.code === 'ConditionalCheckFailed') throw new NameTakenError('client', client.name);
-      const leaseIndex = reasons.slice(1, 1 + leaseKeys.length).findIndex((r) => r.code === 'ConditionalCheckFailed');
-      if (leaseIndex >= 0) throw new AddressTakenError(leaseKeys[leaseIndex]!);
-      if (reasons[1 + leaseKeys.length]?.code === 'ConditionalCheckFailed') throw new PublicKeyTakenError();
-      const gateway = reasons[2 + leaseKeys.length];
-      if (gateway?.code === 'ConditionalCheckFailed' && stringAttribute(gateway.item?.publicKey) === client.publicKey) {
-        throw new PublicKeyTakenError(true);
+    await this.withShards(client.network, client.gatewayId, async () => {
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+      } catch (err) {
+        const reasons = cancellationDetails(err);
+        if (!reasons) throw err;
+        if (reasons[0]?.code === 'ConditionalCheckFailed') throw new NameTakenError('client', client.name);
+        const leaseIndex = reasons.slice(1, 1 + leaseKeys.length).findIndex((r) => r.code === 'ConditionalCheckFailed');
+        if (leaseIndex >= 0) throw new AddressTakenError(leaseKeys[leaseIndex]!);
+        const claim = reasons[1 + leaseKeys.length];
+        if (claim?.code === 'ConditionalCheckFailed') throw new PublicKeyTakenError(stringAttribute(claim.item?.owner)?.startsWith('gateway:') ?? false);
+        if (!options.batch) {
+          const failure = shardFailure(reasons[2 + leaseKeys.length], { ...move, ranges: network });
+          if (failure) throw failure;
+        }
+        throw err; // TransactionConflict and throttling are retried by the caller
       }
-      throwIfGatewayFailed(gateway, client.gatewayId);
-      if (reasons[3 + leaseKeys.length]?.code === 'ConditionalCheckFailed') throw new NetworkChangedError();
-      throw err; // TransactionConflict and throttling are retried by the caller
+    });
+  }
+
+  async reserveBatch(batch: ClientBatch, reserve: number): Promise<void> {
+    // The count goes up first, so the gateway cannot be deleted while the batch's clients are written.
+    const move: ShardMove = { network: batch.network.name, ranges: batch.network, gatewayId: batch.gatewayId, shard: batch.shard, below: batch.generation, clientDelta: reserve };
+    await this.withShards(batch.network.name, batch.gatewayId, () => this.sendMove(move));
+  }
+
+  async settleBatch(batch: ClientBatch, settled: { created: number; reserved: number; expiring: string[] }): Promise<void> {
+    const move: ShardMove = {
+      network: batch.network.name,
+      ranges: batch.network,
+      gatewayId: batch.gatewayId,
+      shard: batch.shard,
+      generation: batch.generation,
+      clientDelta: settled.created - settled.reserved,
+      ...(settled.expiring.length ? { expiring: { add: settled.expiring } } : {}),
+    };
+    await this.sendMove(move);
+  }
+
+  async restamp(network: string, names: string[], from: number, to: number): Promise<void> {
+    for (const name of names) {
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.client(network, name),
+            UpdateExpression: 'SET generation = :to',
+            ConditionExpression: 'generation = :from',
+            ExpressionAttributeValues: { ':from': from, ':to': to },
+          }),
+        );
+      } catch (err) {
+        // Changed (or deleted) since: its own change stamped it.
+        if (!isConditionFailure(err)) throw err;
+      }
+    }
+  }
+
+  /** One shard move on its own (a one-item transaction keeps the failed condition's old item). */
+  private async sendMove(move: ShardMove): Promise<void> {
+    try {
+      await this.db.send(new TransactWriteCommand({ TransactItems: [moveShard(this.tableName, move)] }));
+    } catch (err) {
+      const failure = shardFailure(cancellationDetails(err)?.[0], move);
+      throw failure ?? err;
+    }
+  }
+
+  /** Runs a write that moves a shard; a gateway made before shards gets them first (once). */
+  private async withShards<T>(network: string, gatewayId: string, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      if (!(err instanceof ShardMissingError)) throw err;
+      await ensureShards(this.db, this.tableName, network, gatewayId);
+      try {
+        return await write();
+      } catch (again) {
+        if (again instanceof ShardMissingError) throw new NotFoundError('gateway', gatewayId);
+        throw again;
+      }
     }
   }
 
@@ -98,6 +160,7 @@ export class DynamoClientStore implements ClientStore {
   }
 
   async update(client: Client, expectedVersion: number, peerSetChanged: boolean, audit: AuditRecord): Promise<Client> {
+    const move = peerSetChanged ? shardMoveOf(client, 0, client.expiresAt !== undefined ? { add: [client.name] } : { remove: [client.name] }) : undefined;
     const items: TransactItem[] = [
       {
         Put: {
@@ -108,26 +171,29 @@ export class DynamoClientStore implements ClientStore {
         },
       },
     ];
-    if (peerSetChanged) items.push(this.moveGateway(client.network, client.gatewayId, client.generation, 0, client.expiresAt !== undefined));
+    if (move) items.push(moveShard(this.tableName, move));
     items.push(putAudit(this.auditTable, audit));
-    try {
-      await this.db.send(new TransactWriteCommand({ TransactItems: items }));
-    } catch (err) {
-      const reasons = cancellationDetails(err);
-      if (reasons?.[0]?.code === 'ConditionalCheckFailed') {
-        throw new ConflictError(
-          'version_conflict',
-          `client '${client.name}' was changed meanwhile (expected version ${expectedVersion})`,
-          'version',
-        );
+    await this.withShards(client.network, client.gatewayId, async () => {
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: items }));
+      } catch (err) {
+        const reasons = cancellationDetails(err);
+        if (reasons?.[0]?.code === 'ConditionalCheckFailed') {
+          throw new ConflictError(
+            'version_conflict',
+            `client '${client.name}' was changed meanwhile (expected version ${expectedVersion})`,
+            'version',
+          );
+        }
+        const failure = move ? shardFailure(reasons?.[1], move) : undefined;
+        throw failure ?? err;
       }
-      if (reasons) throwIfGatewayFailed(reasons[1], client.gatewayId);
-      throw err;
-    }
+    });
     return client;
   }
 
   async delete({ client, leaseKeys }: ClientChange, expectedVersion: number, generation: number, audit: AuditRecord): Promise<void> {
+    const move = shardMoveOf({ ...client, generation }, -1, client.expiresAt !== undefined ? { remove: [client.name] } : undefined);
     const items: TransactItem[] = [
       {
         Delete: {
@@ -137,7 +203,7 @@ export class DynamoClientStore implements ClientStore {
           ExpressionAttributeValues: { ':v': expectedVersion },
         },
       },
-      this.moveGateway(client.network, client.gatewayId, generation, -1, false),
+      moveShard(this.tableName, move),
       { Delete: { TableName: this.secretsTableName, Key: keys.secrets(client.network, client.name) } },
       ...releaseLeases(this.tableName, client.network, leaseKeys),
     ];
@@ -146,20 +212,23 @@ export class DynamoClientStore implements ClientStore {
     // without it).
     const releaseKey = releasePublicKey(this.tableName, client);
     const record = putAudit(this.auditTable, audit);
-    for (const release of [true, false]) {
-      try {
-        await this.db.send(new TransactWriteCommand({ TransactItems: release ? [...items, releaseKey, record] : [...items, record] }));
-        return;
-      } catch (err) {
-        const reasons = cancellationDetails(err);
-        if (reasons?.[0]?.code === 'ConditionalCheckFailed') {
-          throw new ConflictError('version_conflict', `client '${client.name}' was changed meanwhile`, 'version');
+    await this.withShards(client.network, client.gatewayId, async () => {
+      for (const release of [true, false]) {
+        try {
+          await this.db.send(new TransactWriteCommand({ TransactItems: release ? [...items, releaseKey, record] : [...items, record] }));
+          return;
+        } catch (err) {
+          const reasons = cancellationDetails(err);
+          if (reasons?.[0]?.code === 'ConditionalCheckFailed') {
+            throw new ConflictError('version_conflict', `client '${client.name}' was changed meanwhile`, 'version');
+          }
+          const failure = shardFailure(reasons?.[1], move);
+          if (failure) throw failure;
+          if (release && reasons?.[items.length]?.code === 'ConditionalCheckFailed') continue;
+          throw err;
         }
-        if (reasons) throwIfGatewayFailed(reasons[1], client.gatewayId);
-        if (release && reasons?.[items.length]?.code === 'ConditionalCheckFailed') continue;
-        throw err;
       }
-    }
+    });
   }
 
   async markLinksRevoked(network: string, name: string, at: string, audit: AuditRecord): Promise<void> {
@@ -189,6 +258,22 @@ export class DynamoClientStore implements ClientStore {
     return leasesBetween(this.db, this.tableName, network, fromKey, toKey);
   }
 
+  async getMany(network: string, names: string[]): Promise<Client[]> {
+    const clients: Client[] = [];
+    for (let i = 0; i < names.length; i += 100) {
+      let pending: Record<string, unknown>[] | undefined = names.slice(i, i + 100).map((n) => keys.client(network, n));
+      for (let round = 0; pending?.length && round < 8; round++) {
+        const out: BatchGetCommandOutput = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) clients.push(stripInternal<Client>(item));
+        pending = out.UnprocessedKeys?.[this.tableName]?.Keys as Record<string, unknown>[] | undefined;
+      }
+      if (pending?.length) throw new Error('BatchGet left keys unprocessed');
+    }
+    return clients;
+  }
+
   async allOfGateway(network: string, gatewayId: string): Promise<Client[]> {
     // The base table with a consistent read, not the GSI: a peer set rendered right after a change
     // must contain that change, and GSI reads are only eventually consistent.
@@ -210,60 +295,23 @@ export class DynamoClientStore implements ClientStore {
     } while (start);
     return clients;
   }
-
-  /**
-   * The gateway's generation moves to `generation`, only forwards (see domain/generation.ts); with
-   * `notPublicKey`, only if that is not the gateway's own key (a new client's key).
-   */
-  private moveGateway(
-    network: string,
-    gatewayId: string,
-    generation: number,
-    clientDelta: number,
-    expiring: boolean,
-    notPublicKey?: string,
-  ): TransactItem {
-    const keyCheck = notPublicKey !== undefined;
-    return {
-      Update: {
-        TableName: this.tableName,
-        Key: keys.gateway(network, gatewayId),
-        // expiringClients tells the worker's schedule which gateways have expiries to enforce.
-        UpdateExpression: 'SET desiredGeneration = :g, clientCount = clientCount + :delta' + (expiring ? ', expiringClients = :t' : ''),
-        ConditionExpression:
-          'attribute_exists(pk) AND desiredGeneration < :g' + (keyCheck ? ' AND (attribute_not_exists(publicKey) OR publicKey <> :pk)' : ''),
-        ExpressionAttributeValues: {
-          ':g': generation,
-          ':delta': clientDelta,
-          ...(expiring ? { ':t': true } : {}),
-          ...(keyCheck ? { ':pk': notPublicKey } : {}),
-        },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    };
-  }
 }
 
-function networkCheck(tableName: string, network: NetworkGuard): TransactItem {
-  return {
-    ConditionCheck: {
-      TableName: tableName,
-      Key: keys.network(network.name),
-      ConditionExpression: network.addressRange6
-        ? 'addressRange = :r4 AND addressRange6 = :r6'
-        : 'addressRange = :r4 AND attribute_not_exists(addressRange6)',
-      ExpressionAttributeValues: { ':r4': network.addressRange, ...(network.addressRange6 ? { ':r6': network.addressRange6 } : {}) },
-    },
-  };
+/** The shard move of a client's change: its own shard, to its new stamp. */
+function shardMoveOf(client: Client, clientDelta: number, expiring?: ShardMove['expiring']): ShardMove {
+  if (client.genShard === undefined) throw new Error(`client '${client.name}' has no generation shard`);
+  return { network: client.network, gatewayId: client.gatewayId, shard: client.genShard, generation: client.generation, clientDelta, ...(expiring ? { expiring } : {}) };
 }
 
 /** The client's claim on its public key, which no other client of the network may hold. */
-function claimPublicKey(tableName: string, client: Client): TransactItem {
+export function claimPublicKey(tableName: string, client: Client): TransactItem {
   return {
     Put: {
       TableName: tableName,
       Item: { ...keys.publicKey(client.network, client.publicKey), type: 'publicKey', owner: `client:${client.name}` },
       ConditionExpression: 'attribute_not_exists(pk)',
+      // The owner tells another client's key from the gateway's own.
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     },
   };
 }
@@ -282,14 +330,7 @@ function releasePublicKey(tableName: string, client: Client): TransactItem {
   };
 }
 
-function throwIfGatewayFailed(reason: CancellationDetail | undefined, gatewayId: string): void {
-  if (reason?.code !== 'ConditionalCheckFailed') return;
-  const current = numberAttribute(reason.item?.desiredGeneration);
-  if (current !== undefined) throw new GenerationBehindError(current);
-  throw new NotFoundError('gateway', gatewayId);
-}
-
-function clientItem(client: Client): Record<string, unknown> {
+export function clientItem(client: Client): Record<string, unknown> {
   return {
     ...keys.client(client.network, client.name),
     type: 'client',

@@ -5,11 +5,13 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import type { GatewayStore, Page } from '../../app/ports.js';
+import type { AppliedRecord, GatewayStore, InitOutcome, NetworkGuard, Page } from '../../app/ports.js';
 import { AddressTakenError, ConflictError, GenerationBehindError, NotFoundError } from '../../domain/errors.js';
 import type { AuditRecord } from '../../domain/audit.js';
-import type { Gateway, SyncResult } from '../../domain/model.js';
-import { putAudit, writeWithAudit, type AuditTable } from './audit-log.js';
+import { clientCountOf, isInSync } from '../../domain/generation.js';
+import type { Gateway, GenerationShard, SyncResult } from '../../domain/model.js';
+import { putAudit, writeWithAudit, type AuditTable, type TransactItem } from './audit-log.js';
+import { deleteShards, gatewayKeyClaim, putShards, readShards, releaseGatewayKey } from './generation-shards.js';
 import { claimLeases, releaseLeases } from './leases.js';
 import { decodeCursorFor, encodePage } from './paging.js';
 import { cancellationDetails, isConditionFailure, keys, numberAttribute, stripInternal } from './table.js';
@@ -21,7 +23,7 @@ export class DynamoGatewayStore implements GatewayStore {
     private readonly auditTable: AuditTable,
   ) {}
 
-  async create(gateway: Gateway, leaseKeys: string[], audit: AuditRecord): Promise<void> {
+  async create(gateway: Gateway, leaseKeys: string[], audit: AuditRecord, network: NetworkGuard): Promise<void> {
     try {
       await this.db.send(
         new TransactWriteCommand({
@@ -44,6 +46,7 @@ export class DynamoGatewayStore implements GatewayStore {
             },
             ...claimLeases(this.tableName, gateway.network, leaseKeys, `gateway:${gateway.id}`),
             putAudit(this.auditTable, audit),
+            ...putShards(this.tableName, network, gateway.id),
           ],
         }),
       );
@@ -59,10 +62,28 @@ export class DynamoGatewayStore implements GatewayStore {
   }
 
   async get(network: string, id: string): Promise<Gateway | undefined> {
+    // The item and the shards side by side: each component only has to be read before the clients
+    // are (domain/generation.ts), not before the others.
+    const [item, shards] = await Promise.all([this.item(network, id), readShards(this.db, this.tableName, network, id)]);
+    if (!item) return undefined;
+    return withShards(toGateway(item), shards);
+  }
+
+  private async item(network: string, id: string): Promise<Record<string, unknown> | undefined> {
     const out = await this.db.send(
       new GetCommand({ TableName: this.tableName, Key: keys.gateway(network, id), ConsistentRead: true }),
     );
-    return out.Item ? toGateway(out.Item) : undefined;
+    return out.Item;
+  }
+
+  /** Each gateway of a page with its shards. */
+  private async withShardsAll(items: Record<string, unknown>[]): Promise<Gateway[]> {
+    return Promise.all(
+      items.map(async (item) => {
+        const g = toGateway(item);
+        return withShards(g, await readShards(this.db, this.tableName, g.network, g.id));
+      }),
+    );
   }
 
   async list(network: string, limit: number, cursor?: string): Promise<Page<Gateway>> {
@@ -76,7 +97,7 @@ export class DynamoGatewayStore implements GatewayStore {
         ExclusiveStartKey: decodeCursorFor(cursor, pk, 'GW#'),
       }),
     );
-    return encodePage((out.Items ?? []).map(toGateway), out.LastEvaluatedKey);
+    return encodePage(await this.withShardsAll(out.Items ?? []), out.LastEvaluatedKey);
   }
 
   async listAll(limit: number, cursor?: string): Promise<Page<Gateway>> {
@@ -90,7 +111,7 @@ export class DynamoGatewayStore implements GatewayStore {
         ExclusiveStartKey: decodeCursorFor(cursor, keys.gatewaysGsiPk, 'NET#', 'gsi1pk'),
       }),
     );
-    return encodePage((out.Items ?? []).map(toGateway), out.LastEvaluatedKey);
+    return encodePage(await this.withShardsAll(out.Items ?? []), out.LastEvaluatedKey);
   }
 
   async update(gateway: Gateway, expectedVersion: number, generation: number | undefined, audit: AuditRecord): Promise<Gateway> {
@@ -159,47 +180,64 @@ export class DynamoGatewayStore implements GatewayStore {
   }
 
   async delete(network: string, id: string, leaseKeys: string[], audit: AuditRecord): Promise<void> {
-    try {
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Delete: {
-                TableName: this.tableName,
-                Key: keys.gateway(network, id),
-                // Not while the removal of its last clients is still on its way to the instance:
-                // once the item is gone, nothing would ever deliver it.
-                ConditionExpression: 'attribute_exists(pk) AND clientCount = :zero AND appliedGeneration >= desiredGeneration',
-                ExpressionAttributeValues: { ':zero': 0 },
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: keys.network(network),
-                UpdateExpression: 'SET gatewayCount = gatewayCount - :one',
-                ExpressionAttributeValues: { ':one': 1 },
-              },
-            },
-            ...releaseLeases(this.tableName, network, leaseKeys),
-            putAudit(this.auditTable, audit),
-          ],
-        }),
-      );
-    } catch (err) {
-      const reason = cancellationDetails(err)?.[0];
-      if (reason?.code === 'ConditionalCheckFailed') {
-        const old = reason.item;
-        if (!old) throw new NotFoundError('gateway', id);
-        if ((numberAttribute(old.clientCount) ?? 0) > 0) throw new ConflictError('gateway_not_empty', `gateway '${id}' still has clients; delete them first`);
+    // The gateway and every shard as read: a client write or a change of the gateway since fails
+    // the transaction, and the check starts again from a fresh read.
+    let releaseKey = true;
+    for (let attempt = 0; ; attempt++) {
+      const item = await this.item(network, id);
+      if (!item) throw new NotFoundError('gateway', id);
+      const gateway = withShards(toGateway(item), await readShards(this.db, this.tableName, network, id));
+      if (clientCountOf(gateway, numberAttribute(item.clientCount) ?? 0) > 0) {
+        throw new ConflictError('gateway_not_empty', `gateway '${id}' still has clients; delete them first`);
+      }
+      // Not while the removal of its last clients is still on its way to the instance: once the
+      // item is gone, nothing would ever deliver it.
+      if (!isInSync(gateway)) {
         throw new ConflictError('gateway_not_synced', `gateway '${id}' has changes not yet applied (its last clients' removal); try again once appliedGeneration reaches desiredGeneration`);
       }
-      throw err;
+      const head: TransactItem[] = [
+        {
+          Delete: {
+            TableName: this.tableName,
+            Key: keys.gateway(network, id),
+            ConditionExpression:
+              'attribute_exists(pk) AND version = :v AND desiredGeneration = :d AND appliedGeneration = :a AND (attribute_not_exists(clientCount) OR clientCount = :c)',
+            ExpressionAttributeValues: {
+              ':v': gateway.version,
+              ':d': gateway.desiredGeneration,
+              ':a': gateway.appliedGeneration,
+              ':c': numberAttribute(item.clientCount) ?? 0,
+            },
+          },
+        },
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: keys.network(network),
+            UpdateExpression: 'SET gatewayCount = gatewayCount - :one',
+            ExpressionAttributeValues: { ':one': 1 },
+          },
+        },
+        ...releaseLeases(this.tableName, network, leaseKeys),
+        putAudit(this.auditTable, audit),
+      ];
+      // Its key claim goes too, unless a client holds that key (data from before claims).
+      const release = releaseKey && gateway.publicKey ? [releaseGatewayKey(this.tableName, network, id, gateway.publicKey)] : [];
+      try {
+        await this.db.send(
+          new TransactWriteCommand({ TransactItems: [...head, ...release, ...deleteShards(this.tableName, network, id, gateway.shards ?? {})] }),
+        );
+        return;
+      } catch (err) {
+        const reasons = cancellationDetails(err);
+        if (!reasons || attempt >= 4 || !reasons.some((r) => r.code === 'ConditionalCheckFailed')) throw err;
+        if (release.length && reasons[head.length]?.code === 'ConditionalCheckFailed') releaseKey = false;
+        // Otherwise something changed since the read (a client write, an apply): read again.
+      }
     }
   }
 
-  async recordSync(network: string, id: string, result: SyncResult, appliedGeneration?: number): Promise<void> {
+  async recordSync(network: string, id: string, result: SyncResult, applied?: AppliedRecord): Promise<void> {
     const key = keys.gateway(network, id);
     const conditional = async (input: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>) => {
       try {
@@ -210,22 +248,38 @@ export class DynamoGatewayStore implements GatewayStore {
     };
     if (result.outcome === 'sent') {
       // Only while it is news: not once that generation is applied, and never over a command
-      // in flight for a later generation (the stream worker and the schedule may overlap).
+      // in flight (the stream worker and the schedule may overlap): at most one apply per gateway.
       await conditional({
         UpdateExpression: 'SET lastSync = :r',
         ConditionExpression:
-          'attribute_exists(pk) AND appliedGeneration < :g AND ' +
-          '(attribute_not_exists(lastSync) OR lastSync.outcome <> :sent OR lastSync.generation <= :g)',
+          'attribute_exists(pk) AND appliedGeneration < :g AND (attribute_not_exists(lastSync) OR lastSync.outcome <> :sent)',
         ExpressionAttributeValues: { ':r': result, ':g': result.generation, ':sent': 'sent' },
       });
       return;
     }
-    if (appliedGeneration !== undefined) {
-      // appliedGeneration only moves forward, whatever order results arrive in.
+    if (applied !== undefined) {
+      // The usual case in one write: the result of the command on record, which moves the
+      // generation forward.
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: 'SET lastSync = :r, appliedGeneration = :g' + (applied.vector ? ', appliedShards = :v' : ''),
+            ConditionExpression: 'attribute_exists(pk) AND lastSync.commandId = :cmd AND appliedGeneration < :g',
+            ExpressionAttributeValues: { ':r': result, ':cmd': result.commandId ?? '', ':g': applied.generation, ...(applied.vector ? { ':v': applied.vector } : {}) },
+          }),
+        );
+        return;
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+      // appliedGeneration only moves forward, whatever order results arrive in; the vector of what
+      // was read goes with it (a later apply's vector is never below an earlier one's).
       await conditional({
-        UpdateExpression: 'SET appliedGeneration = :g',
+        UpdateExpression: 'SET appliedGeneration = :g' + (applied.vector ? ', appliedShards = :v' : ''),
         ConditionExpression: 'attribute_exists(pk) AND appliedGeneration < :g',
-        ExpressionAttributeValues: { ':g': appliedGeneration },
+        ExpressionAttributeValues: { ':g': applied.generation, ...(applied.vector ? { ':v': applied.vector } : {}) },
       });
     }
     // The outcome replaces the "sent" record of the same command only, never a newer one.
@@ -236,14 +290,9 @@ export class DynamoGatewayStore implements GatewayStore {
     });
   }
 
-  async recordInit(
-    network: string,
-    id: string,
-    outcome: { status: 'ready' | 'error'; publicKey?: string; reason?: string; at: string; commandId?: string },
-  ): Promise<void> {
-    try {
-    await this.db.send(
-      new UpdateCommand({
+  async recordInit(network: string, id: string, outcome: InitOutcome): Promise<void> {
+    const update: TransactItem = {
+      Update: {
         TableName: this.tableName,
         Key: keys.gateway(network, id),
         UpdateExpression:
@@ -263,10 +312,57 @@ export class DynamoGatewayStore implements GatewayStore {
           ...(outcome.reason ? { ':r': outcome.reason } : {}),
           ...(outcome.commandId ? { ':pending': 'pending', ':cmd': outcome.commandId } : {}),
         },
-      }),
-    );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      },
+    };
+    // The gateway's own key is claimed like a client's, so a client's claim rules it out. A key a
+    // client already holds (data from before the claim) stays with it: the worker leaves that
+    // client out of the peer set (gateway_public_key).
+    const claims: TransactItem[] = [];
+    if (outcome.publicKey) claims.push(gatewayKeyClaim(this.tableName, network, id, outcome.publicKey));
+    if (outcome.publicKey && outcome.previousPublicKey && outcome.previousPublicKey !== outcome.publicKey) {
+      claims.push(releaseGatewayKey(this.tableName, network, id, outcome.previousPublicKey));
+    }
+    for (const withClaims of claims.length ? [true, false] : [false]) {
+      try {
+        await this.db.send(new TransactWriteCommand({ TransactItems: withClaims ? [update, ...claims] : [update] }));
+        return;
+      } catch (err) {
+        const reasons = cancellationDetails(err);
+        if (!reasons) throw err;
+        if (reasons[0]?.code === 'ConditionalCheckFailed') return;
+        if (withClaims && reasons.slice(1).some((r) => r.code === 'ConditionalCheckFailed')) continue;
+        throw err;
+      }
+    }
+  }
+
+  async markExpiring(network: string, id: string, change: { add?: Record<string, string[]>; remove?: Record<string, string[]>; clearLegacy?: boolean }): Promise<void> {
+    const shards = new Set([...Object.keys(change.add ?? {}), ...Object.keys(change.remove ?? {})]);
+    for (const shard of shards) {
+      const add = change.add?.[shard] ?? [];
+      const remove = (change.remove?.[shard] ?? []).filter((n) => !add.includes(n));
+      const parts = [...(add.length ? ['ADD expiring :add'] : []), ...(remove.length ? ['DELETE expiring :remove'] : [])];
+      if (!parts.length) continue;
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.generationShard(network, id, shard),
+            UpdateExpression: parts.join(' '),
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ...(add.length ? { ':add': new Set(add) } : {}), ...(remove.length ? { ':remove': new Set(remove) } : {}) },
+          }),
+        );
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+    }
+    if (change.clearLegacy) {
+      await this.db.send(
+        new UpdateCommand({ TableName: this.tableName, Key: keys.gateway(network, id), UpdateExpression: 'REMOVE expiringClients', ConditionExpression: 'attribute_exists(pk)' }),
+      ).catch((err) => {
+        if (!isConditionFailure(err)) throw err;
+      });
     }
   }
 
@@ -329,6 +425,10 @@ function gatewayItem(gateway: Gateway): Record<string, unknown> {
     gsi1sk: `NET#${keys.gatewayGsiSk(gateway.network, gateway.id)}`,
     ...gateway,
   };
+}
+
+function withShards(gateway: Gateway, shards: Record<string, GenerationShard>): Gateway {
+  return Object.keys(shards).length ? { ...gateway, shards } : gateway;
 }
 
 function toGateway(item: Record<string, unknown>): Gateway {

@@ -20,8 +20,26 @@ function gatewayKey(record: DynamoDBRecord): GatewayRef | undefined {
   return { network: pk.slice(4), gatewayId: sk.slice(3) };
 }
 
-/** Whether a stream record asks for work: a new gateway, a moved generation, or a re-init. */
+/** The gateway of a generation shard's record (`GWGEN#<id>#<shard>`); undefined for every other item. */
+function shardGateway(record: DynamoDBRecord): GatewayRef | undefined {
+  const keys = record.dynamodb?.Keys;
+  const sk = (keys?.sk as AttributeValue | undefined)?.S;
+  const pk = (keys?.pk as AttributeValue | undefined)?.S;
+  if (!sk?.startsWith('GWGEN#') || !pk?.startsWith('NET#')) return undefined;
+  const id = sk.slice('GWGEN#'.length, sk.lastIndexOf('#'));
+  return id ? { network: pk.slice(4), gatewayId: id } : undefined;
+}
+
+/**
+ * Whether a stream record asks for work: a new gateway, a moved generation (the gateway's own or
+ * one of its shards': client changes move those), or a re-init.
+ */
 export function wantsSync(record: DynamoDBRecord): GatewayRef | undefined {
+  const shard = shardGateway(record);
+  if (shard) {
+    const moved = record.eventName === 'MODIFY' && num(record.dynamodb?.NewImage, 'generation') !== num(record.dynamodb?.OldImage, 'generation');
+    return moved ? shard : undefined;
+  }
   const gateway = gatewayKey(record);
   if (!gateway || record.eventName === 'REMOVE') return undefined;
   const next = record.dynamodb?.NewImage;

@@ -45,6 +45,9 @@ export const keys = {
   network: (name: string) => ({ pk: 'NETWORKS', sk: `NET#${name}` }),
   networkPk: (name: string) => `NET#${name}`,
   gateway: (network: string, id: string) => ({ pk: `NET#${network}`, sk: `GW#${id}` }),
+  /** One of a gateway's generation shards (domain/generation.ts); `shard` is its two-digit name. */
+  generationShard: (network: string, id: string, shard: string) => ({ pk: `NET#${network}`, sk: `GWGEN#${id}#${shard}` }),
+  generationShardPrefix: (id: string) => `GWGEN#${id}#`,
   gatewaysGsiPk: 'GATEWAYS',
   gatewayGsiSk: (network: string, id: string) => `${network}#${id}`,
   client: (network: string, name: string) => ({ pk: `NET#${network}`, sk: `CLIENT#${name}` }),

@@ -4,6 +4,7 @@ import { createClient, deleteClient, getClient, listClients, updateClient } from
 import { contains, leaseKey, parseAddress, parseRange } from '../../../functions/domain/address-pool.js';
 import { ConflictError, NotFoundError, ValidationError, WriteConflictError } from '../../../functions/domain/errors.js';
 import { generateKeyPair, publicKeyFromPrivate } from '../../../functions/domain/keys.js';
+import { answeredGenerations, shardName } from '../../../functions/domain/generation.js';
 import { createGateway } from '../../../functions/app/gateways.js';
 import { TEST_AUDIT, fakeWorld, generationAhead, markApplied, networkWithGateway, type FakeWorld } from '../../support/fakes.js';
 
@@ -21,9 +22,21 @@ const isBusy = (err: unknown) => err instanceof WriteConflictError && err.code =
 async function setup(options: { addressRange?: string; addressRange6?: string; random?: () => number } = {}) {
   const w = fakeWorld(options.random ? { random: options.random } : {});
   const { network, gateway } = await networkWithGateway(w, { ready: true, ...options });
-  const desired = () => w.table.gatewayRow(network.name, gateway.id)!.gateway.desiredGeneration;
+  // The largest component of the gateway's generation vector (what the API answers).
+  const desired = () => answeredGenerations(w.table.gatewayRow(network.name, gateway.id)!.read()).desiredGeneration;
   return { w, net: network.name, gatewayId: gateway.id, gateway, desired };
 }
+
+/** Every shard of the gateway is at `generation` (another writer got there first). */
+function shardsAt(w: FakeWorld, net: string, gatewayId: string, generation: number): void {
+  for (const shard of Object.values(w.table.gatewayRow(net, gatewayId)!.shards)) shard.generation = generation;
+}
+
+/** The clients' key claims (the gateway's own key has one too). */
+const clientKeyClaims = (w: FakeWorld, net: string) => [...w.table.publicKeysOf(net)].filter(([, owner]) => owner.startsWith('client:'));
+/** The names of the gateway's clients its shards list as expiring. */
+const expiringListed = (w: FakeWorld, net: string, gatewayId: string) =>
+  Object.values(w.table.gatewayRow(net, gatewayId)!.shards).flatMap((s) => s.expiring ?? []);
 
 const clientsOf = (w: FakeWorld, net: string) => [...w.table.clients.values()].filter((c) => c.network === net);
 /** The lease keys held by clients, not by the gateway. */
@@ -71,12 +84,17 @@ describe('createClient', () => {
     assert.deepEqual(Object.keys(w.table.secrets.get(`${net}/psk`)!), ['presharedKey']);
   });
 
-  it('marks the gateway as having expiring clients when the client has an expiry', async () => {
+  it("lists a client with an expiry on its shard for the schedule, and writes one shard, not the gateway item", async () => {
     const { w, net, gatewayId } = await setup();
-    await createClient(w.deps, net, { gatewayId }, TEST_AUDIT);
-    assert.equal(w.table.gatewayRow(net, gatewayId)!.gateway.expiringClients, undefined);
-    await createClient(w.deps, net, { gatewayId, expiresAt: '2026-07-01T00:00:00Z' }, TEST_AUDIT);
-    assert.equal(w.table.gatewayRow(net, gatewayId)!.gateway.expiringClients, true);
+    const gatewayBefore = structuredClone(w.table.gatewayRow(net, gatewayId)!.gateway);
+    const plain = await createClient(w.deps, net, { gatewayId }, TEST_AUDIT);
+    assert.deepEqual(expiringListed(w, net, gatewayId), []);
+    const expiring = await createClient(w.deps, net, { gatewayId, expiresAt: '2026-07-01T00:00:00Z' }, TEST_AUDIT);
+    assert.deepEqual(expiringListed(w, net, gatewayId), [expiring.name]);
+    assert.deepEqual(w.table.gatewayRow(net, gatewayId)!.gateway, gatewayBefore, 'the gateway item is not written');
+    const shards = w.table.gatewayRow(net, gatewayId)!.shards;
+    assert.equal(shards[shardName(plain.genShard!)]!.generation >= plain.generation, true);
+    assert.equal(shards[shardName(expiring.genShard!)]!.generation, expiring.generation);
   });
 
   it('answers 409 address_taken naming the field for a chosen address that is in use', async () => {
@@ -106,7 +124,7 @@ describe('createClient', () => {
     assert.deepEqual(clientsOf(w, net).map((c) => c.name), ['first']);
     assert.deepEqual((await getClient(w.deps, net, 'first')).publicKey, first.publicKey);
     assert.deepEqual({ desired: desired(), leases: clientLeases(w, net), count: w.table.gatewayRow(net, gatewayId)!.clientCount }, before);
-    assert.deepEqual([...w.table.publicKeysOf(net)], [[key, 'client:first']]);
+    assert.deepEqual(clientKeyClaims(w, net), [[key, 'client:first']]);
     // The name was not taken by the refused create.
     const second = await createClient(w.deps, net, { gatewayId, name: 'second' }, TEST_AUDIT);
     assert.notEqual(second.publicKey, key);
@@ -119,10 +137,10 @@ describe('createClient', () => {
     await createClient(w.deps, net, { gatewayId, name: 'a', publicKey: key }, TEST_AUDIT);
     await createClient(w.deps, other.network.name, { gatewayId: other.gateway.id, name: 'a', publicKey: key }, TEST_AUDIT);
     await deleteClient(w.deps, net, 'a', TEST_AUDIT);
-    assert.equal(w.table.publicKeysOf(net).size, 0);
+    assert.equal(clientKeyClaims(w, net).length, 0);
     const again = await createClient(w.deps, net, { gatewayId, name: 'b', publicKey: key }, TEST_AUDIT);
     assert.equal(again.publicKey, key);
-    assert.deepEqual([...w.table.publicKeysOf(net)], [[key, 'client:b']]);
+    assert.deepEqual(clientKeyClaims(w, net), [[key, 'client:b']]);
   });
 
   it("refuses the gateway's own public key as a client's (409 public_key_taken)", async () => {
@@ -134,7 +152,7 @@ describe('createClient', () => {
       assert.match((err as Error).message, /gateway's own key/);
       return true;
     });
-    assert.deepEqual([clientsOf(w, net).length, w.table.publicKeysOf(net).size, desired()], [0, 0, before]);
+    assert.deepEqual([clientsOf(w, net).length, clientKeyClaims(w, net).length, desired()], [0, 0, before]);
   });
 
   it('makes a new key pair when a generated public key is taken (and keeps the preshared key)', async () => {
@@ -149,7 +167,7 @@ describe('createClient', () => {
     const secrets = w.table.secrets.get(`${net}/fresh`)!;
     assert.equal(publicKeyFromPrivate(secrets.privateKey!), client.publicKey, 'the stored private key is the new pair');
     assert.ok(secrets.presharedKey);
-    assert.deepEqual([...w.table.publicKeysOf(net)].sort(), [[client.publicKey, 'client:fresh'], [taken, 'client:holder']].sort());
+    assert.deepEqual(clientKeyClaims(w, net).sort(), [[client.publicKey, 'client:fresh'], [taken, 'client:holder']].sort());
   });
 
   it("deleting a client written before keys were claimed leaves another client's claim on the same key alone", async () => {
@@ -159,7 +177,7 @@ describe('createClient', () => {
     w.table.publicKeysOf(net).delete(key); // as written before this rule
     await createClient(w.deps, net, { gatewayId, name: 'holder', publicKey: key }, TEST_AUDIT);
     await deleteClient(w.deps, net, 'legacy', TEST_AUDIT);
-    assert.deepEqual([...w.table.publicKeysOf(net)], [[key, 'client:holder']]);
+    assert.deepEqual(clientKeyClaims(w, net), [[key, 'client:holder']]);
     await assert.rejects(createClient(w.deps, net, { gatewayId, name: 'third', publicKey: key }, TEST_AUDIT), isCode('public_key_taken', 'publicKey'));
   });
 
@@ -175,20 +193,26 @@ describe('createClient', () => {
     assert.deepEqual(clientsOf(w, net).map((c) => c.name).sort(), [client.name, taken].sort());
   });
 
-  it('picks another address after losing a generated one, and reads the leases from then on', async (t) => {
+  it('picks blindly again after one lost address, and reads the leases from then on after two in a row', async (t) => {
     const { w, net, gatewayId } = await setup();
-    let lost = '';
-    w.faults.before('clients.create', (change) => {
-      lost = change.leaseKeys[0]!;
-      w.table.leasesOf(net).set(lost, 'client:someone-else');
-    });
+    const lost: string[] = [];
+    const loseOne = (change: { leaseKeys: string[] }) => {
+      lost.push(change.leaseKeys[0]!);
+      w.table.leasesOf(net).set(change.leaseKeys[0]!, 'client:someone-else');
+    };
+    w.faults.before('clients.create', loseOne);
     const reads = w.faults.calls('clients.leasesBetween'); // the gateway's registration read some
     const timers = t.mock.method(globalThis, 'setTimeout');
-    const client = await createClient(w.deps, net, { gatewayId }, TEST_AUDIT);
-    assert.notEqual(lease4(client.address), lost);
+    const first = await createClient(w.deps, net, { gatewayId }, TEST_AUDIT);
+    assert.notEqual(lease4(first.address), lost[0]);
     assert.equal(w.faults.calls('clients.create'), 2);
     assert.equal(timers.mock.callCount(), 1, 'a lost address waits a little: another allocator is busy here');
-    assert.equal(w.faults.calls('clients.leasesBetween'), reads + 1, 'the second pick read a block of leases');
+    assert.equal(w.faults.calls('clients.leasesBetween'), reads, 'one loss in a sparse network: still a blind pick');
+    // Two losses in a row: the network is full enough to read its leases.
+    w.faults.before('clients.create', loseOne, 2);
+    const second = await createClient(w.deps, net, { gatewayId }, TEST_AUDIT);
+    assert.ok(!lost.includes(lease4(second.address)));
+    assert.equal(w.faults.calls('clients.leasesBetween'), reads + 1, 'the third pick read a block of leases');
     await createClient(w.deps, net, { gatewayId }, TEST_AUDIT);
     assert.equal(w.faults.calls('clients.leasesBetween'), reads + 2, 'the network now counts as dense');
   });
@@ -204,7 +228,7 @@ describe('createClient', () => {
   it("goes again at once with a larger stamp when the gateway's generation is ahead", async (t) => {
     const { w, net, gatewayId, desired } = await setup();
     const ahead = generationAhead(w.clock);
-    w.table.gatewayRow(net, gatewayId)!.gateway.desiredGeneration = ahead;
+    shardsAt(w, net, gatewayId, ahead);
     const timers = t.mock.method(globalThis, 'setTimeout');
     const client = await createClient(w.deps, net, { gatewayId }, TEST_AUDIT);
     assert.ok(client.generation > ahead);
@@ -313,8 +337,9 @@ describe('updateClient', () => {
     assert.equal(desired(), disabled.generation);
     const expiring = await updateClient(w.deps, net, 'alice', { expiresAt: '2026-07-01T00:00:00Z' }, TEST_AUDIT);
     assert.ok(expiring.generation > disabled.generation);
-    assert.equal(w.table.gatewayRow(net, gatewayId)!.gateway.expiringClients, true);
+    assert.deepEqual(expiringListed(w, net, gatewayId), ['alice']);
     const forever = await updateClient(w.deps, net, 'alice', { expiresAt: null }, TEST_AUDIT);
+    assert.deepEqual(expiringListed(w, net, gatewayId), [], 'no expiry, no longer listed');
     assert.equal(forever.expiresAt, undefined);
     assert.ok(forever.generation > expiring.generation);
     assert.equal(desired(), forever.generation);
@@ -358,7 +383,7 @@ describe('updateClient', () => {
     const { w, net, gatewayId, desired } = await setup();
     await createClient(w.deps, net, { gatewayId, name: 'alice' }, TEST_AUDIT);
     const ahead = generationAhead(w.clock);
-    w.table.gatewayRow(net, gatewayId)!.gateway.desiredGeneration = ahead;
+    shardsAt(w, net, gatewayId, ahead);
     const timers = t.mock.method(globalThis, 'setTimeout');
     const updated = await updateClient(w.deps, net, 'alice', { enabled: false }, TEST_AUDIT);
     assert.ok(updated.generation > ahead);
@@ -405,7 +430,7 @@ describe('deleteClient', () => {
     const { w, net, gatewayId, desired } = await setup();
     await createClient(w.deps, net, { gatewayId, name: 'alice' }, TEST_AUDIT);
     const ahead = generationAhead(w.clock);
-    w.table.gatewayRow(net, gatewayId)!.gateway.desiredGeneration = ahead;
+    shardsAt(w, net, gatewayId, ahead);
     const timers = t.mock.method(globalThis, 'setTimeout');
     await deleteClient(w.deps, net, 'alice', TEST_AUDIT);
     assert.ok(desired() > ahead);

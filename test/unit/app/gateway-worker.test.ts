@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { isInSync } from '../../../functions/domain/generation.js';
 import { describe, it } from 'node:test';
 import { createClient } from '../../../functions/app/clients.js';
 import { needsWork, sweepGateways, syncReported, teardownGateway, type WorkerReport } from '../../../functions/app/gateway-worker.js';
@@ -44,7 +45,8 @@ describe('sweepGateways', () => {
     assert.deepEqual(w.commands.sentTo(instance(0)), [], 'the gateway in sync gets nothing');
     assert.deepEqual(w.commands.sentTo(instance(1)).map((c) => c.kind), ['init']);
     assert.deepEqual(w.commands.sentTo(instance(2)).map((c) => c.kind), ['apply']);
-    for (const id of [fresh.id, behind.id]) assert.deepEqual(reports.get(id), { kind: 'sync', network: net, gatewayId: id, state: 'in-sync', appliedGeneration: w.table.gatewayRow(net, id)!.gateway.desiredGeneration, commandsSent: 1 });
+    for (const id of [fresh.id, behind.id]) assert.deepEqual(reports.get(id), { kind: 'sync', network: net, gatewayId: id, state: 'in-sync', appliedGeneration: w.table.gatewayRow(net, id)!.gateway.appliedGeneration, commandsSent: 1 });
+    for (const id of [fresh.id, behind.id]) assert.ok(isInSync(w.table.gatewayRow(net, id)!.read()));
     assert.equal(w.table.gatewayRow(net, fresh.id)!.gateway.status, 'ready');
     assert.equal(w.table.gatewayRow(net, fresh.id)!.gateway.publicKey, w.commands.instances.get(instance(1))!.publicKey);
     assert.equal(w.table.gatewayRow(net, inSync.id)!.gateway.appliedGeneration, 0);

@@ -5,7 +5,7 @@ import { createGateway, deleteGateway, getGateway, listGateways, requestResync, 
 import { createNetwork, deleteNetwork } from '../../../functions/app/networks.js';
 import { leaseKey, parseAddress } from '../../../functions/domain/address-pool.js';
 import { ConflictError, NotFoundError, WriteConflictError } from '../../../functions/domain/errors.js';
-import { TEST_AUDIT, fakeWorld, freshNetworkName, generationAhead, markApplied, markReady, networkWithGateway, type FakeWorld } from '../../support/fakes.js';
+import { GatewayRow, TEST_AUDIT, fakeWorld, freshNetworkName, generationAhead, markApplied, markReady, networkWithGateway, type FakeWorld } from '../../support/fakes.js';
 
 const body = { instanceId: 'i-0123456789abcdef0', endpoint: 'vpn.example.com' };
 const lease4 = (address: string) => leaseKey(parseAddress(address, 4), 4);
@@ -66,7 +66,7 @@ describe('createGateway', () => {
     let clashed = '';
     w.faults.before('gateways.create', (gateway) => {
       clashed = gateway.id;
-      w.table.gateways.set(`${net.name}/${gateway.id}`, { gateway: { ...gateway, address: '10.0.0.200' }, clientCount: 0 });
+      w.table.gateways.set(`${net.name}/${gateway.id}`, new GatewayRow({ ...gateway, address: '10.0.0.200' }));
     });
     const gateway = await createGateway(w.deps, net.name, body, TEST_AUDIT);
     assert.notEqual(gateway.id, clashed);

@@ -21,6 +21,12 @@ describe('which stream records wake the worker', () => {
     assert.deepEqual(wantsSync(record('INSERT', 'GW#gw-1', undefined, { status: { S: 'pending' } })), { network: 'office', gatewayId: 'gw-1' });
     assert.ok(wantsSync(record('MODIFY', 'GW#gw-1', { desiredGeneration: { N: '5' } }, { desiredGeneration: { N: '6' } })));
   });
+  it("wakes for a client change, which moves one of the gateway's generation shards, not the gateway item", () => {
+    assert.deepEqual(wantsSync(record('MODIFY', 'GWGEN#gw-1#07', { generation: { N: '5' } }, { generation: { N: '6' } })), { network: 'office', gatewayId: 'gw-1' });
+    assert.equal(wantsSync(record('MODIFY', 'GWGEN#gw-1#07', { generation: { N: '6' }, expiring: { SS: ['a'] } }, { generation: { N: '6' } })), undefined, 'only its expiry list moved');
+    assert.equal(wantsSync(record('INSERT', 'GWGEN#gw-1#07', undefined, { generation: { N: '0' } })), undefined, 'a new gateway wakes the worker by its own item');
+    assert.equal(wantsSync(record('REMOVE', 'GWGEN#gw-1#07', { generation: { N: '6' } })), undefined);
+  });
   it('wakes when a gateway goes back to pending (re-init)', () => {
     assert.ok(wantsSync(record('MODIFY', 'GW#gw-1', { status: { S: 'error' }, desiredGeneration: { N: '5' } }, { status: { S: 'pending' }, desiredGeneration: { N: '5' } })));
   });

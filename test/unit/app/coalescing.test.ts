@@ -1,0 +1,164 @@
+// At most one apply in flight per gateway; what changes meanwhile goes out in the next apply, at
+// once, and is reported in effect exactly when an apply that read it has landed.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createClient, createClientsBatch, getClient, updateClient } from '../../../functions/app/clients.js';
+import { syncGateway } from '../../../functions/app/gateway-sync.js';
+import { needsWork } from '../../../functions/app/gateway-worker.js';
+import { ThrottledError } from '../../../functions/domain/errors.js';
+import { isInSync } from '../../../functions/domain/generation.js';
+import { TEST_AUDIT, fakeWorld, networkWithGateway } from '../../support/fakes.js';
+
+async function readyGateway() {
+  const w = fakeWorld();
+  const { network, gateway } = await networkWithGateway(w, { ready: true });
+  return { w, net: network.name, gw: gateway };
+}
+
+
+describe('in-flight coalescing', () => {
+  it('folds a change made while an apply runs into the next apply, sent as soon as that one ends, and reports it in effect only then', async () => {
+    const { w, net, gw } = await readyGateway();
+    const alice = await createClient(w.deps, net, { gatewayId: gw.id, name: 'alice' }, TEST_AUDIT);
+    let bob: Awaited<ReturnType<typeof createClient>> | undefined;
+    const seenBetween: Record<string, boolean> = {};
+    // While the first apply is in flight (its first result poll), the admin creates bob and
+    // disables alice: two changes, on whatever shards they were given.
+    w.faults.before('commands.getResult', async () => {
+      bob = await createClient(w.deps, net, { gatewayId: gw.id, name: 'bob' }, TEST_AUDIT);
+      await updateClient(w.deps, net, 'alice', { enabled: false }, TEST_AUDIT);
+    });
+    // The moment the second apply is recorded as sent, the first has landed: alice's create is in
+    // effect, neither change made during it is.
+    w.faults.before('gateways.recordSync', () => undefined); // the first "sent"
+    w.faults.before('gateways.recordSync', () => undefined); // the first result
+    w.faults.before('gateways.recordSync', async () => {
+      seenBetween.bob = (await getClient(w.deps, net, 'bob')).inEffect;
+      seenBetween.alice = (await getClient(w.deps, net, 'alice')).inEffect;
+    });
+    const outcome = await syncGateway(w.deps, net, gw.id, 60_000);
+    assert.equal(outcome.state, 'in-sync');
+    assert.equal(outcome.commandsSent, 2, 'one apply for alice, one for everything changed while it ran');
+    assert.deepEqual(seenBetween, { bob: false, alice: false }, 'alice now disabled: her disable is not in effect yet either');
+    const applies = w.commands.sentTo(gw.instanceId, 'apply');
+    assert.equal(applies.length, 2);
+    assert.ok(Number(applies[1]!.params.generation) > Number(applies[0]!.params.generation));
+    assert.equal((await getClient(w.deps, net, 'bob')).inEffect, true);
+    assert.equal((await getClient(w.deps, net, 'alice')).inEffect, true, 'her disable is what the gateway runs now');
+    assert.ok(bob && alice.genShard !== undefined && bob.genShard !== undefined);
+    assert.ok(isInSync((await w.gateways.get(net, gw.id))!));
+  });
+
+  it('woken by the stream, hands the follow-up apply to the next invocation instead of waiting for it too', async () => {
+    const { w, net, gw } = await readyGateway();
+    await createClient(w.deps, net, { gatewayId: gw.id, name: 'alice' }, TEST_AUDIT);
+    w.faults.before('commands.getResult', async () => {
+      await createClient(w.deps, net, { gatewayId: gw.id, name: 'bob' }, TEST_AUDIT);
+    });
+    const first = await syncGateway(w.deps, net, gw.id, 60_000, { handOff: true });
+    assert.deepEqual([first.state, first.commandsSent], ['waiting', 2], 'alice applied, the apply with bob sent, not waited for');
+    assert.equal((await w.gateways.get(net, gw.id))!.lastSync?.outcome, 'sent');
+    assert.equal((await getClient(w.deps, net, 'bob')).inEffect, false);
+    // Bob's own stream record wakes the worker: it waits for that apply and sends nothing new.
+    const second = await syncGateway(w.deps, net, gw.id, 60_000, { handOff: true });
+    assert.deepEqual([second.state, second.commandsSent], ['in-sync', 0]);
+    assert.equal((await getClient(w.deps, net, 'bob')).inEffect, true);
+  });
+
+  it('keeps waiting for a retry after a failed apply, even woken by the stream (nothing queued would)', async () => {
+    const { w, net, gw } = await readyGateway();
+    await createClient(w.deps, net, { gatewayId: gw.id, name: 'alice' }, TEST_AUDIT);
+    let calls = 0;
+    w.commands.script(gw.instanceId, 'apply', (params) =>
+      ++calls === 1 ? { status: 'failed', reason: 'exit code 1' } : { status: 'success', stdout: `WG_INGRESS_APPLIED generation=${params.generation} peers=1\n` },
+    );
+    const outcome = await syncGateway(w.deps, net, gw.id, 60_000, { handOff: true });
+    assert.deepEqual([outcome.state, outcome.commandsSent], ['in-sync', 2]);
+  });
+
+  it('sends a change on an idle gateway at once, without waiting for earlier changes to age', async () => {
+    const { w, net, gw } = await readyGateway();
+    const t0 = w.clock.now().getTime();
+    for (let i = 0; i < 8; i++) {
+      await createClient(w.deps, net, { gatewayId: gw.id, name: `c${i}` }, TEST_AUDIT);
+      const outcome = await syncGateway(w.deps, net, gw.id, 60_000);
+      assert.equal(outcome.commandsSent, 1);
+      assert.equal((await getClient(w.deps, net, `c${i}`)).inEffect, true);
+    }
+    // Only the worker's result polls moved the fake clock (one poll interval per apply at most).
+    assert.ok(w.clock.now().getTime() - t0 <= 8 * w.deps.pollIntervalMs, `${w.clock.now().getTime() - t0} ms of waiting for 8 changes`);
+  });
+
+  it('never sends a second command while one is in flight (another invocation waits for it instead)', async () => {
+    const { w, net, gw } = await readyGateway();
+    await createClient(w.deps, net, { gatewayId: gw.id, name: 'alice' }, TEST_AUDIT);
+    // The first run sends and runs out of time while the command is pending.
+    w.commands.script(gw.instanceId, 'apply', () => [{ status: 'pending' }, { status: 'pending' }, { status: 'success', stdout: 'WG_INGRESS_APPLIED generation=1 peers=1\n' }]);
+    const first = await syncGateway(w.deps, net, gw.id, 1);
+    assert.equal(first.state, 'waiting');
+    await createClient(w.deps, net, { gatewayId: gw.id, name: 'bob' }, TEST_AUDIT);
+    // A second invocation (a stream record of bob's create) waits for that command, then sends one more.
+    w.commands.script(gw.instanceId, 'apply', (params) => ({ status: 'success', stdout: `WG_INGRESS_APPLIED generation=${params.generation} peers=2\n` }));
+    const second = await syncGateway(w.deps, net, gw.id, 60_000);
+    assert.equal(second.state, 'in-sync');
+    assert.equal(w.commands.sentTo(gw.instanceId, 'apply').length, 2);
+  });
+});
+
+describe('a throttled SendCommand', () => {
+  it('leaves the gateway as it was, so the next wake-up sends the apply', async () => {
+    const { w, net, gw } = await readyGateway();
+    await createClient(w.deps, net, { gatewayId: gw.id, name: 'alice' }, TEST_AUDIT);
+    const before = await w.gateways.get(net, gw.id);
+    w.commands.script(gw.instanceId, 'apply', () => new ThrottledError());
+    await assert.rejects(syncGateway(w.deps, net, gw.id, 60_000), ThrottledError);
+    assert.deepEqual(await w.gateways.get(net, gw.id), before, 'no "sent" record: nothing is waited for');
+    assert.ok(needsWork(before!));
+    w.commands.script(gw.instanceId, 'apply', (params) => ({ status: 'success', stdout: `WG_INGRESS_APPLIED generation=${params.generation} peers=1\n` }));
+    assert.equal((await syncGateway(w.deps, net, gw.id, 60_000)).state, 'in-sync');
+    assert.equal((await getClient(w.deps, net, 'alice')).inEffect, true);
+  });
+});
+
+describe('batch creates', () => {
+  it('writes many clients under one stamp on one shard, which moves once: the gateway gets them in one apply', async () => {
+    const { w, net, gw } = await readyGateway();
+    const bodies = Array.from({ length: 50 }, (_, i) => ({ name: `imp-${i}`, ...(i === 3 ? { expiresAt: '2099-01-01T00:00:00Z' } : {}) }));
+    bodies.push({ name: 'imp-7' }); // a duplicate inside the batch
+    const results = await createClientsBatch(w.deps, net, gw.id, bodies, TEST_AUDIT);
+    const created = results.flatMap((r) => ('client' in r ? [r.client] : []));
+    assert.equal(created.length, 50);
+    const failed = results.filter((r) => 'error' in r);
+    assert.deepEqual(failed.map((r) => r.index), [50]);
+    assert.equal((failed[0] as { error: { code: string } }).error.code, 'name_taken');
+    assert.equal(new Set(created.map((c) => c.generation)).size, 1, 'one stamp');
+    assert.equal(new Set(created.map((c) => c.genShard)).size, 1, 'one shard');
+    const row = w.table.gatewayRow(net, gw.id)!;
+    const shard = row.shards[String(created[0]!.genShard).padStart(2, '0')]!;
+    assert.equal(shard.generation, created[0]!.generation);
+    assert.equal(row.clientCount, 50, 'the reserved count settled to what was created');
+    assert.deepEqual(shard.expiring, ['imp-3']);
+    assert.equal(w.faults.calls('clients.settleBatch'), 1);
+    const outcome = await syncGateway(w.deps, net, gw.id, 60_000);
+    assert.equal(outcome.commandsSent, 1);
+    assert.ok((await getClient(w.deps, net, 'imp-49')).inEffect);
+  });
+
+  it('keeps its clients out of effect until its shard moved, and stamps them again when another change overtook it', async () => {
+    const { w, net, gw } = await readyGateway();
+    let overtaken = 0;
+    w.faults.before('clients.settleBatch', (batch) => {
+      // Another writer took the batch's shard past its stamp while the batch ran.
+      const shard = w.table.gatewayRow(net, gw.id)!.shards[String(batch.shard).padStart(2, '0')]!;
+      shard.generation = overtaken = batch.generation + 5;
+    });
+    const results = await createClientsBatch(w.deps, net, gw.id, [{ name: 'x' }, { name: 'y' }], TEST_AUDIT);
+    const created = results.flatMap((r) => ('client' in r ? [r.client] : []));
+    assert.equal(created.length, 2);
+    assert.ok(created.every((c) => c.generation > overtaken), 'restamped above the writer that overtook it');
+    assert.equal((await getClient(w.deps, net, 'x')).generation, created[0]!.generation);
+    assert.equal((await getClient(w.deps, net, 'x')).inEffect, false);
+    await syncGateway(w.deps, net, gw.id, 60_000);
+    assert.equal((await getClient(w.deps, net, 'x')).inEffect, true);
+  });
+});
