@@ -5,6 +5,7 @@
 // only 24,000 characters of it). The next run reads that object, so a report reaches the answers
 // within one interval, and nothing waits in between. No per-client write ever: answers merge the
 // snapshot at read time (status-view.ts).
+import { isInSync } from '../domain/generation.js';
 import type { InitOptions } from '../domain/gateway-commands.js';
 import { buildReportParameters } from '../domain/gateway-commands.js';
 import {
@@ -169,7 +170,8 @@ export async function runReports(deps: ReportDeps): Promise<ReportRun> {
       const report: StatusSnapshot['report'] = output?.report
         ? { at: new Date(output.report.at * 1000).toISOString(), interfaceUp: iface?.up ?? false, peers: iface?.peers ?? [] }
         : (old?.report ?? null);
-      const behind = g.appliedGeneration < g.desiredGeneration;
+      // Behind on any component (the gateway's own, or a client shard: domain/generation.ts).
+      const behind = !isInSync(g);
       const commandId = sent.get(g.instanceId);
       const snapshot: StatusSnapshot = {
         version: 1,
