@@ -212,7 +212,7 @@ async function awaitApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome |
   await recordApplyResult(run.deps, gateway, last, result, run.at());
   // The result is on record, success or failure: the peer set (preshared keys in it) has served.
   // A delete that fails leaves it to the bucket's lifecycle rule (peer-sets/ expire after days).
-  // It runs beside the next apply's preparation (the run waits for it before it ends).
+  // It runs beside the next apply's reads and render (which wait for it before uploading).
   if (last.peerSetKey) run.cleanups.push(run.deps.objects.deleteObject(last.peerSetKey).catch(() => undefined));
   return undefined;
 }
@@ -238,6 +238,9 @@ async function sendApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | 
     peerSetSha256: peerSetDigest(text),
     ...(stateDir !== undefined ? { stateDir } : {}),
   });
+  // The last peer set's delete ran beside the reads and the render; it ends before this upload
+  // (the local S3 server prunes emptied folders, which a concurrent upload into the same folder loses to).
+  await Promise.allSettled(run.cleanups.splice(0));
   await deps.objects.putObject(key, text, 'text/plain; charset=utf-8');
   let commandId: string;
   try {
