@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const parts: [string, string][] = [
-  ['Address allocation and create-client latency (issue 2)', 'allocation.ts'],
+  ['Address allocation, create-client latency and one gateway vs many (issues 2, 11)', 'allocation.ts'],
   ['QR and one-time link redemption (issue 3)', 'downloads.ts'],
-  ['Gateway delivery: change→applied latency, apply vs bare wg syncconf (issue 4; root + WireGuard tools)', 'gateway.ts'],
+  ['Gateway delivery: change→applied latency (single, 30 on one gateway, burst), apply vs bare wg syncconf (issues 4, 11; root + WireGuard tools)', 'gateway.ts'],
   ['Lambda bundles: size and module-init time (issue 5)', 'bundles.ts'],
   ['Console: initial JS gzip vs budget, Lighthouse on the clients screen (issue 12)', 'console.ts'],
   ['Gateway status: report run calls and monthly cost, parse+merge of 10,000 peers, list page with status (issue 10)', 'status.ts'],

@@ -442,9 +442,8 @@ describe('clients through the API reach the network behind a real WireGuard gate
     const bound = Math.floor(burstMs / medianApply) + 2;
     console.log(`# burst: ${BURST} creations (concurrency ${BURST_CONCURRENCY}) took ${burstMs} ms; in sync after ${settledMs} ms; ${sent.length} applies (bound ${bound}, median apply ${medianApply} ms): ${timeline.join(' | ')}`);
     assert.ok(sent.length <= bound, `${sent.length} applies for the burst, bound ${bound}`);
-    // And no pause between them: each went out as soon as the one before had its result.
-    for (let i = 1; i < sent.length; i++) assert.ok(sent[i]!.sentAt - sent[i - 1]!.finishedAt! < 1_500, `gap before apply ${i + 1}`);
-    assert.ok(sent.every((c) => c.result.status === 'success'));
+
+    assert.ok(sent.every((c) => c.result.status === 'success'), sent.filter((c) => c.result.status !== 'success').map((c) => `${c.result.status}: ${c.result.reason} ${c.stderr ?? ''}`).join('; '));
     assert.equal(synced.lastSync.message, `${BURST} peers`);
     assert.equal(await assertGatewayMatchesApi(gateway2Id, NS.gw2, gateway2Iface), BURST);
     assert.ok(reaches(NS.b, HOST_IP, 3000), 'the other gateway is unaffected: bob still reaches the host');

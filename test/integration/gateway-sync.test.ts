@@ -99,7 +99,7 @@ describe('gateway sync through the API', () => {
     api.stack.runner.setOnline(true);
     await until('all in effect', async () => (await api.call('GET', '/networks/sync/clients/flight-3')).json, (x) => x.inEffect);
     const sent = api.stack.runner.list().filter((c) => c.kind === 'apply').slice(before);
-    assert.equal(sent.length, 2, 'the one in flight, then one with everything that came meanwhile');
+    assert.equal(sent.length, 2, `the one in flight, then one with everything that came meanwhile: ${sent.map((c) => `${c.result.status} ${c.result.reason ?? ''}`).join(', ')}`);
     assert.deepEqual(appliedPeers().slice(-2), [peersNow + 1, peersNow + 4]);
     // The second went out as soon as the first had its result: no pause.
     assert.ok(sent[1]!.sentAt - sent[0]!.finishedAt! < 1_000, `${sent[1]!.sentAt - sent[0]!.finishedAt!} ms between them`);
@@ -123,7 +123,7 @@ describe('gateway sync through the API', () => {
       for (const c of applies) {
         assert.equal(c.parameters.peerSetBucket, api.stack.bucket);
         assert.match(c.parameters.peerSetKey!, new RegExp(`^peer-sets/sync/${gatewayId}/\\d+-[0-9a-f]{16}\\.conf$`));
-        assert.equal(c.result.status, 'success', 'the runner downloaded it from the local S3 server while it was there');
+        assert.equal(c.result.status, 'success', `the runner downloaded it from the local S3 server while it was there: ${c.result.reason ?? ''}`);
         for (const v of Object.values(c.parameters)) assert.doesNotMatch(v, /X-Amz-Signature|:\/\/|[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=/);
       }
       assert.equal(new Set(applies.map((c) => c.parameters.peerSetKey)).size, applies.length, 'one object per command');
