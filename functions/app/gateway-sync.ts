@@ -97,23 +97,10 @@ export async function waitForCommand(deps: SyncDeps, commandId: string, instance
   }
 }
 
-export interface SyncOptions {
-  /**
-   * Woken by the stream: once this run has recorded an apply's result and sent the next apply
-   * (for changes made while the first ran), it ends instead of waiting for that one too. The
-   * stream records of those changes are queued behind this invocation and wake the worker to wait
-   * for it; meanwhile the records of other gateways in the same stream shard go ahead, so a busy
-   * gateway holds them up by at most one apply.
-   */
-  handOff?: boolean;
-}
-
 /** One run of the worker on one gateway: its deps, its time budget, what it has sent. */
 class SyncRun {
   commandsSent = 0;
   peersLeftOut?: number;
-  /** An apply that landed was recorded in this run (the next one is for changes made meanwhile). */
-  awaitedResult = false;
   /** Deletes of peer sets that have served, off the path to the next apply; awaited before the run ends. */
   readonly cleanups: Promise<unknown>[] = [];
   private readonly deadline: number;
@@ -121,7 +108,6 @@ class SyncRun {
   constructor(
     readonly deps: SyncDeps,
     budgetMs: number,
-    readonly options: SyncOptions = {},
   ) {
     this.deadline = deps.clock.now().getTime() + budgetMs;
   }
@@ -169,8 +155,8 @@ const SYNC_STEPS: Record<SyncStep, (run: SyncRun, gateway: Gateway) => Promise<S
   'send-apply': sendApply,
 };
 
-export async function syncGateway(deps: SyncDeps, network: string, gatewayId: string, budgetMs: number, options: SyncOptions = {}): Promise<SyncOutcome> {
-  const run = new SyncRun(deps, budgetMs, options);
+export async function syncGateway(deps: SyncDeps, network: string, gatewayId: string, budgetMs: number): Promise<SyncOutcome> {
+  const run = new SyncRun(deps, budgetMs);
   try {
     for (;;) {
       const gateway = await deps.gateways.get(network, gatewayId);
@@ -223,8 +209,7 @@ async function awaitApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome |
   const last = gateway.lastSync!;
   const result = await run.waitFor(last.commandId!, gateway.instanceId);
   if (result.status === 'pending') return run.waiting(gateway);
-  // Only an apply that landed hands off: after a failure, nothing queued behind us would wait for the retry.
-  run.awaitedResult = (await recordApplyResult(run.deps, gateway, last, result, run.at())) === 'applied';
+  await recordApplyResult(run.deps, gateway, last, result, run.at());
   // The result is on record, success or failure: the peer set (preshared keys in it) has served.
   // A delete that fails leaves it to the bucket's lifecycle rule (peer-sets/ expire after days).
   // It runs beside the next apply's preparation (the run waits for it before it ends).
@@ -274,7 +259,6 @@ async function sendApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | 
     ...(last?.failures ? { failures: last.failures } : {}),
     ...skippedFields(skipped),
   });
-  if (run.options.handOff && run.awaitedResult) return run.waiting(gateway);
   return undefined;
 }
 
@@ -305,7 +289,7 @@ async function renderGatewayPeerSet(deps: SyncDeps, gateway: Gateway): Promise<{
   return { text: renderPeerSet(renderable), skipped: leftOut };
 }
 
-async function recordApplyResult(deps: SyncDeps, gateway: Gateway, sent: SyncResult, result: CommandResult, at: string): Promise<'applied' | 'failed'> {
+async function recordApplyResult(deps: SyncDeps, gateway: Gateway, sent: SyncResult, result: CommandResult, at: string): Promise<void> {
   // What the sent set left out stays on record with its outcome.
   const skipped = sent.skipped ? { skipped: sent.skipped, skippedCount: sent.skippedCount ?? sent.skipped.length } : {};
   const also = sent.skipped ? `; ${skippedMessage(sent.skippedCount ?? sent.skipped.length)}` : '';
@@ -323,7 +307,7 @@ async function recordApplyResult(deps: SyncDeps, gateway: Gateway, sent: SyncRes
             : { generation: Math.max(outcome.appliedGeneration, sent.generation) };
       const message = (outcome.outcome === 'applied' ? `${outcome.peers} peers` : 'already applied') + also;
       await deps.gateways.recordSync(gateway.network, gateway.id, { ...base, outcome: 'applied', message }, applied);
-      return 'applied';
+      return;
     } catch (err) {
       result = { status: 'failed', reason: (err as Error).message };
     }
@@ -334,7 +318,6 @@ async function recordApplyResult(deps: SyncDeps, gateway: Gateway, sent: SyncRes
     message: `apply ${result.status}: ${result.reason ?? 'no reason given'}`.slice(0, 500) + also,
     failures: (sent.failures ?? 0) + 1,
   });
-  return 'failed';
 }
 
 /**

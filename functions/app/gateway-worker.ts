@@ -5,7 +5,7 @@
 import { buildTeardownParameters } from '../domain/gateway-commands.js';
 import type { Gateway } from '../domain/model.js';
 import { isInSync } from '../domain/generation.js';
-import { enforceExpiries, hasExpiring, syncGateway, waitForCommand, type SyncDeps, type SyncOptions, type SyncOutcome } from './gateway-sync.js';
+import { enforceExpiries, hasExpiring, syncGateway, waitForCommand, type SyncDeps, type SyncOutcome } from './gateway-sync.js';
 import type { GatewayRef, RemovedGateway } from './ports.js';
 
 export type WorkerReport =
@@ -26,9 +26,9 @@ const failure = (step: 'sync' | 'teardown' | 'expiries', ref: GatewayRef, err: u
 });
 
 /** Syncs one gateway; a thrown error becomes a report instead of ending the others' turn. */
-export async function syncReported(deps: SyncDeps, ref: GatewayRef, budgetMs: number, options: SyncOptions = {}): Promise<WorkerReport> {
+export async function syncReported(deps: SyncDeps, ref: GatewayRef, budgetMs: number): Promise<WorkerReport> {
   try {
-    return { kind: 'sync', ...ref, ...(await syncGateway(deps, ref.network, ref.gatewayId, budgetMs, options)) };
+    return { kind: 'sync', ...ref, ...(await syncGateway(deps, ref.network, ref.gatewayId, budgetMs)) };
   } catch (err) {
     return failure('sync', ref, err);
   }

@@ -42,8 +42,7 @@ async function onStream(deps: SyncDeps, event: DynamoDBStreamEvent, budgetMs: nu
     if (report.kind === 'failed' && removed.recordId) failures.push({ itemIdentifier: removed.recordId });
   });
   await inParallel(changes.sync, async (target) => {
-    // Hand off: a follow-up apply is waited for by the invocation its changes' records wake.
-    const report = await syncReported(deps, target, left(), { handOff: true });
+    const report = await syncReported(deps, target, left());
     record(report);
     if (report.kind === 'failed') failures.push(...target.recordIds.filter(Boolean).map((itemIdentifier) => ({ itemIdentifier })));
   });

@@ -49,33 +49,6 @@ describe('in-flight coalescing', () => {
     assert.ok(isInSync((await w.gateways.get(net, gw.id))!));
   });
 
-  it('woken by the stream, hands the follow-up apply to the next invocation instead of waiting for it too', async () => {
-    const { w, net, gw } = await readyGateway();
-    await createClient(w.deps, net, { gatewayId: gw.id, name: 'alice' }, TEST_AUDIT);
-    w.faults.before('commands.getResult', async () => {
-      await createClient(w.deps, net, { gatewayId: gw.id, name: 'bob' }, TEST_AUDIT);
-    });
-    const first = await syncGateway(w.deps, net, gw.id, 60_000, { handOff: true });
-    assert.deepEqual([first.state, first.commandsSent], ['waiting', 2], 'alice applied, the apply with bob sent, not waited for');
-    assert.equal((await w.gateways.get(net, gw.id))!.lastSync?.outcome, 'sent');
-    assert.equal((await getClient(w.deps, net, 'bob')).inEffect, false);
-    // Bob's own stream record wakes the worker: it waits for that apply and sends nothing new.
-    const second = await syncGateway(w.deps, net, gw.id, 60_000, { handOff: true });
-    assert.deepEqual([second.state, second.commandsSent], ['in-sync', 0]);
-    assert.equal((await getClient(w.deps, net, 'bob')).inEffect, true);
-  });
-
-  it('keeps waiting for a retry after a failed apply, even woken by the stream (nothing queued would)', async () => {
-    const { w, net, gw } = await readyGateway();
-    await createClient(w.deps, net, { gatewayId: gw.id, name: 'alice' }, TEST_AUDIT);
-    let calls = 0;
-    w.commands.script(gw.instanceId, 'apply', (params) =>
-      ++calls === 1 ? { status: 'failed', reason: 'exit code 1' } : { status: 'success', stdout: `WG_INGRESS_APPLIED generation=${params.generation} peers=1\n` },
-    );
-    const outcome = await syncGateway(w.deps, net, gw.id, 60_000, { handOff: true });
-    assert.deepEqual([outcome.state, outcome.commandsSent], ['in-sync', 2]);
-  });
-
   it('sends a change on an idle gateway at once, without waiting for earlier changes to age', async () => {
     const { w, net, gw } = await readyGateway();
     const t0 = w.clock.now().getTime();
