@@ -286,6 +286,15 @@ describe('the console in Chromium', () => {
     assert.equal((await api.call('GET', `/networks/${network}/clients/imported-1`)).status, 200);
     assert.equal((await api.call('GET', `/networks/${network}/clients/imported-2`)).status, 404);
     await noSeriousViolations('import dialog');
+
+    // The file goes to the API as it is: a misspelt column is refused there, next to the file input,
+    // and nothing is created (a client-side reader would have dropped the column and made a key).
+    const misspelt = 'name,publickey\nimported-3,abc\n';
+    await dialog.getByLabel('CSV file').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from(misspelt) });
+    await dialog.getByRole('button', { name: 'Import' }).click();
+    await dialog.locator('#import-file-error').getByText(/column 'publickey' is unknown/).waitFor();
+    assert.equal(await dialog.getByLabel('CSV file').getAttribute('aria-invalid'), 'true');
+    assert.equal((await api.call('GET', `/networks/${network}/clients/imported-3`)).status, 404);
     await dialog.getByRole('button', { name: 'Close' }).click();
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export' }).click()]);

@@ -1,67 +1,17 @@
 // Bulk import (a CSV file, one client a row, per-row errors) and export (every client, no secrets)
 // of a network's clients: POST …/clients-import and GET …/clients-export.
 import { useState } from 'preact/hooks';
-import { answer, failureOf, idempotencyKey, type Api, type Gateway, type ImportAnswer } from '../api';
-import { FormError, Modal, TableWrap, errorsOf, list, noErrors, saveBlob, type FormErrors } from '../ui';
+import { ApiFailure, answer, failureOf, idempotencyKey, type Api, type Gateway, type ImportAnswer } from '../api';
+import { FormError, Modal, TableWrap, errorsOf, noErrors, saveBlob, type FormErrors } from '../ui';
 
 /** The columns the import takes (others, such as an export's id or enabled, are ignored). */
 const IMPORT_COLUMNS = ['name', 'publicKey', 'address', 'address6', 'dns', 'expiresAt'] as const;
 const MAX_ROWS = 1000;
 
-/** RFC 4180: fields separated by commas, quoted with "…" where they hold commas, quotes or newlines. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += ch;
-  }
-  if (field !== '' || row.length) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows.filter((r) => r.some((f) => f.trim() !== ''));
+/** A refusal of the whole file (field `body`: a bad column, a short row, bad quoting) sits next to the file input. */
+function importErrors(err: unknown): FormErrors {
+  return err instanceof ApiFailure && err.field === 'body' ? { fields: { file: err.message } } : errorsOf(err, ['gatewayId']);
 }
-
-type ImportClient = Partial<Record<(typeof IMPORT_COLUMNS)[number], string>> & { dns?: string[] };
-
-export function clientsFromCsv(text: string): ImportClient[] {
-  const [header, ...rows] = parseCsv(text.replace(/^\uFEFF/, ''));
-  if (!header) throw new Error('The file is empty.');
-  const columns = header.map((h) => h.trim());
-  if (!columns.some((c) => (IMPORT_COLUMNS as readonly string[]).includes(c))) {
-    throw new Error(`The first row must name the columns: ${IMPORT_COLUMNS.join(', ')} (each optional).`);
-  }
-  if (rows.length > MAX_ROWS) throw new Error(`At most ${MAX_ROWS} clients per import; this file has ${rows.length}.`);
-  return rows.map((cells) => {
-    const c: Record<string, unknown> = {};
-    columns.forEach((col, i) => {
-      const v = (cells[i] ?? '').trim();
-      if (v === '' || !(IMPORT_COLUMNS as readonly string[]).includes(col)) return;
-      c[col] = col === 'dns' ? list(v) : v;
-    });
-    return c as ImportClient;
-  });
-}
-
 
 export function ImportDialog(props: { api: Api; network: string; gateways: Gateway[]; onClose: () => void }) {
   const [errors, setErrors] = useState<FormErrors>(noErrors);
@@ -75,26 +25,23 @@ export function ImportDialog(props: { api: Api; network: string; gateways: Gatew
       setErrors({ fields: { file: 'Choose a CSV file.' } });
       return;
     }
-    let clients: ImportClient[];
-    try {
-      clients = clientsFromCsv(await file.text());
-    } catch (err) {
-      setErrors({ fields: { file: (err as Error).message } });
-      return;
-    }
     setBusy(true);
     try {
       const gatewayId = props.gateways.length === 1 ? props.gateways[0]!.id : String(form.get('gatewayId'));
+      // The file goes to the API as it is (text/csv): the API reads it by the same rules as its own
+      // export, so an unknown column or a short row is refused there, not guessed at here.
       const answered = await answer(
         props.api.POST('/networks/{network}/clients-import', {
-          params: { path: { network: props.network }, header: { 'Idempotency-Key': idempotencyKey() } },
-          body: { gatewayId, clients },
+          params: { path: { network: props.network }, query: { gatewayId }, header: { 'Idempotency-Key': idempotencyKey() } },
+          body: await file.text(),
+          bodySerializer: (text) => String(text),
+          headers: { 'content-type': 'text/csv' },
         }),
       );
       setOutcome(answered);
       setErrors(noErrors);
     } catch (err) {
-      setErrors(errorsOf(err, ['gatewayId']));
+      setErrors(importErrors(err));
     } finally {
       setBusy(false);
     }
