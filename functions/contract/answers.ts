@@ -87,7 +87,7 @@ export const FullClientAnswer = define(() =>
     hasPrivateKey: z.boolean().check(z.describe('false: the client brought its own key and the config holds a placeholder')),
     hasPresharedKey: z.boolean(),
     expiresAt: z.optional(stamp('after this the client may no longer connect')),
-    generation: count("the gateway's desired generation of this client's last change"),
+    generation: count("the stamp of this client's last change on its gateway's generation shard; the change is in effect once the gateway applied that shard at least this far (see inEffect)"),
     inEffect: z.boolean().check(z.describe("the gateway runs this client's current state")),
     status: ClientStatusAnswer,
     createdAt: stamp('created'),
