@@ -24,6 +24,12 @@ import type { Clock, GatewayRef, GatewayReporter, GatewayStore, ObjectStore, Ran
 export const REPORT_BATCH = 50;
 /** Gateways whose snapshot is read and written at once. */
 const CONCURRENCY = 8;
+/**
+ * How long a report command whose output has not arrived yet is waited for (a slow agent, a delayed
+ * delivery) before the gateway is asked again: until then no new command goes to its instance, so
+ * the late output is still read, rather than forgotten with its command.
+ */
+export const PENDING_PATIENCE_MS = 5 * 60_000;
 
 export interface ReportDeps {
   gateways: Pick<GatewayStore, 'listAll'>;
@@ -131,6 +137,15 @@ export async function runReports(deps: ReportDeps): Promise<ReportRun> {
     return got;
   };
 
+  // An instance whose last command is young and has not answered yet is left to finish it.
+  const startedAt = deps.clock.now().getTime();
+  const waiting = new Set<string>();
+  await each(gateways, CONCURRENCY, async (g) => {
+    const pending = previous.get(g)?.pending;
+    if (!pending || startedAt - Date.parse(pending.sentAt) >= PENDING_PATIENCE_MS) return;
+    if ((await outputOf(g, pending).catch(() => undefined)) === undefined) waiting.add(g.instanceId);
+  });
+
   // 3. SSM's view of every agent, 50 instances per call.
   const instances = [...new Set(gateways.map((g) => g.instanceId))];
   const agents = new Map<string, AgentState>();
@@ -145,7 +160,7 @@ export async function runReports(deps: ReportDeps): Promise<ReportRun> {
   const sent = new Map<string, string>();
   const byStateDir = new Map<string, string[]>();
   for (const g of gateways) {
-    if (agents.get(g.instanceId) !== 'online') continue;
+    if (agents.get(g.instanceId) !== 'online' || waiting.has(g.instanceId)) continue;
     const stateDir = deps.initOptions?.(g).stateDir ?? '';
     const list = byStateDir.get(stateDir) ?? [];
     if (!list.includes(g.instanceId)) list.push(g.instanceId);
@@ -173,6 +188,7 @@ export async function runReports(deps: ReportDeps): Promise<ReportRun> {
       // Behind on any component (the gateway's own, or a client shard: domain/generation.ts).
       const behind = !isInSync(g);
       const commandId = sent.get(g.instanceId);
+      const stillPending = !commandId && waiting.has(g.instanceId) ? old?.pending : undefined;
       const snapshot: StatusSnapshot = {
         version: 1,
         network: g.network,
@@ -182,7 +198,7 @@ export async function runReports(deps: ReportDeps): Promise<ReportRun> {
         observedAt: now.toISOString(),
         agent: agents.get(g.instanceId) ?? 'unknown',
         report,
-        ...(commandId ? { pending: { commandId, sentAt: now.toISOString(), keyPrefix } } : {}),
+        ...(commandId ? { pending: { commandId, sentAt: now.toISOString(), keyPrefix } } : stillPending ? { pending: stillPending } : {}),
         requestedSince: old?.requestedSince ?? now.toISOString(),
         ...(behind ? { behindSince: old?.behindSince ?? now.toISOString() } : {}),
       };

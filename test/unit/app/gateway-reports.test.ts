@@ -2,7 +2,7 @@
 // output read at the next run into one snapshot per gateway, and answers merged at read time.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { REPORT_BATCH, runReports, type ReportDeps } from '../../../functions/app/gateway-reports.js';
+import { PENDING_PATIENCE_MS, REPORT_BATCH, runReports, type ReportDeps } from '../../../functions/app/gateway-reports.js';
 import { StatusReader } from '../../../functions/app/status-view.js';
 import { getClient, listClients } from '../../../functions/app/clients.js';
 import { generateKeyPair } from '../../../functions/domain/keys.js';
@@ -61,6 +61,35 @@ describe('report runs', () => {
     });
     assert.equal(second.gateways[0]!.reportAgeSeconds, 30);
     assert.deepEqual(second.calls, { gatewayPages: 1, snapshotReads: 1, outputReads: 1, outputDeletes: 1, snapshotWrites: 1, agentLookups: 1, reportCommands: 1 });
+  });
+
+  it('waits for a late report instead of forgetting it, and asks again only once it is given up on', async () => {
+    const w = fakeWorld({ now: '2026-12-02T00:00:00.000Z' });
+    const { gateway } = await networkWithGateway(w, { ready: true });
+    const deps = reportDeps(w);
+    await runReports(deps);
+    const first = deps.reporter.sent[0]!;
+    // The next run comes before the agent has written anything: no second command, the first still pending.
+    w.clock.advance(60_000);
+    await runReports(deps);
+    assert.equal(deps.reporter.sent.length, 1, 'no new command while the last one may still answer');
+    assert.equal(deps.snapshots.get(gateway.network, gateway.id)!.pending?.commandId, first.commandId);
+    // The late output arrives: the run after reads it, and asks for the next report.
+    const at = Date.parse('2026-12-02T00:01:30.000Z') / 1000;
+    agentWrites(w, first, gateway.instanceId, reportText(at, gateway.interfaceName, []));
+    w.clock.advance(60_000);
+    await runReports(deps);
+    const snap = deps.snapshots.get(gateway.network, gateway.id)!;
+    assert.equal(snap.report?.at, '2026-12-02T00:01:30.000Z', 'the late report is read, not lost');
+    assert.equal(deps.reporter.sent.length, 2);
+    // A command that never answers is given up on after the patience: the gateway is asked again.
+    w.clock.advance(PENDING_PATIENCE_MS - 1_000);
+    await runReports(deps);
+    assert.equal(deps.reporter.sent.length, 2);
+    w.clock.advance(1_000);
+    await runReports(deps);
+    assert.equal(deps.reporter.sent.length, 3);
+    assert.equal(deps.snapshots.get(gateway.network, gateway.id)!.pending?.commandId, deps.reporter.sent[2]!.commandId);
   });
 
   it('sends one command per 50 instances, and none to an agent SSM does not see online', async () => {
