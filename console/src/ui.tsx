@@ -46,6 +46,20 @@ export function errorsOf(err: unknown, fieldNames: readonly string[]): FormError
 
 export const noErrors: FormErrors = { fields: {} };
 
+/** A dialog form's buttons: its submit action, then the one that closes the dialog unchanged. */
+export function SubmitActions(props: { submit: string; disabled?: boolean; dismiss?: string; onDismiss: () => void }) {
+  return (
+    <div class="actions">
+      <button type="submit" class="primary" disabled={props.disabled}>
+        {props.submit}
+      </button>
+      <button type="button" onClick={props.onDismiss}>
+        {props.dismiss ?? 'Cancel'}
+      </button>
+    </div>
+  );
+}
+
 export function FormError({ errors }: { errors: FormErrors }) {
   return errors.form ? (
     <p class="form-error" role="alert">

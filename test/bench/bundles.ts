@@ -13,6 +13,7 @@ import { build, type BuildOptions } from 'esbuild';
 import { functionEntries } from '../../functions/contract/route-table.js';
 import { esbuildOptions } from '../../infra/lib/bundling-options.js';
 import { repositoryRoot } from '../../infra/lib/wg-ingress.js';
+import { median } from '../support/bench-stats.js';
 
 /** Functions that render QR PNGs may be larger. */
 const qrRenderers = new Set(['client-downloads', 'download-page']);
@@ -48,11 +49,6 @@ export const client = new DynamoDBClient({});
 export const handler = async () => ({ statusCode: 200 });
 `;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** ms from the start of `import()` of the bundle until its module graph has evaluated. */
 export function measureInitMs(

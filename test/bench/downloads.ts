@@ -9,16 +9,12 @@ import { generateKeyPair } from '../../functions/domain/keys.js';
 import { qrSymbolInfo, renderQrPng } from '../../functions/domain/qr.js';
 import { startLocalStack, type LocalStack } from '../../infra/local/local-stack.js';
 import { largestAllowedConfig } from '../unit/domain/fixtures.js';
+import { median } from '../support/bench-stats.js';
 
 export const QR_GOAL_MS = 30;
 const QR_RUNS = Number(process.env.BENCH_QR_RUNS ?? 100);
 const LINKS = Number(process.env.BENCH_LINKS ?? 40);
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;

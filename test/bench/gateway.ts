@@ -33,6 +33,7 @@ import { peerSetDigest, renderPeerSet, type PeerSetEntry } from '../../functions
 import { PeerSetObjects } from '../support/peer-set-objects.js';
 import { LocalGatewayRunner } from '../../infra/local/gateway-runner.js';
 import { startLocalStack, type LocalStack } from '../../infra/local/local-stack.js';
+import { median, ms, quantile, sleep } from '../support/bench-stats.js';
 import { addNamespaces, inNs, keyPair, netnsSkip, run, teardown } from '../support/netns.js';
 
 export const LATENCY_GOAL_P50_MS = 500;
@@ -48,17 +49,6 @@ const PEERS = Number(process.env.BENCH_PEERS ?? 10_000);
 const CHANGES = Number(process.env.BENCH_PEER_CHANGES ?? 1_000);
 const ROUNDS = Number(process.env.BENCH_APPLY_ROUNDS ?? 6);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-};
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const ms = (x: number) => Math.round(x);
 const instanceId = () => `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
 
 // --- (a) change → applied latency through the API ------------------------------------------------------

@@ -29,6 +29,7 @@ import { startApiServer } from '../../infra/local/api-server.js';
 import { startLocalStack, type LocalStack } from '../../infra/local/local-stack.js';
 import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION } from '../../infra/local/s3-server.js';
 import { renderScript } from '../../infra/ssm/documents.js';
+import { median } from '../support/bench-stats.js';
 
 const PEERS = Number(process.env.BENCH_STATUS_PEERS ?? 10_000);
 const PAGE = 100;
@@ -53,11 +54,6 @@ const WORKER_MEMORY_GB = 256 / 1024; // the worker's memory (infra/lib/house-fun
 // Lambda's own lines per invocation (START, END, REPORT) and the worker's 'gateway reports' line.
 const PLATFORM_LOG_BYTES = 350;
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 const usd = (x: number) => round(x, 4);
 

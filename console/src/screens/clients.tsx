@@ -4,7 +4,7 @@
 // and export.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, answer, idempotencyKey, type Api, type Client, type CreateClient, type Gateway } from '../api';
-import { Confirm, Field, FormError, Modal, Pager, TableWrap, ago, bytes, errorsOf, list, noErrors, usePaging, usePoll, type FormErrors } from '../ui';
+import { Confirm, Field, FormError, Modal, Pager, TableWrap, ago, bytes, errorsOf, list, noErrors, usePaging, usePoll, type FormErrors, SubmitActions } from '../ui';
 import { ExportButton, ImportDialog } from './import-export';
 
 const PAGE_SIZE = 50;
@@ -283,14 +283,7 @@ function CreateClientDialog(props: { api: Api; network: string; gateways: Gatewa
           <Field label="DNS" name="dns" errors={errors} hint="Comma-separated IP addresses; the network's default when blank." />
           <Field label="Address" name="address" errors={errors} hint="An IPv4 address in the network's range; allocated when blank." />
           <FormError errors={errors} />
-          <div class="actions">
-            <button type="submit" class="primary" disabled={busy}>
-              Create
-            </button>
-            <button type="button" onClick={props.onClose}>
-              Cancel
-            </button>
-          </div>
+          <SubmitActions submit="Create" disabled={busy} onDismiss={props.onClose} />
         </form>
       )}
     </Modal>

@@ -2,7 +2,7 @@
 // delete after confirming.
 import { useState } from 'preact/hooks';
 import { answer, idempotencyKey, type Api, type CreateGateway, type Gateway } from '../api';
-import { Confirm, Field, FormError, Modal, Pager, TableWrap, ago, errorsOf, list, noErrors, usePaging, usePoll, type FormErrors } from '../ui';
+import { Confirm, Field, FormError, Modal, Pager, TableWrap, ago, errorsOf, list, noErrors, usePaging, usePoll, type FormErrors, SubmitActions } from '../ui';
 
 export function inSync(g: Gateway): boolean {
   return g.status === 'ready' && g.appliedGeneration >= g.desiredGeneration;
@@ -187,14 +187,7 @@ function RegisterGateway(props: { api: Api; network: string; onClose: () => void
         <Field label="MTU" name="mtu" errors={errors} inputMode="numeric" />
         <Field label="Persistent keepalive" name="persistentKeepalive" errors={errors} inputMode="numeric" hint="Seconds; empty for off." />
         <FormError errors={errors} />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={busy}>
-            Register
-          </button>
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-        </div>
+        <SubmitActions submit="Register" disabled={busy} onDismiss={props.onClose} />
       </form>
     </Modal>
   );

@@ -2,7 +2,7 @@
 // of a network's clients: POST …/clients-import and GET …/clients-export.
 import { useState } from 'preact/hooks';
 import { ApiFailure, answer, failureOf, idempotencyKey, type Api, type Gateway, type ImportAnswer } from '../api';
-import { FormError, Modal, TableWrap, errorsOf, noErrors, saveBlob, type FormErrors } from '../ui';
+import { FormError, Modal, TableWrap, errorsOf, noErrors, saveBlob, type FormErrors, SubmitActions } from '../ui';
 
 /** The columns the import takes (others, such as an export's id or enabled, are ignored). */
 const IMPORT_COLUMNS = ['name', 'publicKey', 'address', 'address6', 'dns', 'expiresAt'] as const;
@@ -82,14 +82,7 @@ export function ImportDialog(props: { api: Api; network: string; gateways: Gatew
           )}
         </div>
         <FormError errors={errors} />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={busy || props.gateways.length === 0}>
-            Import
-          </button>
-          <button type="button" onClick={props.onClose}>
-            Close
-          </button>
-        </div>
+        <SubmitActions submit="Import" disabled={busy || props.gateways.length === 0} dismiss="Close" onDismiss={props.onClose} />
       </form>
       {outcome && (
         <div role="status">

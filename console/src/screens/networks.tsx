@@ -1,7 +1,7 @@
 // Networks: list, create (name, ranges, default DNS), edit the default DNS, delete after confirming.
 import { useState } from 'preact/hooks';
 import { answer, idempotencyKey, type Api, type Network } from '../api';
-import { Confirm, Field, FormError, Modal, Pager, TableWrap, errorsOf, list, noErrors, usePaging, usePoll, type FormErrors } from '../ui';
+import { Confirm, Field, FormError, Modal, Pager, TableWrap, errorsOf, list, noErrors, usePaging, usePoll, type FormErrors, SubmitActions } from '../ui';
 
 export function NetworksScreen({ api }: { api: Api }) {
   const paging = usePaging();
@@ -142,14 +142,7 @@ function CreateNetwork(props: { api: Api; onClose: () => void; onCreated: (n: Ne
         <Field label="IPv6 range" name="addressRange6" errors={errors} placeholder="fd00:100::/112 (optional)" />
         <Field label="Default DNS" name="defaultDns" errors={errors} placeholder="10.100.0.53 (optional)" hint="Comma-separated IP addresses." />
         <FormError errors={errors} />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={busy}>
-            Create
-          </button>
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-        </div>
+        <SubmitActions submit="Create" disabled={busy} onDismiss={props.onClose} />
       </form>
     </Modal>
   );
@@ -177,14 +170,7 @@ function EditDns(props: { api: Api; network: Network; onClose: () => void; onSav
       <form onSubmit={submit} noValidate>
         <Field label="Default DNS" name="defaultDns" errors={errors} defaultValue={props.network.defaultDns.join(', ')} hint="Comma-separated IP addresses; empty for none." />
         <FormError errors={errors} />
-        <div class="actions">
-          <button type="submit" class="primary">
-            Save
-          </button>
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-        </div>
+        <SubmitActions submit="Save" onDismiss={props.onClose} />
       </form>
     </Modal>
   );
