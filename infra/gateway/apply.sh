@@ -45,16 +45,22 @@ flock -w 300 9 || fail lock_timeout
 # Every apply, skipped ones included, re-asserts the firewall init wrote: the same restore files
 # again (each family's chains replaced at once) and any jump into them that went missing (a
 # flushed FORWARD, INPUT or POSTROUTING); a failure switches forwarding off and fails the apply.
+# It runs while the peer set is checked below and is waited for before the peers change (and
+# before a skipped apply answers): no peer is added before the firewall is back in place.
 FIREWALL="$STATE_DIR/$IFACE-firewall.sh"
 [ -x "$FIREWALL" ] || fail not_initialised
-"$FIREWALL" up >&2 || fail firewall
+"$FIREWALL" up >&2 &
+FIREWALL_PID=$!
+firewall_up() { wait "$FIREWALL_PID" || fail firewall; }
 
+# Builtins where a command would only cost a process: read, [[ ]], the sysfs link check.
 APPLIED=0
 if [ -f "$GENERATION_FILE" ]; then
-  APPLIED="$(tr -d '[:space:]' <"$GENERATION_FILE")"
+  read -r APPLIED <"$GENERATION_FILE" || true
   [[ "$APPLIED" =~ ^[0-9]+$ ]] || APPLIED=0
 fi
 if (( 10#$GENERATION <= 10#$APPLIED )); then
+  firewall_up
   echo "WG_INGRESS_APPLY_SKIPPED generation=$GENERATION applied=$APPLIED"
   exit 0
 fi
@@ -69,12 +75,13 @@ mv -f -- "$DOWNLOADED" "$FETCHED" || fail fetch_failed
 chmod 600 "$FETCHED"
 
 # --- verify: digest, then every line, then structure ---------------------------------------------
-ACTUAL_SHA256="$(sha256sum "$FETCHED" | cut -d' ' -f1)"
-[ "$ACTUAL_SHA256" = "$PEER_SET_SHA256" ] || fail digest_mismatch 3
+ACTUAL_SHA256="$(sha256sum "$FETCHED")"
+[ "${ACTUAL_SHA256%% *}" = "$PEER_SET_SHA256" ] || fail digest_mismatch 3
 if grep -qvE "$PEER_LINE_RE" "$FETCHED"; then
   fail "bad_line:$(grep -nvE "$PEER_LINE_RE" "$FETCHED" | head -1 | cut -d: -f1)" 4
 fi
-if [ -s "$FETCHED" ] && [ "$(tail -c1 "$FETCHED" | od -An -c | tr -d ' ')" != '\n' ]; then
+# $(…) drops one final newline: the last byte is a newline exactly when nothing is left.
+if [ -s "$FETCHED" ] && [ -n "$(tail -c1 "$FETCHED")" ]; then
   fail no_final_newline 4
 fi
 PEERS="$(awk '
@@ -98,8 +105,9 @@ wg_settings() {
   echo
   cat "$FETCHED"
 }
-# `ip link` rather than `wg show`: the latter reads and prints every peer (0.1 s at 10,000).
-if ip link show dev "$IFACE" >/dev/null 2>&1; then
+firewall_up
+# The interface's sysfs entry rather than `wg show`: the latter reads and prints every peer (0.1 s at 10,000).
+if [ -e "/sys/class/net/$IFACE" ] || ip link show dev "$IFACE" >/dev/null 2>&1; then
   wg syncconf "$IFACE" <(wg_settings) || fail syncconf_failed
 else
   # The interface is gone (e.g. the userspace daemon ended): bring it back with the new set.

@@ -196,9 +196,13 @@ cat >"$FIREWALL.tmp" <<EOF
 set -u
 export PATH="\${PATH:+\$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 HAS6=$HAS6
+# A kernel setting, written where sysctl writes it (no process: every apply runs this script).
+setting() { # \$1: its path under /proc/sys, \$2: the value
+  echo "\$2" 2>/dev/null >"/proc/sys/\$1"
+}
 closed() {
-  sysctl -q -w net.ipv4.ip_forward=0 >/dev/null 2>&1
-  [ "\$HAS6" = yes ] && sysctl -q -w net.ipv6.conf.all.forwarding=0 >/dev/null 2>&1
+  setting net/ipv4/ip_forward 0
+  [ "\$HAS6" = yes ] && setting net/ipv6/conf/all/forwarding 0
   echo "WG_INGRESS_FIREWALL_FAILED interface=$IFACE reason=\$1 (forwarding switched off)" >&2
   exit 1
 }
@@ -226,10 +230,10 @@ case "\${1:-up}" in
     if [ "\$HAS6" = yes ]; then
       load ip6tables "$RULES6" || closed ipv6_rules
       # Forwarding makes the kernel ignore router advertisements unless accept_ra=2 (EC2 IPv6).
-      $( [ -n "$EGRESS_IFACE" ] && echo "sysctl -q -w net.ipv6.conf.$EGRESS_IFACE.accept_ra=2 >/dev/null 2>&1" || echo ":" )
-      sysctl -q -w net.ipv6.conf.all.forwarding=1 >/dev/null || closed ipv6_forwarding
+      $( [ -n "$EGRESS_IFACE" ] && echo "setting net/ipv6/conf/$EGRESS_IFACE/accept_ra 2" || echo ":" )
+      setting net/ipv6/conf/all/forwarding 1 || closed ipv6_forwarding
     fi
-    sysctl -q -w net.ipv4.ip_forward=1 >/dev/null || closed ipv4_forwarding
+    setting net/ipv4/ip_forward 1 || closed ipv4_forwarding
     ;;
   down)
     unrules iptables

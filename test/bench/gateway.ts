@@ -17,7 +17,7 @@
 //      checked, structure, syncconf, persist); the bare one is `ip netns exec <ns> wg syncconf
 //      <iface> <file>` of the same peers with the interface's key and port (what `wg-quick strip`
 //      would hand it). Peer sets go to the runner as file:// paths, so no fetch is timed.
-//   npx tsx test/bench/gateway.ts          prints the numbers
+//   npx tsx test/bench/gateway.ts          prints the numbers (BENCH_GATEWAY_PART=latency|apply: one part)
 //   benchGateway()                         one row for test/bench/run.ts
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -48,6 +48,8 @@ export const ONE_GATEWAY_GOAL_P99_MS = 1_500;
 const PEERS = Number(process.env.BENCH_PEERS ?? 10_000);
 const CHANGES = Number(process.env.BENCH_PEER_CHANGES ?? 1_000);
 const ROUNDS = Number(process.env.BENCH_APPLY_ROUNDS ?? 6);
+/** One part only: `latency` or `apply` (default both). */
+const PART = process.env.BENCH_GATEWAY_PART;
 
 const instanceId = () => `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
 
@@ -375,8 +377,8 @@ export async function benchGateway(): Promise<Record<string, unknown>> {
   process.once('SIGTERM', onSignal);
   try {
     addNamespaces([nsLatency, nsApply]);
-    const latency = await benchLatency(workDir, nsLatency, interfaces);
-    const apply = await benchApply(workDir, nsApply, interfaces);
+    const latency = PART === 'apply' ? {} : await benchLatency(workDir, nsLatency, interfaces);
+    const apply = PART === 'latency' ? {} : await benchApply(workDir, nsApply, interfaces);
     return { ...latency, ...apply };
   } finally {
     cleanup();

@@ -331,11 +331,16 @@ describe('gateway firewall: full tunnel, dual stack, fail-closed', { skip, concu
         assert.ok(!pings(NS.a, HOST.ip6), 'nothing is forwarded (IPv6)');
         // The failed load changed nothing: the chains keep their content (a transaction per family).
         assert.deepEqual({ v4: firewall('iptables'), v6: firewall('ip6tables') }, before);
-        // An apply through the same failing tool fails too and keeps forwarding off.
-        const a = await apply(3, [peerA, peerB], failing);
+        // An apply through the same failing tool fails too, keeps forwarding off and changes no
+        // peer (the firewall, checked while the set is, is waited for before the peers change).
+        const peers = () => inNs(NS.gw, 'wg', 'show', IF.gw, 'peers').split('\n').filter(Boolean).sort();
+        const peersBefore = peers();
+        assert.equal(peersBefore.length, 2);
+        const a = await apply(3, [peerA], failing);
         assert.equal(a.status, 'failed');
         assert.match(a.reason!, /reason=firewall/);
         assert.deepEqual(forwarding(), { v4: '0', v6: '0' });
+        assert.deepEqual(peers(), peersBefore);
       } finally {
         await failing.close();
       }
