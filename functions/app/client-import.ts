@@ -53,7 +53,7 @@ const MAX_WALKED_BLOCKS = 1n << 12n;
 // A transaction goes again after lost races and redrafts; each round drops or redrafts at least one item.
 const CHUNK_ATTEMPTS = 40;
 // Transactions in flight at once: they share no item (the shard moves once, at the end).
-const IMPORT_CONCURRENCY = 4;
+export const IMPORT_CONCURRENCY = 4;
 
 /** An item on its way in: what it asked for and what was picked for it. */
 interface Pending {

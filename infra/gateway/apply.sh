@@ -74,17 +74,16 @@ FETCHED="$WORK/peers"
 mv -f -- "$DOWNLOADED" "$FETCHED" || fail fetch_failed
 chmod 600 "$FETCHED"
 
-# --- verify: digest, then every line, then structure ---------------------------------------------
-ACTUAL_SHA256="$(sha256sum "$FETCHED")"
-[ "${ACTUAL_SHA256%% *}" = "$PEER_SET_SHA256" ] || fail digest_mismatch 3
-if grep -qvE "$PEER_LINE_RE" "$FETCHED"; then
-  fail "bad_line:$(grep -nvE "$PEER_LINE_RE" "$FETCHED" | head -1 | cut -d: -f1)" 4
-fi
-# $(…) drops one final newline: the last byte is a newline exactly when nothing is left.
-if [ -s "$FETCHED" ] && [ -n "$(tail -c1 "$FETCHED")" ]; then
-  fail no_final_newline 4
-fi
-PEERS="$(awk '
+# --- verify: digest, every line, structure ----------------------------------------------------------
+# Three readers of the same file at once (each to a file of its own in $WORK); their verdicts are
+# taken in this order, so a set that fails several checks names the first as before. A check that
+# cannot run (a reader's own error) fails the apply like a check that fails.
+sha256sum "$FETCHED" >"$WORK/digest" &
+DIGEST_PID=$!
+# The first line outside the format, with its number (exit 1: there is none).
+grep -m1 -nvE "$PEER_LINE_RE" "$FETCHED" >"$WORK/bad-line" &
+LINES_PID=$!
+awk '
   $0 == "[Peer]" { if (inpeer && !pk) bad = 1; inpeer = 1; pk = 0; psk = 0; ips = 0; n++; next }
   $0 == "" { next }
   !inpeer { bad = 1 }
@@ -92,7 +91,25 @@ PEERS="$(awk '
   $1 == "PresharedKey" { if (psk) bad = 1; psk = 1 }
   $1 == "AllowedIPs" { if (ips) bad = 1; ips = 1 }
   END { if (inpeer && !pk) bad = 1; if (bad) print "bad"; else print n + 0 }
-' "$FETCHED")"
+' "$FETCHED" >"$WORK/structure" &
+STRUCTURE_PID=$!
+wait "$DIGEST_PID" || fail digest_mismatch 3
+read -r ACTUAL_SHA256 _ <"$WORK/digest" || fail digest_mismatch 3
+[ "$ACTUAL_SHA256" = "$PEER_SET_SHA256" ] || fail digest_mismatch 3
+LINES_STATUS=0
+wait "$LINES_PID" || LINES_STATUS=$?
+if [ "$LINES_STATUS" -eq 0 ]; then
+  IFS=: read -r BAD_LINE _ <"$WORK/bad-line" || true
+  fail "bad_line:$BAD_LINE" 4
+fi
+[ "$LINES_STATUS" -eq 1 ] || fail line_check_failed 4
+# $(…) drops one final newline: the last byte is a newline exactly when nothing is left.
+if [ -s "$FETCHED" ] && [ -n "$(tail -c1 "$FETCHED")" ]; then
+  fail no_final_newline 4
+fi
+wait "$STRUCTURE_PID" || fail bad_structure 4
+PEERS=""
+read -r PEERS <"$WORK/structure" || true
 [[ "$PEERS" =~ ^[0-9]+$ ]] || fail bad_structure 4
 
 # --- apply: same interface section, new peers; wg syncconf keeps unchanged peers' sessions ---------

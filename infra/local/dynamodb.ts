@@ -26,6 +26,8 @@ export interface LocalDynamoCredentials {
 export interface LocalDynamo {
   endpoint: string;
   credentials: LocalDynamoCredentials;
+  /** The java process (benches read its CPU time). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -81,7 +83,9 @@ export async function startDynamoDbLocal(opts: { port?: number; dataDir?: string
   const port = opts.port ?? (await freePort());
   const credentials = opts.credentials ?? freshCredentials();
   const dir = jarDir();
-  const args = [`-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-port', String(port), '-disableTelemetry'];
+  // The parallel collector rather than the default G1: DynamoDB Local writes cost about 20 % less
+  // CPU with it (same import on this 2-core machine: 32.6 s of java CPU with G1, 26.4 s).
+  const args = ['-XX:+UseParallelGC', `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`, '-jar', join(dir, 'DynamoDBLocal.jar'), '-port', String(port), '-disableTelemetry'];
   if (opts.dataDir) {
     // The file names carry the key id: only the owner may list them.
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -114,6 +118,7 @@ export async function startDynamoDbLocal(opts: { port?: number; dataDir?: string
   return {
     endpoint,
     credentials,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

@@ -51,6 +51,8 @@ export interface LocalStack {
   url: string;
   adminToken: string;
   dynamoEndpoint: string;
+  /** DynamoDB Local's java process (benches read its CPU time). */
+  dynamoPid: number | undefined;
   /** The key of this stack's database in DynamoDB Local; any other key sees another (empty) one. */
   dynamoCredentials: LocalDynamoCredentials;
   s3Endpoint: string;
@@ -84,7 +86,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   };
   try {
-    const { dynamoEndpoint, dynamoCredentials, s3 } = await startEmulators(opts, stops);
+    const { dynamoEndpoint, dynamoCredentials, dynamoPid, s3 } = await startEmulators(opts, stops);
     const port = opts.port === undefined || opts.port === 0 ? await freePort() : opts.port;
     const host = opts.host ?? '127.0.0.1';
     const adminToken = opts.adminToken ?? randomBytes(32).toString('base64url');
@@ -123,6 +125,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       url: api.url,
       adminToken,
       dynamoEndpoint,
+      dynamoPid,
       dynamoCredentials,
       s3Endpoint: s3.endpoint,
       tableName: LOCAL_TABLE,
@@ -156,7 +159,7 @@ async function startEmulators(opts: LocalStackOptions, stops: Stops) {
   await ensureTables(dynamo.endpoint, credentials, { table: LOCAL_TABLE, secretsTable: LOCAL_SECRETS_TABLE, idempotencyTable: LOCAL_IDEMPOTENCY_TABLE });
   const s3 = await startLocalS3Server({ directory: opts.dataDir ? join(opts.dataDir, 's3') : undefined });
   stops.push(s3.stop);
-  return { dynamoEndpoint: dynamo.endpoint, dynamoCredentials: credentials, s3 };
+  return { dynamoEndpoint: dynamo.endpoint, dynamoCredentials: credentials, dynamoPid: dynamo.pid, s3 };
 }
 
 /** The configuration a deployed function reads from its environment, for the local services. */

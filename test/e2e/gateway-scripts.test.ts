@@ -260,21 +260,24 @@ describe('gateway documents in network namespaces', { skip, concurrency: false }
   it('refuses a peer set with any line outside the format, and changes nothing', async () => {
     const peers = gatewayPeers();
     const good = renderPeerSet([peerA]);
-    const hostile = [
-      good + 'PostUp = touch /tmp/pwned\n',
-      good.replace('[Peer]\n', '[Interface]\nListenPort = 1\n[Peer]\n'),
-      good.replace(`AllowedIPs = ${A_IP}/32`, `AllowedIPs = ${A_IP}/32 `),
-      good.replace(`AllowedIPs = ${A_IP}/32`, 'AllowedIPs = 0.0.0.0/0; echo hi'),
-      good.replace(/\n/g, '\r\n'),
-      good + 'Endpoint = 198.18.9.9:1\n',
-      good + '[Peer]\nAllowedIPs = 10.99.0.9/32\n', // a peer without a key
-      good + good, // the same key twice
-      good.trimEnd(), // no final newline
+    const after = good.split('\n').length; // the number of a line added after the good set
+    const allowedLine = good.split('\n').findIndex((l) => l.startsWith('AllowedIPs')) + 1;
+    // Each with the reason it must fail for: the first line outside the format, by number.
+    const hostile: [string, RegExp][] = [
+      [good + 'PostUp = touch /tmp/pwned\n', new RegExp(`reason=bad_line:${after}\\b`)],
+      [good.replace('[Peer]\n', '[Interface]\nListenPort = 1\n[Peer]\n'), /reason=bad_line:1\b/],
+      [good.replace(`AllowedIPs = ${A_IP}/32`, `AllowedIPs = ${A_IP}/32 `), new RegExp(`reason=bad_line:${allowedLine}\\b`)],
+      [good.replace(`AllowedIPs = ${A_IP}/32`, 'AllowedIPs = 0.0.0.0/0; echo hi'), new RegExp(`reason=bad_line:${allowedLine}\\b`)],
+      [good.replace(/\n/g, '\r\n'), /reason=bad_line:1\b/],
+      [good + 'Endpoint = 198.18.9.9:1\n', new RegExp(`reason=bad_line:${after}\\b`)],
+      [good + '[Peer]\nAllowedIPs = 10.99.0.9/32\n', /reason=bad_structure\b/], // a peer without a key
+      [good + good, /reason=bad_structure\b/], // the same key twice
+      [good.trimEnd(), /reason=no_final_newline\b/],
     ];
-    for (const text of hostile) {
+    for (const [text, reason] of hostile) {
       const r = await apply(6, text);
       assert.equal(r.status, 'failed', JSON.stringify(text));
-      assert.match(r.reason!, /bad_line|bad_structure|no_final_newline/, JSON.stringify(text));
+      assert.match(r.reason!, reason, JSON.stringify(text));
     }
     assert.deepEqual(gatewayPeers(), peers);
     assert.equal(appliedGeneration(), '1');

@@ -1,4 +1,5 @@
 // The benches' small statistics, shared by the part files.
+import { readFileSync } from 'node:fs';
 
 /** The q-quantile (nearest rank) of xs. */
 export const quantile = (xs: number[], q: number): number => {
@@ -15,3 +16,10 @@ export const median = (xs: number[]): number => {
 export const ms = (x: number): number => Math.round(x);
 
 export const sleep = (milliseconds: number) => new Promise((r) => setTimeout(r, milliseconds));
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime: fields 14 and 15 of stat(5), counted in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
