@@ -25,7 +25,7 @@ import { generateKeyPair } from '../domain/keys.js';
 import type { Client, ClientSecrets, Network } from '../domain/model.js';
 import { generateClientName } from '../domain/names.js';
 import { describeIssue, ImportClientItem, type ImportClientsBody } from '../domain/schemas.js';
-import { reserveClientBatch, settleWithRestamp, type ClientDeps, type ClientView } from './clients.js';
+import { clientAnswer, reserveClientBatch, settleWithRestamp, type ClientDeps, type ClientView } from './clients.js';
 import type { ClientBatch, ClientBatchWriter, ClientDraft, DraftConflict, Random } from './ports.js';
 import { lostRace, retry } from './retry.js';
 
@@ -143,7 +143,7 @@ export async function importClients(deps: ImportDeps, network: string, body: Imp
         const conflicts = await deps.batches.createMany(drafts);
         if (conflicts.length === 0) {
           drafts.forEach((d, i) => {
-            const client: ClientView = { ...d.client, inEffect: false, status: null };
+            const client = clientAnswer(d.client, false, null);
             created.push(client);
             results.set(chunk[i]!.index, { index: chunk[i]!.index, status: 'created', client });
           });

@@ -46,7 +46,17 @@ export interface ClientDeps {
  * A client as the API shows it: with whether its current state is in effect on the gateway, and
  * what the gateway last reported of it (null until it has reported the peer).
  */
-export type ClientView = Client & { inEffect: boolean; status: ClientStatus | null };
+/**
+ * A client as the API answers it: the stored client without its bookkeeping (the generation shard
+ * it is stamped on, when its links were last revoked), with whether it is in effect and its status.
+ */
+export type ClientView = Omit<Client, InternalClientField> & { inEffect: boolean; status: ClientStatus | null };
+type InternalClientField = 'genShard' | 'linksRevokedAt';
+
+export function clientAnswer(client: Client, inEffect: boolean, status: ClientStatus | null): ClientView {
+  const { genShard: _shard, linksRevokedAt: _revoked, ...shown } = client;
+  return { ...shown, inEffect, status };
+}
 
 // Address and name collisions are expected in a dense network and each costs one quick attempt.
 const CREATE_ATTEMPTS = 40;
@@ -103,7 +113,7 @@ async function createOne(deps: ClientDeps, network: string, body: CreateClientBo
       const client = await draftClient(deps, state, net, body, publicKey, secrets);
       const record = auditRecord(audit, client.createdAt, 'client.create', clientResource(network, client.name), changesBetween(undefined, client, AUDITED_FIELDS.client));
       await deps.clients.create({ client, leaseKeys: state.tried!.leaseKeys }, secrets, networkGuard(net), record, batch ? { batch: true } : {});
-      return { ...client, inEffect: false, status: null };
+      return clientAnswer(client, false, null);
     },
     { attempts: CREATE_ATTEMPTS, retryOn: (err) => learnFromLostCreate(deps, state, body, err), random: deps.random },
   );
@@ -383,11 +393,7 @@ function snapshotOf(deps: ClientDeps, network: string, gatewayId: string): Promi
  */
 export function view(client: Client, gateway: Gateway | undefined, snapshot: SnapshotView | undefined, now: Date): ClientView {
   const leftOut = gateway?.lastSync?.skipped?.some((s) => s.client === client.name) ?? false;
-  return {
-    ...client,
-    inEffect: gateway !== undefined && changeApplied(gateway, client) && !leftOut,
-    status: snapshot?.clientStatus(client.publicKey, now) ?? null,
-  };
+  return clientAnswer(client, gateway !== undefined && changeApplied(gateway, client) && !leftOut, snapshot?.clientStatus(client.publicKey, now) ?? null);
 }
 
 // --- change ----------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ describe('in-flight coalescing', () => {
     assert.ok(Number(applies[1]!.params.generation) > Number(applies[0]!.params.generation));
     assert.equal((await getClient(w.deps, net, 'bob')).inEffect, true);
     assert.equal((await getClient(w.deps, net, 'alice')).inEffect, true, 'her disable is what the gateway runs now');
-    assert.ok(bob && alice.genShard !== undefined && bob.genShard !== undefined);
+    assert.ok(bob && (await w.deps.clients.get(net, 'alice'))!.genShard !== undefined && (await w.deps.clients.get(net, 'bob'))!.genShard !== undefined);
     assert.ok(isInSync((await w.gateways.get(net, gw.id))!));
   });
 
@@ -105,9 +105,10 @@ describe('batch creates', () => {
     assert.deepEqual(failed.map((r) => r.index), [50]);
     assert.equal((failed[0] as { error: { code: string } }).error.code, 'name_taken');
     assert.equal(new Set(created.map((c) => c.generation)).size, 1, 'one stamp');
-    assert.equal(new Set(created.map((c) => c.genShard)).size, 1, 'one shard');
+    const stored = await Promise.all(created.map(async (c) => (await w.deps.clients.get(net, c.name))!));
+    assert.equal(new Set(stored.map((c) => c.genShard)).size, 1, 'one shard');
     const row = w.table.gatewayRow(net, gw.id)!;
-    const shard = row.shards[String(created[0]!.genShard).padStart(2, '0')]!;
+    const shard = row.shards[String(stored[0]!.genShard).padStart(2, '0')]!;
     assert.equal(shard.generation, created[0]!.generation);
     assert.equal(row.clientCount, 50, 'the reserved count settled to what was created');
     assert.deepEqual(shard.expiring, ['imp-3']);
