@@ -20,7 +20,7 @@ import {
 import { AUDITED_FIELDS, auditRecord, changesBetween, type AuditContext } from '../domain/audit.js';
 import { changeApplied, createStamper, pickShard } from '../domain/generation.js';
 import { generateKeyPair, generatePresharedKey } from '../domain/keys.js';
-import type { Client, ClientSecrets, Gateway, Network } from '../domain/model.js';
+import type { Client, ClientSecrets, Gateway, Network, ShownClient } from '../domain/model.js';
 import { generateClientName } from '../domain/names.js';
 import type { CreateClientBody, ListClientsQuery, UpdateClientBody } from '../domain/schemas.js';
 import { AddressPoolExhausted, pickCandidate } from './allocate-address.js';
@@ -50,8 +50,7 @@ export interface ClientDeps {
  * A client as the API answers it: the stored client without its bookkeeping (the generation shard
  * it is stamped on, when its links were last revoked), with whether it is in effect and its status.
  */
-export type ClientView = Omit<Client, InternalClientField> & { inEffect: boolean; status: ClientStatus | null };
-type InternalClientField = 'genShard' | 'linksRevokedAt';
+export type ClientView = ShownClient & { inEffect: boolean; status: ClientStatus | null };
 
 export function clientAnswer(client: Client, inEffect: boolean, status: ClientStatus | null): ClientView {
   const { genShard: _shard, linksRevokedAt: _revoked, ...shown } = client;

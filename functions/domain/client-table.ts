@@ -2,7 +2,7 @@
 // secret) and the way back, from an export's CSV to import items (the columns an import takes).
 import { decodeCsv, encodeCsv } from './csv.js';
 import { ValidationError } from './errors.js';
-import type { Client } from './model.js';
+import type { Client, ShownClient } from './model.js';
 
 /** The client answer's fields in its order; `dns` is joined with single spaces (its entries are IP addresses). */
 export const EXPORT_COLUMNS = [
@@ -31,7 +31,7 @@ type ImportColumn = (typeof IMPORT_COLUMNS)[number];
 
 export const DNS_SEPARATOR = ' ';
 
-export type ExportedClient = Client & { inEffect: boolean };
+export type ExportedClient = ShownClient & { inEffect: boolean };
 
 function cell(value: unknown): string {
   if (value === undefined || value === null) return '';

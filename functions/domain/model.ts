@@ -124,6 +124,12 @@ export interface Client {
   version: number;
 }
 
+/** A client's bookkeeping: stored with it, never in an answer or an export. */
+export type InternalClientField = 'genShard' | 'linksRevokedAt';
+
+/** A client as answers and exports show it (without its bookkeeping). */
+export type ShownClient = Omit<Client, InternalClientField>;
+
 /** Kept apart from Client, in the secrets store; only the config-rendering path reads it. */
 export interface ClientSecrets {
   privateKey?: string;

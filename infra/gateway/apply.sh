@@ -19,8 +19,19 @@ export PATH="${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 export LC_ALL=C
 
 DOWNLOADED="$STATE_DIR/.peer-set-$IFACE-$GENERATION"
-# The downloaded set holds preshared keys: gone when this script ends, skipped or failed alike.
-trap 'rm -f -- "$DOWNLOADED"' EXIT
+WORK=""
+CHECKERS=""
+# The downloaded set holds preshared keys: it and the work folder are gone when this script ends,
+# skipped or failed alike. The peer set's readers are stopped first (a file one writes must not
+# outlive the folder); the firewall reload is waited for, never killed (it may be switching
+# forwarding off), so its own reason reaches stderr too.
+cleanup() {
+  if [ -n "$CHECKERS" ]; then kill $CHECKERS 2>/dev/null || true; fi
+  wait 2>/dev/null || true
+  if [ -n "$WORK" ]; then rm -rf -- "$WORK" || true; fi
+  rm -f -- "$DOWNLOADED" || true
+}
+trap cleanup EXIT
 
 fail() { echo "WG_INGRESS_APPLY_FAILED generation=$GENERATION reason=$1" >&2; exit "${2:-1}"; }
 
@@ -66,7 +77,6 @@ if (( 10#$GENERATION <= 10#$APPLIED )); then
 fi
 
 WORK="$(mktemp -d "$STATE_DIR/.apply-$IFACE.XXXXXX")"
-trap 'rm -rf "$WORK"; rm -f -- "$DOWNLOADED"' EXIT
 FETCHED="$WORK/peers"
 
 # --- take what the download step left (a regular file, not a link) ----------------------------------
@@ -80,8 +90,9 @@ chmod 600 "$FETCHED"
 # cannot run (a reader's own error) fails the apply like a check that fails.
 sha256sum "$FETCHED" >"$WORK/digest" &
 DIGEST_PID=$!
-# The first line outside the format, with its number (exit 1: there is none).
-grep -m1 -nvE "$PEER_LINE_RE" "$FETCHED" >"$WORK/bad-line" &
+# The first line outside the format, with its number (exit 1: there is none); -a: a NUL byte
+# is a byte of its line (no binary-file mode that would split lines there).
+grep -a -m1 -nvE "$PEER_LINE_RE" "$FETCHED" >"$WORK/bad-line" &
 LINES_PID=$!
 awk '
   $0 == "[Peer]" { if (inpeer && !pk) bad = 1; inpeer = 1; pk = 0; psk = 0; ips = 0; n++; next }
@@ -93,21 +104,28 @@ awk '
   END { if (inpeer && !pk) bad = 1; if (bad) print "bad"; else print n + 0 }
 ' "$FETCHED" >"$WORK/structure" &
 STRUCTURE_PID=$!
-wait "$DIGEST_PID" || fail digest_mismatch 3
-read -r ACTUAL_SHA256 _ <"$WORK/digest" || fail digest_mismatch 3
-[ "$ACTUAL_SHA256" = "$PEER_SET_SHA256" ] || fail digest_mismatch 3
+CHECKERS="$DIGEST_PID $LINES_PID $STRUCTURE_PID"
+DIGEST_STATUS=0
+wait "$DIGEST_PID" || DIGEST_STATUS=$?
 LINES_STATUS=0
 wait "$LINES_PID" || LINES_STATUS=$?
+STRUCTURE_STATUS=0
+wait "$STRUCTURE_PID" || STRUCTURE_STATUS=$?
+CHECKERS="" # all three reaped: their ids may belong to other processes from here on
+[ "$DIGEST_STATUS" -eq 0 ] || fail digest_mismatch 3
+read -r ACTUAL_SHA256 _ <"$WORK/digest" || fail digest_mismatch 3
+[ "$ACTUAL_SHA256" = "$PEER_SET_SHA256" ] || fail digest_mismatch 3
 if [ "$LINES_STATUS" -eq 0 ]; then
   IFS=: read -r BAD_LINE _ <"$WORK/bad-line" || true
   fail "bad_line:$BAD_LINE" 4
 fi
 [ "$LINES_STATUS" -eq 1 ] || fail line_check_failed 4
-# $(…) drops one final newline: the last byte is a newline exactly when nothing is left.
-if [ -s "$FETCHED" ] && [ -n "$(tail -c1 "$FETCHED")" ]; then
-  fail no_final_newline 4
+# The last byte, in hex (a NUL is 00, not the empty string a $(…) would make of it).
+if [ -s "$FETCHED" ]; then
+  LAST_BYTE="$(tail -c1 "$FETCHED" | od -An -tx1)" || fail no_final_newline 4
+  [ "${LAST_BYTE//[[:space:]]/}" = 0a ] || fail no_final_newline 4
 fi
-wait "$STRUCTURE_PID" || fail bad_structure 4
+[ "$STRUCTURE_STATUS" -eq 0 ] || fail bad_structure 4
 PEERS=""
 read -r PEERS <"$WORK/structure" || true
 [[ "$PEERS" =~ ^[0-9]+$ ]] || fail bad_structure 4

@@ -273,6 +273,11 @@ describe('gateway documents in network namespaces', { skip, concurrency: false }
       [good + '[Peer]\nAllowedIPs = 10.99.0.9/32\n', /reason=bad_structure\b/], // a peer without a key
       [good + good, /reason=bad_structure\b/], // the same key twice
       [good.trimEnd(), /reason=no_final_newline\b/],
+      // NUL bytes: at the end, inside a line, on a line of their own (grep's binary mode and
+      // $(…) would both lose them).
+      [good + '\0', new RegExp(`reason=bad_line:${after}\\b`)],
+      [good.replace(`AllowedIPs = ${A_IP}/32`, `AllowedIPs = ${A_IP}/32\0, 0.0.0.0/0`), new RegExp(`reason=bad_line:${allowedLine}\\b`)],
+      [good + '\0\n', new RegExp(`reason=bad_line:${after}\\b`)],
     ];
     for (const [text, reason] of hostile) {
       const r = await apply(6, text);
