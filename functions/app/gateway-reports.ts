@@ -1,7 +1,7 @@
 // One run of the report schedule: read what the gateways reported since the last run, ask them for
 // the next report, and keep ONE snapshot per gateway. The control plane reaches gateways only
-// through SSM Run Command: the report document goes to up to 50 instances per command, and the
-// agent writes each instance's stdout to the bucket (a 10,000-peer report is ~1 MB; SSM's API keeps
+// through SSM Run Command: the report document goes to each instance in a command of its own, and
+// the agent writes each instance's stdout to the bucket (a 10,000-peer report is ~1 MB; SSM's API keeps
 // only 24,000 characters of it). The next run reads that object, so a report reaches the answers
 // within one interval, and nothing waits in between. No per-client write ever: answers merge the
 // snapshot at read time (status-view.ts).
@@ -20,8 +20,14 @@ import type { Gateway } from '../domain/model.js';
 import { REPORT_STEP_NAME, reportOutputPrefix, reportStdoutKey } from '../domain/object-keys.js';
 import type { Clock, GatewayRef, GatewayReporter, GatewayStore, ObjectStore, RandomBytes, StatusSnapshotStore } from './ports.js';
 
-/** SendCommand takes at most 50 instance ids; DescribeInstanceInformation's filter as many. */
+/** DescribeInstanceInformation's filter takes at most 50 instance ids. */
 export const REPORT_BATCH = 50;
+/**
+ * Instances per report command: one. An instance's output is read from under its own command's
+ * id, which only that instance is told; a gateway's role may put objects under reports/, so in a
+ * command shared with others it could write the output another instance's report is read from.
+ */
+export const REPORT_COMMAND_INSTANCES = 1;
 /** Gateways whose snapshot is read and written at once. */
 const CONCURRENCY = 8;
 /**
@@ -154,7 +160,7 @@ export async function runReports(deps: ReportDeps): Promise<ReportRun> {
     for (const [id, state] of await deps.reporter.agentStates(batch)) agents.set(id, state);
   }
 
-  // 4. The next report: one command per 50 online instances that share a state folder.
+  // 4. The next report: one command per online instance (REPORT_COMMAND_INSTANCES).
   const now = deps.clock.now();
   const keyPrefix = reportOutputPrefix(`${now.toISOString().replace(/[-:.]/g, '')}-${deps.randomBytes(4).toString('hex')}`);
   const sent = new Map<string, string>();
@@ -167,7 +173,7 @@ export async function runReports(deps: ReportDeps): Promise<ReportRun> {
     byStateDir.set(stateDir, list);
   }
   for (const [stateDir, ids] of byStateDir) {
-    for (const batch of chunks(ids, REPORT_BATCH)) {
+    for (const batch of chunks(ids, REPORT_COMMAND_INSTANCES)) {
       const params = buildReportParameters(stateDir ? { stateDir } : {});
       const { commandId } = await deps.reporter.sendReport(batch, params, { bucket: deps.objects.bucket, keyPrefix });
       calls.reportCommands++;

@@ -7,6 +7,7 @@ import { StatusReader } from '../../../functions/app/status-view.js';
 import { getClient, listClients } from '../../../functions/app/clients.js';
 import { generateKeyPair } from '../../../functions/domain/keys.js';
 import { REPORT_STEP_NAME, reportStdoutKey } from '../../../functions/domain/object-keys.js';
+import type { Gateway } from '../../../functions/domain/model.js';
 import { FakeReporter, fakeWorld, markApplied, MemoryStatusSnapshots, networkWithGateway, TEST_AUDIT, type FakeWorld } from '../../support/fakes.js';
 import { createClient } from '../../../functions/app/clients.js';
 
@@ -92,21 +93,28 @@ describe('report runs', () => {
     assert.equal(deps.snapshots.get(gateway.network, gateway.id)!.pending?.commandId, deps.reporter.sent[2]!.commandId);
   });
 
-  it('sends one command per 50 instances, and none to an agent SSM does not see online', async () => {
+  it('sends each online instance a command of its own (50 agent lookups a call), and none to an agent SSM does not see online', async () => {
     const w = fakeWorld();
     const deps = reportDeps(w);
     const ids: string[] = [];
+    const gateways: Gateway[] = [];
     for (let i = 0; i < 2 * REPORT_BATCH + 3; i++) {
       const instanceId = `i-${i.toString(16).padStart(17, '0')}`;
       ids.push(instanceId);
-      await networkWithGateway(w, { ready: true, instanceId });
+      gateways.push((await networkWithGateway(w, { ready: true, instanceId })).gateway);
     }
     deps.reporter.agents.set(ids[0]!, 'connection_lost');
     deps.reporter.agents.set(ids[1]!, 'inactive');
     const run = await runReports(deps);
-    assert.deepEqual(deps.reporter.sent.map((s) => s.instanceIds.length), [50, 50, 1]);
+    // One instance a command: no gateway learns the command id another one's output is read from.
+    assert.deepEqual(deps.reporter.sent.map((s) => s.instanceIds.length), Array(ids.length - 2).fill(1));
+    assert.equal(new Set(deps.reporter.sent.map((s) => s.commandId)).size, ids.length - 2);
     assert.ok(!deps.reporter.sent.some((s) => s.instanceIds.includes(ids[0]!) || s.instanceIds.includes(ids[1]!)));
     assert.equal(deps.reporter.agentLookups, 3);
+    for (const g of gateways.slice(2)) {
+      const mine = deps.reporter.sent.find((s) => s.instanceIds.includes(g.instanceId))!;
+      assert.equal(deps.snapshots.get(g.network, g.id)!.pending?.commandId, mine.commandId, 'its output is read from under its own command');
+    }
     assert.equal(run.gateways.length, ids.length);
     assert.equal(run.gateways.find((g) => g.agent === 'connection_lost')!.reported, false);
   });
