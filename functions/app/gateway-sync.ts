@@ -68,15 +68,27 @@ type SyncStep =
   | 'send-init'
   | 'await-init'
   | 'await-apply'
+  | 'await-send'
   | 'in-sync'
   | 'retry-pause'
   | 'send-apply';
+
+/**
+ * How long a sender's claim (a "sent" record without command id) holds the apply slot: far longer
+ * than a render, an upload and a SendCommand with its retries; after it the sender is taken to be
+ * gone and another may claim.
+ */
+export const CLAIM_STALE_MS = 60_000;
 
 export function nextSyncStep(gateway: Gateway, nowMs: number): SyncStep | 'errored' {
   if (gateway.status === 'error') return 'errored';
   if (gateway.status === 'pending') return gateway.initCommand ? 'await-init' : 'send-init';
   const last = gateway.lastSync;
-  if (last?.outcome === 'sent' && last.commandId) return 'await-apply';
+  if (last?.outcome === 'sent') {
+    if (last.commandId) return 'await-apply';
+    // Another sender holds the slot and is about to record its command: wait for that.
+    if (Date.parse(last.at) + CLAIM_STALE_MS > nowMs) return 'await-send';
+  }
   if (isInSync(gateway)) return 'in-sync';
   // No pacing: whatever changed while the last apply ran goes out in one apply, at once.
   if (last?.outcome === 'failed' && Date.parse(last.at) + retryDelay(last.failures ?? 1) > nowMs) return 'retry-pause';
@@ -152,6 +164,7 @@ const SYNC_STEPS: Record<SyncStep, (run: SyncRun, gateway: Gateway) => Promise<S
   'await-apply': awaitApply,
   'in-sync': async (run, gateway) => ({ state: 'in-sync', appliedGeneration: gateway.appliedGeneration, commandsSent: run.commandsSent }),
   'retry-pause': (run, gateway) => run.pauseUntil(gateway, Date.parse(gateway.lastSync!.at) + retryDelay(gateway.lastSync!.failures ?? 1)),
+  'await-send': (run, gateway) => run.pauseUntil(gateway, run.nowMs() + run.deps.pollIntervalMs),
   'send-apply': sendApply,
 };
 
@@ -224,6 +237,45 @@ async function sendApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | 
   // counted in it is already visible. The number the gateway gets grows with every apply sent.
   const vector = desiredVector(gateway);
   const generation = nextApplyGeneration(gateway);
+  // The slot first: of two senders that read the same record (the stream worker and the schedule
+  // overlap), one claims and sends; the other reads again and waits for that command.
+  const claim = deps.randomBytes(8).toString('hex');
+  const failures = last?.failures ? { failures: last.failures } : {};
+  const claimed = await deps.gateways.claimApply(
+    gateway.network,
+    gateway.id,
+    { at: run.at(), generation, outcome: 'sent', claim, ...failures },
+    new Date(run.nowMs() - CLAIM_STALE_MS).toISOString(),
+  );
+  if (!claimed) return undefined;
+  let sent: { commandId: string; key: string; skipped: LeftOutPeer[] };
+  try {
+    sent = await renderAndSend(run, gateway, generation);
+  } catch (err) {
+    // Nothing went out: the slot is free again, with the record that was there.
+    await deps.gateways.releaseApply(gateway.network, gateway.id, claim, last).catch(() => undefined);
+    throw err;
+  }
+  const { commandId, key, skipped } = sent;
+  run.commandsSent++;
+  run.peersLeftOut = skipped.length;
+  await deps.gateways.recordSync(gateway.network, gateway.id, {
+    at: run.at(),
+    generation,
+    outcome: 'sent',
+    commandId,
+    peerSetKey: key,
+    vector,
+    claim,
+    ...failures,
+    ...skippedFields(skipped),
+  });
+  return undefined;
+}
+
+/** The peer set rendered, uploaded and named in an apply command to the gateway's instance. */
+async function renderAndSend(run: SyncRun, gateway: Gateway, generation: number): Promise<{ commandId: string; key: string; skipped: LeftOutPeer[] }> {
+  const { deps } = run;
   const { text, skipped } = await renderGatewayPeerSet(deps, gateway);
   // A fresh random name per upload (grammar PEER_SET_KEY): one object per command, deleted once its
   // result is recorded. The gateway reads it with its own role; the command names bucket and key only.
@@ -242,27 +294,14 @@ async function sendApply(run: SyncRun, gateway: Gateway): Promise<SyncOutcome | 
   // (the local S3 server prunes emptied folders, which a concurrent upload into the same folder loses to).
   await Promise.allSettled(run.cleanups.splice(0));
   await deps.objects.putObject(key, text, 'text/plain; charset=utf-8');
-  let commandId: string;
   try {
-    ({ commandId } = await deps.commands.sendApply(gateway.instanceId, params));
+    const { commandId } = await deps.commands.sendApply(gateway.instanceId, params);
+    return { commandId, key, skipped };
   } catch (err) {
     // Not sent: nothing will read it.
     await deps.objects.deleteObject(key).catch(() => undefined);
     throw err;
   }
-  run.commandsSent++;
-  run.peersLeftOut = skipped.length;
-  await deps.gateways.recordSync(gateway.network, gateway.id, {
-    at: run.at(),
-    generation,
-    outcome: 'sent',
-    commandId,
-    peerSetKey: key,
-    vector,
-    ...(last?.failures ? { failures: last.failures } : {}),
-    ...skippedFields(skipped),
-  });
-  return undefined;
 }
 
 /** How many left-out clients lastSync lists by name (the gateway item must stay small). */

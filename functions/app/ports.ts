@@ -49,9 +49,18 @@ export interface GatewayStore {
   delete(network: string, id: string, leaseKeys: string[], audit: AuditRecord): Promise<void>;
   /**
    * Records a sync outcome; appliedGeneration (with the vector applied) only ever moves forward. A
-   * "sent" outcome is recorded only while no other command is in flight.
+   * "sent" outcome (with its command id) is recorded only over its own claim (`result.claim`).
    */
   recordSync(network: string, id: string, result: SyncResult, applied?: AppliedRecord): Promise<void>;
+  /**
+   * Takes the gateway's one apply slot before a command is sent: `claim` (outcome "sent", a claim
+   * token, no command id) is written only while the generation is news and no command is in flight
+   * or claimed, or the claim there was written before `staleBefore` (its sender is gone). False:
+   * another sender has the slot.
+   */
+  claimApply(network: string, id: string, claim: SyncResult, staleBefore: string): Promise<boolean>;
+  /** Gives a claimed slot back (nothing was sent): `previous` again, if the claim is still `token`. */
+  releaseApply(network: string, id: string, token: string, previous: SyncResult | undefined): Promise<void>;
   /** Conditional on commandId (when given) still being the init in flight; a stale result is dropped. */
   recordInit(network: string, id: string, outcome: InitOutcome): Promise<void>;
   markInitSent(network: string, id: string, command: { commandId: string; at: string }): Promise<void>;

@@ -56,6 +56,12 @@ export interface SyncResult {
   vector?: GenerationVector;
   /** Failed applies in a row (backs off the retries). */
   failures?: number;
+  /**
+   * The sender's token (outcome "sent"): a "sent" record without commandId is the claim a sender
+   * writes before it sends, so no other sender sends meanwhile; the record with the command id
+   * replaces it only while it is still this claim.
+   */
+  claim?: string;
 }
 
 export interface Gateway {

@@ -2,6 +2,8 @@
 // (the scripts themselves run for real in test/e2e).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DynamoGatewayStore } from '../../functions/adapters/dynamo/gateways-repo.js';
+import { createDocumentClient } from '../../functions/adapters/dynamo/table.js';
 import { createS3Client, S3ObjectStore } from '../../functions/adapters/s3/object-store.js';
 import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION } from '../../infra/local/s3-server.js';
 import { useLocalApi } from '../support/local-api.js';
@@ -148,5 +150,42 @@ describe('gateway sync through the API', () => {
     );
     assert.equal(teardown!.parameters.interfaceName, ready.interfaceName);
     assert.match(teardown!.result.stdout ?? '', /WG_INGRESS_TEARDOWN_OK/);
+  });
+
+  it("keeps one apply slot per gateway in the table: one claim wins, a sent record goes over its own claim only, a stale claim is taken over, a claim is given back", async () => {
+    await api.call('POST', '/networks', { name: 'slot', addressRange: '10.35.0.0/24' });
+    const gw = await api.call('POST', '/networks/slot/gateways', { instanceId: 'i-0aaaabbbbccccdddd', endpoint: '192.0.2.35' });
+    const id = gw.json.id;
+    await until('ready and in sync', async () => (await api.call('GET', `/networks/slot/gateways/${id}`)).json, (g) => g.status === 'ready' && g.lastSync?.outcome !== 'sent');
+    await api.stack.setWorkerRunning(false); // the store alone, no worker reacting to its writes
+    const db = createDocumentClient({ region: 'us-east-1', endpoint: api.stack.dynamoEndpoint, credentials: api.stack.dynamoCredentials });
+    try {
+      const store = new DynamoGatewayStore(db, api.stack.tableName, { tableName: api.stack.tableName, retentionDays: 1 });
+      const before = (await store.get('slot', id))!;
+      const generation = before.appliedGeneration + 1_000;
+      const now = new Date().toISOString();
+      const claim = (token: string, at = now) => ({ at, generation, outcome: 'sent' as const, claim: token });
+      const longAgo = new Date(Date.now() - 3_600_000).toISOString();
+      assert.equal(await store.claimApply('slot', id, claim('a'), longAgo), true);
+      assert.equal(await store.claimApply('slot', id, claim('b'), longAgo), false, 'a fresh claim holds the slot');
+      // b's sent record does not go over a's claim; a's does.
+      await store.recordSync('slot', id, { ...claim('b'), commandId: 'cmd-b' });
+      assert.equal((await store.get('slot', id))!.lastSync?.claim, 'a');
+      await store.recordSync('slot', id, { ...claim('a'), commandId: 'cmd-a' });
+      assert.equal((await store.get('slot', id))!.lastSync?.commandId, 'cmd-a');
+      assert.equal(await store.claimApply('slot', id, claim('c'), new Date(Date.now() + 60_000).toISOString()), false, 'never over a command in flight, however old');
+      // A claim with no command after the stale mark is taken over; a claim is given back with the record it replaced.
+      await store.recordSync('slot', id, { at: now, generation, outcome: 'applied', commandId: 'cmd-a' });
+      assert.equal(await store.claimApply('slot', id, claim('d', longAgo), longAgo), true);
+      assert.equal(await store.claimApply('slot', id, claim('e'), now), true, 'd was written before the stale mark');
+      await store.releaseApply('slot', id, 'd', undefined);
+      assert.equal((await store.get('slot', id))!.lastSync?.claim, 'e', 'd no longer holds it: nothing given back');
+      await store.releaseApply('slot', id, 'e', { at: now, generation, outcome: 'applied', commandId: 'cmd-a' });
+      assert.deepEqual((await store.get('slot', id))!.lastSync, { at: now, generation, outcome: 'applied', commandId: 'cmd-a' });
+      assert.equal(await store.claimApply('slot', id, { ...claim('f'), generation: before.appliedGeneration }, longAgo), false, 'not once that generation is applied');
+    } finally {
+      db.destroy();
+      await api.stack.setWorkerRunning(true);
+    }
   });
 });

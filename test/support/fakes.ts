@@ -398,8 +398,7 @@ export class MemoryGatewayStore implements GatewayStore {
     if (!row) return;
     const g = row.gateway;
     if (result.outcome === 'sent') {
-      const last = g.lastSync;
-      if (g.appliedGeneration < result.generation && (!last || last.outcome !== 'sent')) g.lastSync = copy(result);
+      if (g.lastSync?.claim !== undefined && g.lastSync.claim === result.claim) g.lastSync = copy(result);
       return;
     }
     if (applied !== undefined && g.appliedGeneration < applied.generation) {
@@ -407,6 +406,26 @@ export class MemoryGatewayStore implements GatewayStore {
       if (applied.vector) g.appliedShards = copy(applied.vector);
     }
     if (g.lastSync?.commandId === (result.commandId ?? '')) g.lastSync = copy(result);
+  }
+
+  async claimApply(network: string, id: string, claim: SyncResult, staleBefore: string): Promise<boolean> {
+    await this.t.faults.enter('gateways.claimApply', [network, id, claim, staleBefore]);
+    const row = this.t.gatewayRow(network, id);
+    if (!row) return false;
+    const g = row.gateway;
+    const last = g.lastSync;
+    const free = !last || last.outcome !== 'sent' || (last.commandId === undefined && last.at < staleBefore);
+    if (!(g.appliedGeneration < claim.generation && free)) return false;
+    g.lastSync = copy(claim);
+    return true;
+  }
+
+  async releaseApply(network: string, id: string, token: string, previous: SyncResult | undefined): Promise<void> {
+    await this.t.faults.enter('gateways.releaseApply', [network, id, token, previous]);
+    const row = this.t.gatewayRow(network, id);
+    if (!row || row.gateway.lastSync?.claim !== token) return;
+    if (previous) row.gateway.lastSync = copy(previous);
+    else delete row.gateway.lastSync;
   }
 
   async recordInit(network: string, id: string, outcome: InitOutcome): Promise<void> {

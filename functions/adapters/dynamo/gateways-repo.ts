@@ -247,13 +247,11 @@ export class DynamoGatewayStore implements GatewayStore {
       }
     };
     if (result.outcome === 'sent') {
-      // Only while it is news: not once that generation is applied, and never over a command
-      // in flight (the stream worker and the schedule may overlap): at most one apply per gateway.
+      // Over its own claim only (claimApply): a sender whose claim was taken over as stale records nothing.
       await conditional({
         UpdateExpression: 'SET lastSync = :r',
-        ConditionExpression:
-          'attribute_exists(pk) AND appliedGeneration < :g AND (attribute_not_exists(lastSync) OR lastSync.outcome <> :sent)',
-        ExpressionAttributeValues: { ':r': result, ':g': result.generation, ':sent': 'sent' },
+        ConditionExpression: 'attribute_exists(pk) AND lastSync.claim = :claim',
+        ExpressionAttributeValues: { ':r': result, ':claim': result.claim ?? '' },
       });
       return;
     }
@@ -288,6 +286,45 @@ export class DynamoGatewayStore implements GatewayStore {
       ConditionExpression: 'attribute_exists(pk) AND lastSync.commandId = :cmd',
       ExpressionAttributeValues: { ':r': result, ':cmd': result.commandId ?? '' },
     });
+  }
+
+  async claimApply(network: string, id: string, claim: SyncResult, staleBefore: string): Promise<boolean> {
+    // Only while it is news (not once that generation is applied), and never over a command in
+    // flight or claimed (the stream worker and the schedule may overlap): one apply per gateway.
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gateway(network, id),
+          UpdateExpression: 'SET lastSync = :r',
+          ConditionExpression:
+            'attribute_exists(pk) AND appliedGeneration < :g AND (attribute_not_exists(lastSync) OR lastSync.outcome <> :sent' +
+            ' OR (attribute_not_exists(lastSync.commandId) AND lastSync.#at < :stale))',
+          ExpressionAttributeNames: { '#at': 'at' },
+          ExpressionAttributeValues: { ':r': claim, ':g': claim.generation, ':sent': 'sent', ':stale': staleBefore },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async releaseApply(network: string, id: string, token: string, previous: SyncResult | undefined): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.gateway(network, id),
+          UpdateExpression: previous ? 'SET lastSync = :prev' : 'REMOVE lastSync',
+          ConditionExpression: 'attribute_exists(pk) AND lastSync.claim = :claim',
+          ExpressionAttributeValues: { ':claim': token, ...(previous ? { ':prev': previous } : {}) },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
   }
 
   async recordInit(network: string, id: string, outcome: InitOutcome): Promise<void> {

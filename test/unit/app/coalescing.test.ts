@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createClient, createClientsBatch, getClient, updateClient } from '../../../functions/app/clients.js';
-import { syncGateway } from '../../../functions/app/gateway-sync.js';
+import { CLAIM_STALE_MS, syncGateway } from '../../../functions/app/gateway-sync.js';
 import { needsWork } from '../../../functions/app/gateway-worker.js';
 import { ThrottledError } from '../../../functions/domain/errors.js';
 import { isInSync } from '../../../functions/domain/generation.js';
@@ -134,5 +134,49 @@ describe('batch creates', () => {
     assert.equal((await getClient(w.deps, net, 'x')).inEffect, false);
     await syncGateway(w.deps, net, gw.id, 60_000);
     assert.equal((await getClient(w.deps, net, 'x')).inEffect, true);
+  });
+});
+
+describe('one sender per gateway', () => {
+  it('two runs that read the same gateway send one apply: the one that loses the claim waits for that command', async () => {
+    const { w, net, gw } = await readyGateway();
+    await createClient(w.deps, net, { gatewayId: gw.id, name: 'alice' }, TEST_AUDIT);
+    // The first run has read the gateway and is about to claim; meanwhile another run (the
+    // schedule's sweep beside a stream batch) reads the same record and claims first.
+    let other: ReturnType<typeof syncGateway> | undefined;
+    w.faults.before('gateways.claimApply', async () => {
+      other = syncGateway(w.deps, net, gw.id, 60_000);
+      for (let i = 0; i < 1_000 && w.faults.calls('gateways.claimApply') < 2; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(w.faults.calls('gateways.claimApply'), 2, 'the other run claimed meanwhile');
+    });
+    const first = await syncGateway(w.deps, net, gw.id, 60_000);
+    const second = await other!;
+    assert.equal(w.commands.sentTo(gw.instanceId, 'apply').length, 1, 'one apply, not one per run');
+    assert.equal(first.commandsSent + second.commandsSent, 1);
+    assert.deepEqual([first.state, second.state], ['in-sync', 'in-sync'], 'both saw the one apply land');
+    assert.equal((await getClient(w.deps, net, 'alice')).inEffect, true);
+  });
+
+  it('gives the claim back when the command cannot be sent, so the next run sends', async () => {
+    const { w, net, gw } = await readyGateway();
+    await createClient(w.deps, net, { gatewayId: gw.id, name: 'alice' }, TEST_AUDIT);
+    w.faults.failNext('commands.sendApply', 1, () => new ThrottledError());
+    await assert.rejects(syncGateway(w.deps, net, gw.id, 60_000));
+    assert.equal((await w.gateways.get(net, gw.id))!.lastSync, undefined, 'the record from before the claim');
+    const outcome = await syncGateway(w.deps, net, gw.id, 60_000);
+    assert.deepEqual([outcome.state, outcome.commandsSent], ['in-sync', 1]);
+  });
+
+  it("waits while another sender's claim is fresh, and takes it over once it is stale (that sender is gone)", async () => {
+    const { w, net, gw } = await readyGateway();
+    await createClient(w.deps, net, { gatewayId: gw.id, name: 'alice' }, TEST_AUDIT);
+    const row = w.table.gatewayRow(net, gw.id)!;
+    row.gateway.lastSync = { at: w.clock.now().toISOString(), generation: 1, outcome: 'sent', claim: 'a-sender-that-died' };
+    const waiting = await syncGateway(w.deps, net, gw.id, 5_000);
+    assert.deepEqual([waiting.state, waiting.commandsSent], ['waiting', 0]);
+    w.clock.advance(CLAIM_STALE_MS);
+    const outcome = await syncGateway(w.deps, net, gw.id, 60_000);
+    assert.deepEqual([outcome.state, outcome.commandsSent], ['in-sync', 1]);
+    assert.equal(w.commands.sentTo(gw.instanceId, 'apply').length, 1);
   });
 });

@@ -31,6 +31,18 @@ function memoryGateways(initial: Gateway): GatewayStore & { current: Gateway } {
         ...(applied !== undefined ? { appliedGeneration: applied.generation, ...(applied.vector ? { appliedShards: applied.vector } : {}) } : {}),
       };
     },
+    async claimApply(_n: string, _id: string, claim: SyncResult, staleBefore: string) {
+      const last = store.current.lastSync;
+      const free = !last || last.outcome !== 'sent' || (last.commandId === undefined && last.at < staleBefore);
+      if (!(store.current.appliedGeneration < claim.generation && free)) return false;
+      store.current = { ...store.current, lastSync: claim };
+      return true;
+    },
+    async releaseApply(_n: string, _id: string, token: string, previous: SyncResult | undefined) {
+      if (store.current.lastSync?.claim !== token) return;
+      const { lastSync: _l, ...rest } = store.current;
+      store.current = previous ? { ...rest, lastSync: previous } : rest;
+    },
     async recordInit(_n: string, _id: string, o: { status: 'ready' | 'error'; publicKey?: string; reason?: string }) {
       const { initCommand: _c, ...rest } = store.current;
       store.current = { ...rest, status: o.status, ...(o.publicKey ? { publicKey: o.publicKey } : {}), ...(o.reason ? { statusReason: o.reason } : {}) };
