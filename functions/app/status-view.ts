@@ -33,7 +33,14 @@ export class StatusReader {
     const now = this.clock.now().getTime();
     const cached = this.cache.get(key);
     if (cached !== undefined && now - (this.checked.get(key) ?? 0) < this.ttlMs) return cached?.view;
-    const read = await this.store.read(network, gatewayId, cached?.etag);
+    let read: Awaited<ReturnType<StatusSnapshotStore['read']>>;
+    try {
+      read = await this.store.read(network, gatewayId, cached?.etag);
+    } catch {
+      // Status only adds to an answer: a snapshot that cannot be read now (the store down, an
+      // object caught mid-write) leaves the last one read, or none, and is asked for again next time.
+      return cached?.view;
+    }
     this.checked.set(key, now);
     if (read === 'unchanged' && cached) return cached.view;
     const next = read === undefined || read === 'unchanged' ? null : { etag: read.etag, view: new SnapshotView(read.snapshot) };

@@ -23,9 +23,13 @@ const output: string[] = [];
 const tokens = new Set<string>();
 const seenSecrets = new Set<string>();
 
+/** Writes to the real stderr (past the capture): what a failing test needs to show. */
+let echo: ((text: string) => void) | undefined;
+
 function captureLogs(): void {
   for (const stream of [process.stdout, process.stderr]) {
     const original = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    if (stream === process.stderr) echo = (text) => void original(text);
     (stream as unknown as { write: unknown }).write = (chunk: unknown, ...rest: unknown[]) => {
       output.push(String(chunk));
       // Text is what loggers write; the test runner's own messages to its parent are binary.
@@ -93,6 +97,11 @@ export function useLocalApi(options: LocalStackOptions = {}): TestApi {
       }
       const res = await fetch(`${api.stack.url}${path}`, { method, headers, body: payload });
       const text = await res.text();
+      if (res.status >= 500) {
+        // A 500 answers "internal error" only: the error itself is in the handler's log line.
+        const errors = logLines.filter((l) => l.includes('"level":"ERROR"')).slice(-3);
+        echo?.(`# ${method} ${path} answered ${res.status}; the last error log lines:\n${errors.join('\n')}\n`);
+      }
       if (method === 'POST' && /^\/networks\/[^/]+\/clients\/[^/]+\/links$/.test(path) && res.status === 201) linkAnswers.push(text);
       else answers.push(text);
       let json: any;

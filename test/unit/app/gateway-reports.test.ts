@@ -179,4 +179,30 @@ describe('answers merge the snapshot at read time', () => {
     assert.equal(deps.snapshots.reads, reads + 2, 'after the TTL: asked again (unchanged)');
     assert.equal((await status.health(gateway))!.peers, 1);
   });
+
+  it('a snapshot that cannot be read leaves the answer as it was: the last snapshot read, or no status; never a failed request', async () => {
+    const w = fakeWorld({ now: '2026-12-02T00:00:00.000Z' });
+    const { gateway } = await networkWithGateway(w, { ready: true });
+    const c = await createClient(w.deps, gateway.network, { gatewayId: gateway.id, name: 'phone' }, TEST_AUDIT);
+    const deps = reportDeps(w);
+    let broken = true;
+    // A store caught mid-write (or down): every read throws while `broken`.
+    const flaky = { read: (...args: Parameters<typeof deps.snapshots.read>) => (broken ? Promise.reject(new SyntaxError('Unexpected end of JSON input')) : deps.snapshots.read(...args)) };
+    const status = new StatusReader(flaky, w.clock, 5_000);
+    const withStatus = { ...w.deps, status };
+    await runReports(deps);
+    const at = Date.parse('2026-12-02T00:00:00.000Z') / 1000;
+    agentWrites(w, deps.reporter.sent[0]!, gateway.instanceId, reportText(at, gateway.interfaceName, [`${c.publicKey}\t198.51.100.4:5000\t${at - 1}\t10\t20`]));
+    w.clock.advance(5_000);
+    await runReports(deps);
+    assert.equal((await getClient(withStatus, gateway.network, 'phone')).status, null, 'none read yet: no status, and the answer still comes');
+    broken = false;
+    w.clock.advance(5_000);
+    const good = (await getClient(withStatus, gateway.network, 'phone')).status;
+    assert.equal(good?.rxBytes, 10);
+    broken = true;
+    w.clock.advance(5_000);
+    assert.deepEqual((await getClient(withStatus, gateway.network, 'phone')).status, good, 'the last snapshot read');
+    assert.equal((await status.health(gateway))!.peers, 1);
+  });
 });
