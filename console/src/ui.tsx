@@ -146,6 +146,43 @@ export function TableWrap(props: { label: string; children: ComponentChildren })
   );
 }
 
+/**
+ * A page of an API list as a table: a line of its own when the page is empty, else the table in
+ * its scrollable region (a header cell per column, `row` renders each item's <tr>); the pager below.
+ */
+export function PagedTable<T>(props: {
+  label: string;
+  columns: string[];
+  page: { items: T[]; nextCursor?: string } | undefined;
+  empty: ComponentChildren;
+  row: (item: T) => ComponentChildren;
+  paging: ReturnType<typeof usePaging>;
+}) {
+  const { page } = props;
+  return (
+    <>
+      {page && page.items.length === 0 && <p>{props.empty}</p>}
+      {page && page.items.length > 0 && (
+        <TableWrap label={props.label}>
+          <table>
+            <thead>
+              <tr>
+                {props.columns.map((c) => (
+                  <th key={c} scope="col">
+                    {c}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>{page.items.map(props.row)}</tbody>
+          </table>
+        </TableWrap>
+      )}
+      <Pager paging={props.paging} nextCursor={page?.nextCursor} />
+    </>
+  );
+}
+
 /** Previous/next over an API list: a stack of the cursors that led to this page. */
 export function usePaging() {
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);

@@ -9,21 +9,12 @@ import { decodeCsv } from '../../functions/domain/csv.js';
 import { EXPORT_COLUMNS, importItemOf } from '../../functions/domain/client-table.js';
 import { generateKeyPair } from '../../functions/domain/keys.js';
 import { localClient } from '../../infra/local/dynamodb.js';
+import { until } from '../support/until.js';
 import { useLocalApi } from '../support/local-api.js';
 
 // A long schedule: the stream wakes the worker. Exports over 100 kB go to S3, so the 1,000-client
 // network takes that path and a small one the inline one.
 const api = useLocalApi({ scheduleMs: 3_600_000, exportInlineMaxBytes: 100_000 });
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Every item of a partition, read from the table (consistent, all pages). */
 async function partition(table: string, pk: string): Promise<Record<string, any>[]> {

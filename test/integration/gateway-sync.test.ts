@@ -6,20 +6,11 @@ import { DynamoGatewayStore } from '../../functions/adapters/dynamo/gateways-rep
 import { createDocumentClient } from '../../functions/adapters/dynamo/table.js';
 import { createS3Client, S3ObjectStore } from '../../functions/adapters/s3/object-store.js';
 import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION } from '../../infra/local/s3-server.js';
+import { until } from '../support/until.js';
 import { useLocalApi } from '../support/local-api.js';
 
 // A long schedule: these tests call the sweep themselves when they need it.
 const api = useLocalApi({ scheduleMs: 3_600_000 });
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 300)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const appliedPeers = () =>
   api.stack.runner

@@ -9,20 +9,11 @@ import { createDocumentClient, keys } from '../../functions/adapters/dynamo/tabl
 import { clientDeps } from '../../functions/compose/slices.js';
 import { GENERATION_SHARDS } from '../../functions/domain/generation.js';
 import { generateKeyPair } from '../../functions/domain/keys.js';
+import { until } from '../support/until.js';
 import { useLocalApi } from '../support/local-api.js';
 
 const api = useLocalApi({ scheduleMs: 3_600_000 });
 const AUDIT = { actor: { type: 'admin' as const, id: 'test' }, requestId: 'test' };
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 300)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const db = () => createDocumentClient({ region: 'us-east-1', endpoint: api.stack.dynamoEndpoint, credentials: api.stack.dynamoCredentials });
 

@@ -10,20 +10,11 @@ import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-d
 import { generateKeyPair } from '../../functions/domain/keys.js';
 import { parsePeerSet } from '../../functions/domain/peer-set.js';
 import { localClient } from '../../infra/local/dynamodb.js';
+import { until } from '../support/until.js';
 import { useLocalApi } from '../support/local-api.js';
 
 // A long schedule: the stream wakes the worker; tests sweep when they need it.
 const api = useLocalApi({ scheduleMs: 3_600_000 });
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function withDb<T>(f: (db: DynamoDBDocumentClient) => Promise<T>): Promise<T> {
   const db = DynamoDBDocumentClient.from(localClient(api.stack.dynamoEndpoint, api.stack.dynamoCredentials));

@@ -7,20 +7,11 @@ import { describe, it } from 'node:test';
 import { createS3Client, S3ObjectStore } from '../../functions/adapters/s3/object-store.js';
 import { REPORT_STEP_NAME, reportStdoutKey, statusSnapshotKey } from '../../functions/domain/object-keys.js';
 import { LOCAL_S3_CREDENTIALS, LOCAL_S3_REGION } from '../../infra/local/s3-server.js';
+import { until } from '../support/until.js';
 import { useLocalApi } from '../support/local-api.js';
 
 const api = useLocalApi({ statusIntervalSeconds: 1 });
 const NET = 'statusnet';
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 300)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const bucket = () =>
   new S3ObjectStore(createS3Client({ region: LOCAL_S3_REGION, endpoint: api.stack.s3Endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS }), api.stack.bucket);

@@ -1,7 +1,7 @@
 // A network's audit log, newest first, filtered by resource type (and id).
 import { useState } from 'preact/hooks';
 import { answer, type Api, type AuditRecord } from '../api';
-import { Pager, TableWrap, errorsOf, usePaging, usePoll } from '../ui';
+import { PagedTable, errorsOf, usePaging, usePoll } from '../ui';
 
 const TYPES = ['network', 'gateway', 'client', 'link'] as const;
 type ResourceType = (typeof TYPES)[number];
@@ -77,52 +77,40 @@ export function AuditScreen({ api, network }: { api: Api; network: string }) {
           {error}
         </p>
       )}
-      {page && page.items.length === 0 && <p>No record.</p>}
-      {page && page.items.length > 0 && (
-        <TableWrap label="Audit records">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">Action</th>
-                <th scope="col">Resource</th>
-                <th scope="col">Changes</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <time dateTime={r.at}>{new Date(r.at).toLocaleString()}</time>
-                  </td>
-                  <td>
-                    {r.actor.type} {r.actor.name ?? r.actor.id}
-                  </td>
-                  <td>{r.action}</td>
-                  <td>
-                    {r.resource.type} {r.resource.id}
-                  </td>
-                  <td>
-                    {r.changes ? (
-                      <ul class="changes">
-                        {Object.entries(r.changes).map(([field, c]) => (
-                          <li key={field}>
-                            {field}: {show(c.from)} → {show(c.to)}
-                          </li>
-                        ))}
-                      </ul>
-                    ) : (
-                      '—'
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
-      <Pager paging={paging} nextCursor={page?.nextCursor} />
+      <PagedTable
+        label="Audit records"
+        columns={['When', 'Who', 'Action', 'Resource', 'Changes']}
+        page={page}
+        empty="No record."
+        paging={paging}
+        row={(r) => (
+          <tr key={r.id}>
+            <td>
+              <time dateTime={r.at}>{new Date(r.at).toLocaleString()}</time>
+            </td>
+            <td>
+              {r.actor.type} {r.actor.name ?? r.actor.id}
+            </td>
+            <td>{r.action}</td>
+            <td>
+              {r.resource.type} {r.resource.id}
+            </td>
+            <td>
+              {r.changes ? (
+                <ul class="changes">
+                  {Object.entries(r.changes).map(([field, c]) => (
+                    <li key={field}>
+                      {field}: {show(c.from)} → {show(c.to)}
+                    </li>
+                  ))}
+                </ul>
+              ) : (
+                '—'
+              )}
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

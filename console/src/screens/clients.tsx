@@ -4,7 +4,7 @@
 // and export.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, answer, idempotencyKey, type Api, type Client, type CreateClient, type Gateway } from '../api';
-import { Confirm, Field, FormError, Modal, Pager, TableWrap, ago, bytes, errorsOf, list, noErrors, usePaging, usePoll, type FormErrors, SubmitActions } from '../ui';
+import { PagedTable, Confirm, Field, FormError, Modal, ago, bytes, errorsOf, list, noErrors, usePaging, usePoll, type FormErrors, SubmitActions } from '../ui';
 import { ExportButton, ImportDialog } from './import-export';
 
 const PAGE_SIZE = 50;
@@ -57,6 +57,11 @@ export function ClientsScreen({ api, network }: { api: Api; network: string }) {
     setNotice(`${c.name} is ${enabled ? 'enabled' : 'disabled'}.`);
   };
 
+  /** A dialog done: it closes and the list shows what it changed. */
+  const closed = () => {
+    setDialog(undefined);
+    void reload();
+  };
   return (
     <section aria-labelledby="clients-title">
       <div class="title-row">
@@ -91,62 +96,48 @@ export function ClientsScreen({ api, network }: { api: Api; network: string }) {
       <p role="status" class="notice">
         {notice}
       </p>
-      {page && page.items.length === 0 && <p>{prefix ? `No client's name starts with "${prefix}".` : 'No client yet.'}</p>}
-      {page && page.items.length > 0 && (
-        <TableWrap label="Clients">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Addresses</th>
-                <th scope="col">Gateway</th>
-                <th scope="col">Enabled</th>
-                <th scope="col">Online</th>
-                <th scope="col">In effect</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((c) => (
-                <tr key={c.id}>
-                  <th scope="row">{c.name}</th>
-                  <td>
-                    {c.address}
-                    {c.address6 && <br />}
-                    {c.address6}
-                  </td>
-                  <td>{c.gatewayId}</td>
-                  <td>
-                    <button
-                      type="button"
-                      role="switch"
-                      class="switch"
-                      aria-checked={c.enabled ? 'true' : 'false'}
-                      aria-label={`Enabled: ${c.name}`}
-                      onClick={() => (c.enabled ? setDialog({ kind: 'disable', client: c }) : void setEnabled(c, true).catch((err) => setNotice(errorsOf(err, []).form)))}
-                    >
-                      <span aria-hidden="true">{c.enabled ? 'On' : 'Off'}</span>
-                    </button>
-                  </td>
-                  <td>
-                    <Status client={c} />
-                  </td>
-                  <td>{c.inEffect ? 'Yes' : 'Not yet'}</td>
-                  <td class="row-actions">
-                    <button type="button" aria-label={`Config of ${c.name}`} onClick={() => setDialog({ kind: 'config', client: c })}>
-                      Config
-                    </button>
-                    <button type="button" class="danger" aria-label={`Delete ${c.name}`} onClick={() => setDialog({ kind: 'delete', client: c })}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
-      <Pager paging={paging} nextCursor={page?.nextCursor} />
+      <PagedTable
+        label="Clients"
+        columns={['Name', 'Addresses', 'Gateway', 'Enabled', 'Online', 'In effect', 'Actions']}
+        page={page}
+        empty={prefix ? `No client's name starts with "${prefix}".` : 'No client yet.'}
+        paging={paging}
+        row={(c) => (
+          <tr key={c.id}>
+            <th scope="row">{c.name}</th>
+            <td>
+              {c.address}
+              {c.address6 && <br />}
+              {c.address6}
+            </td>
+            <td>{c.gatewayId}</td>
+            <td>
+              <button
+                type="button"
+                role="switch"
+                class="switch"
+                aria-checked={c.enabled ? 'true' : 'false'}
+                aria-label={`Enabled: ${c.name}`}
+                onClick={() => (c.enabled ? setDialog({ kind: 'disable', client: c }) : void setEnabled(c, true).catch((err) => setNotice(errorsOf(err, []).form)))}
+              >
+                <span aria-hidden="true">{c.enabled ? 'On' : 'Off'}</span>
+              </button>
+            </td>
+            <td>
+              <Status client={c} />
+            </td>
+            <td>{c.inEffect ? 'Yes' : 'Not yet'}</td>
+            <td class="row-actions">
+              <button type="button" aria-label={`Config of ${c.name}`} onClick={() => setDialog({ kind: 'config', client: c })}>
+                Config
+              </button>
+              <button type="button" class="danger" aria-label={`Delete ${c.name}`} onClick={() => setDialog({ kind: 'delete', client: c })}>
+                Delete
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       {dialog?.kind === 'create' && gateways && (
         <CreateClientDialog
           api={api}
@@ -191,10 +182,7 @@ export function ClientsScreen({ api, network }: { api: Api; network: string }) {
           api={api}
           network={network}
           gateways={gateways}
-          onClose={() => {
-            setDialog(undefined);
-            void reload();
-          }}
+          onClose={closed}
         />
       )}
     </section>

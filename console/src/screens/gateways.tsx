@@ -2,7 +2,7 @@
 // delete after confirming.
 import { useState } from 'preact/hooks';
 import { answer, idempotencyKey, type Api, type CreateGateway, type Gateway } from '../api';
-import { Confirm, Field, FormError, Modal, Pager, TableWrap, ago, errorsOf, list, noErrors, usePaging, usePoll, type FormErrors, SubmitActions } from '../ui';
+import { PagedTable, Confirm, Field, FormError, Modal, ago, errorsOf, list, noErrors, usePaging, usePoll, type FormErrors, SubmitActions } from '../ui';
 
 export function inSync(g: Gateway): boolean {
   return g.status === 'ready' && g.appliedGeneration >= g.desiredGeneration;
@@ -39,6 +39,11 @@ export function GatewaysScreen({ api, network }: { api: Api; network: string }) 
       setNotice(errorsOf(err, []).form);
     }
   };
+  /** A dialog done: it closes and the list shows what it changed. */
+  const closed = () => {
+    setDialog(undefined);
+    void reload();
+  };
   return (
     <section aria-labelledby="gateways-title">
       <div class="title-row">
@@ -51,77 +56,61 @@ export function GatewaysScreen({ api, network }: { api: Api; network: string }) 
       <p role="status" class="notice">
         {notice}
       </p>
-      {page && page.items.length === 0 && <p>No gateway yet. Register an EC2 instance tagged as a gateway to serve this network's clients.</p>}
-      {page && page.items.length > 0 && (
-        <TableWrap label="Gateways">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Gateway</th>
-                <th scope="col">Endpoint</th>
-                <th scope="col">Status</th>
-                <th scope="col">Health</th>
-                <th scope="col">Sync</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((g) => (
-                <tr key={g.id}>
-                  <th scope="row">
-                    {g.id}
-                    <br />
-                    <span class="muted">{g.instanceId}</span>
-                  </th>
-                  <td>
-                    {g.endpoint}:{g.listenPort}
-                    {g.fullTunnel ? <span class="muted"> · full tunnel</span> : g.routedRanges.length > 0 && <span class="muted"> · {g.routedRanges.join(', ')}</span>}
-                  </td>
-                  <td>
-                    <span class={`badge ${g.status}`}>{g.status}</span>
-                    {g.statusReason && <span class="muted"> {g.statusReason}</span>}
-                  </td>
-                  <td>
-                    {g.health ? (
-                      <>
-                        agent {g.health.agent} · interface {g.health.interfaceUp === null ? 'not reported' : g.health.interfaceUp ? 'up' : 'down'}
-                        {g.health.peers !== null && ` · ${g.health.peersOnline ?? 0}/${g.health.peers} peers online`}
-                        <br />
-                        <span class="muted">last report {ago(g.health.lastSeenAt)}</span>
-                      </>
-                    ) : (
-                      <span class="muted">no report yet</span>
-                    )}
-                  </td>
-                  <td>
-                    {inSync(g) ? 'In effect' : `Not yet in effect (applied ${g.appliedGeneration} of ${g.desiredGeneration})`}
-                    {g.lastSync?.outcome === 'failed' && <p class="field-error">Last sync failed: {g.lastSync.message ?? 'no reason given'}</p>}
-                    {g.lastSync?.skippedCount ? <p class="field-error">{g.lastSync.skippedCount} client(s) left out</p> : null}
-                  </td>
-                  <td class="row-actions">
-                    <button type="button" aria-label={`Resync ${g.id}`} onClick={() => void resync(g)}>
-                      Resync
-                    </button>
-                    <button type="button" class="danger" aria-label={`Delete ${g.id}`} onClick={() => setDialog({ kind: 'delete', gateway: g })}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
-      <Pager paging={paging} nextCursor={page?.nextCursor} />
+      <PagedTable
+        label="Gateways"
+        columns={['Gateway', 'Endpoint', 'Status', 'Health', 'Sync', 'Actions']}
+        page={page}
+        empty="No gateway yet. Register an EC2 instance tagged as a gateway to serve this network's clients."
+        paging={paging}
+        row={(g) => (
+          <tr key={g.id}>
+            <th scope="row">
+              {g.id}
+              <br />
+              <span class="muted">{g.instanceId}</span>
+            </th>
+            <td>
+              {g.endpoint}:{g.listenPort}
+              {g.fullTunnel ? <span class="muted"> · full tunnel</span> : g.routedRanges.length > 0 && <span class="muted"> · {g.routedRanges.join(', ')}</span>}
+            </td>
+            <td>
+              <span class={`badge ${g.status}`}>{g.status}</span>
+              {g.statusReason && <span class="muted"> {g.statusReason}</span>}
+            </td>
+            <td>
+              {g.health ? (
+                <>
+                  agent {g.health.agent} · interface {g.health.interfaceUp === null ? 'not reported' : g.health.interfaceUp ? 'up' : 'down'}
+                  {g.health.peers !== null && ` · ${g.health.peersOnline ?? 0}/${g.health.peers} peers online`}
+                  <br />
+                  <span class="muted">last report {ago(g.health.lastSeenAt)}</span>
+                </>
+              ) : (
+                <span class="muted">no report yet</span>
+              )}
+            </td>
+            <td>
+              {inSync(g) ? 'In effect' : `Not yet in effect (applied ${g.appliedGeneration} of ${g.desiredGeneration})`}
+              {g.lastSync?.outcome === 'failed' && <p class="field-error">Last sync failed: {g.lastSync.message ?? 'no reason given'}</p>}
+              {g.lastSync?.skippedCount ? <p class="field-error">{g.lastSync.skippedCount} client(s) left out</p> : null}
+            </td>
+            <td class="row-actions">
+              <button type="button" aria-label={`Resync ${g.id}`} onClick={() => void resync(g)}>
+                Resync
+              </button>
+              <button type="button" class="danger" aria-label={`Delete ${g.id}`} onClick={() => setDialog({ kind: 'delete', gateway: g })}>
+                Delete
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       {dialog?.kind === 'register' && (
         <RegisterGateway
           api={api}
           network={network}
           onClose={() => setDialog(undefined)}
-          onCreated={() => {
-            setDialog(undefined);
-            void reload();
-          }}
+          onCreated={closed}
         />
       )}
       {dialog?.kind === 'delete' && (
@@ -132,8 +121,7 @@ export function GatewaysScreen({ api, network }: { api: Api; network: string }) 
           onCancel={() => setDialog(undefined)}
           onConfirm={async () => {
             await answer(api.DELETE('/networks/{network}/gateways/{gatewayId}', { params: { path: { network, gatewayId: dialog.gateway.id } } }));
-            setDialog(undefined);
-            void reload();
+            closed();
           }}
         />
       )}

@@ -1,7 +1,7 @@
 // Networks: list, create (name, ranges, default DNS), edit the default DNS, delete after confirming.
 import { useState } from 'preact/hooks';
 import { answer, idempotencyKey, type Api, type Network } from '../api';
-import { Confirm, Field, FormError, Modal, Pager, TableWrap, errorsOf, list, noErrors, usePaging, usePoll, type FormErrors, SubmitActions } from '../ui';
+import { PagedTable, Confirm, Field, FormError, Modal, errorsOf, list, noErrors, usePaging, usePoll, type FormErrors, SubmitActions } from '../ui';
 
 export function NetworksScreen({ api }: { api: Api }) {
   const paging = usePaging();
@@ -20,6 +20,11 @@ export function NetworksScreen({ api }: { api: Api }) {
     15_000,
     [paging.cursor],
   );
+  /** A dialog done: it closes and the list shows what it changed. */
+  const closed = () => {
+    setDialog(undefined);
+    void reload();
+  };
   return (
     <section aria-labelledby="networks-title">
       <div class="title-row">
@@ -29,45 +34,34 @@ export function NetworksScreen({ api }: { api: Api }) {
         </button>
       </div>
       {error && <p role="alert" class="form-error">{error}</p>}
-      {page && page.items.length === 0 && <p>No network yet. Create one to add gateways and clients.</p>}
-      {page && page.items.length > 0 && (
-        <TableWrap label="Networks">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Ranges</th>
-                <th scope="col">Default DNS</th>
-                <th scope="col">Actions</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((n) => (
-                <tr key={n.id}>
-                  <th scope="row">
-                    <a href={`#/networks/${encodeURIComponent(n.id)}/clients`}>{n.name}</a>
-                  </th>
-                  <td>
-                    {n.addressRange}
-                    {n.addressRange6 && <br />}
-                    {n.addressRange6}
-                  </td>
-                  <td>{n.defaultDns.join(', ') || '—'}</td>
-                  <td class="row-actions">
-                    <button type="button" aria-label={`Edit DNS of ${n.name}`} onClick={() => setDialog({ kind: 'dns', network: n })}>
-                      Edit DNS
-                    </button>
-                    <button type="button" class="danger" aria-label={`Delete ${n.name}`} onClick={() => setDialog({ kind: 'delete', network: n })}>
-                      Delete
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
-      )}
-      <Pager paging={paging} nextCursor={page?.nextCursor} />
+      <PagedTable
+        label="Networks"
+        columns={['Name', 'Ranges', 'Default DNS', 'Actions']}
+        page={page}
+        empty="No network yet. Create one to add gateways and clients."
+        paging={paging}
+        row={(n) => (
+          <tr key={n.id}>
+            <th scope="row">
+              <a href={`#/networks/${encodeURIComponent(n.id)}/clients`}>{n.name}</a>
+            </th>
+            <td>
+              {n.addressRange}
+              {n.addressRange6 && <br />}
+              {n.addressRange6}
+            </td>
+            <td>{n.defaultDns.join(', ') || '—'}</td>
+            <td class="row-actions">
+              <button type="button" aria-label={`Edit DNS of ${n.name}`} onClick={() => setDialog({ kind: 'dns', network: n })}>
+                Edit DNS
+              </button>
+              <button type="button" class="danger" aria-label={`Delete ${n.name}`} onClick={() => setDialog({ kind: 'delete', network: n })}>
+                Delete
+              </button>
+            </td>
+          </tr>
+        )}
+      />
       {dialog?.kind === 'create' && (
         <CreateNetwork
           api={api}
@@ -83,10 +77,7 @@ export function NetworksScreen({ api }: { api: Api }) {
           api={api}
           network={dialog.network}
           onClose={() => setDialog(undefined)}
-          onSaved={() => {
-            setDialog(undefined);
-            void reload();
-          }}
+          onSaved={closed}
         />
       )}
       {dialog?.kind === 'delete' && (
@@ -97,8 +88,7 @@ export function NetworksScreen({ api }: { api: Api }) {
           onCancel={() => setDialog(undefined)}
           onConfirm={async () => {
             await answer(api.DELETE('/networks/{network}', { params: { path: { network: dialog.network.id } } }));
-            setDialog(undefined);
-            void reload();
+            closed();
           }}
         />
       )}
