@@ -1,7 +1,7 @@
 // One run of the report schedule: read what the gateways reported since the last run, ask them for
 // the next report, and keep ONE snapshot per gateway. The control plane reaches gateways only
 // through SSM Run Command: the report document goes to each instance in a command of its own, and
-// the agent writes each instance's stdout to the bucket (a 10,000-peer report is ~1 MB; SSM's API keeps
+// the agent writes each instance's stdout to the bucket (a 10,000-peer report is ~0.75 MB; SSM's API keeps
 // only 24,000 characters of it). The next run reads that object, so a report reaches the answers
 // within one interval, and nothing waits in between. No per-client write ever: answers merge the
 // snapshot at read time (status-view.ts).

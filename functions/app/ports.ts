@@ -267,7 +267,10 @@ export interface GatewayCommandSender {
 
 /** The report document and SSM's view of the agents: SSM Run Command in AWS, the local runner otherwise. */
 export interface GatewayReporter {
-  /** One report command to up to REPORT_BATCH instances; the agent writes its stdout to `bucket` under `keyPrefix`. */
+  /**
+   * One report command (SSM takes up to 50 instances; report runs send each instance its own, see
+   * REPORT_COMMAND_INSTANCES); the agent writes its stdout to `bucket` under `keyPrefix`.
+   */
   sendReport(instanceIds: string[], params: CommandParameters, output: { bucket: string; keyPrefix: string }): Promise<{ commandId: string }>;
   /** The agent state of each instance (up to REPORT_BATCH at a time); one SSM does not know is 'unknown'. */
   agentStates(instanceIds: string[]): Promise<Map<string, AgentState>>;

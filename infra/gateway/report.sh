@@ -1,6 +1,6 @@
 #!/bin/bash
 # wg-ingress gateway report (body of the report SSM Command document; the local runner runs the same text).
-# Sent by the worker's report schedule to every ready gateway instance (up to 50 per command); the
+# Sent by the worker's report schedule to every ready gateway instance (a command per instance); the
 # SSM agent writes this script's stdout to the stack's bucket under reports/ with the instance's own
 # role, and the worker reads it at its next run. For every interface this control plane initialised
 # in the state folder (a <iface>.interface file), it prints whether the interface is up and one line

@@ -199,7 +199,7 @@ export class LocalGatewayRunner implements GatewayCommandSender, GatewayReporter
   }
 
   /**
-   * The report document to several instances as one command. Record mode reports nothing (it has
+   * The report document as one command (to one instance from report runs; SSM would take 50). Record mode reports nothing (it has
    * no interface to report on), so the worker finds no output and status stays null; netns mode
    * runs the script in each instance's namespace and writes its stdout where the agent would.
    */

@@ -67,7 +67,7 @@ export class SsmGatewayCommands implements GatewayCommandSender, GatewayReporter
     return this.send('teardown', instanceId, params);
   }
 
-  /** One command to up to 50 instances; the agent writes each one's output to the bucket (the API keeps 24,000 characters only). */
+  /** One command (SSM takes up to 50 instances; report runs send one each); the agent writes each one's output to the bucket (the API keeps 24,000 characters only). */
   async sendReport(instanceIds: string[], params: CommandParameters, output: { bucket: string; keyPrefix: string }): Promise<{ commandId: string }> {
     if (instanceIds.length < 1 || instanceIds.length > 50) throw new ValidationError('instanceIds', 'a report goes to 1 to 50 instances');
     for (const id of instanceIds) if (!INSTANCE_ID.test(id)) throw new ValidationError('instanceId', 'instanceId is not an EC2 instance id');
