@@ -107,7 +107,7 @@ describe('status and health in local record-only mode', () => {
     api.stack.runner.setOnline(false);
     const client = await api.call('POST', `/networks/${NET}/clients`, { gatewayId, name: 'unlucky' });
     assert.equal(client.status, 201);
-    const sent = await until('apply sent', async () => (await api.call('GET', `/networks/${NET}/gateways/${gatewayId}`)).json, (g) => g.lastSync?.outcome === 'sent');
+    const sent = await until('apply sent', async () => (await api.call('GET', `/networks/${NET}/gateways/${gatewayId}`)).json, (g) => g.lastSync?.outcome === 'sent' && g.lastSync.commandId !== undefined); // the command itself, not its sender's claim
     for (const c of api.stack.runner.list().filter((x) => x.kind === 'apply' && x.state === 'queued')) await bucket().deleteObject(c.parameters.peerSetKey!);
     api.stack.runner.setOnline(true);
     await until('apply failed', async () => (await api.call('GET', `/networks/${NET}/gateways/${gatewayId}`)).json, (g) => g.lastSync?.outcome === 'failed' && g.lastSync.generation === sent.lastSync.generation);
