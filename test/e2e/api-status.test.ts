@@ -203,7 +203,12 @@ describe("what the gateway reports reaches the API: a client's status and the ga
     const after = await until('counters grown', async () => {
       const s = (await client('alice')).status;
       return s && s.rxBytes > before.rxBytes && s.txBytes > before.txBytes ? s : undefined;
-    }, 30_000);
+    }, 30_000).catch(async (err: Error) => {
+      // What the reports said last, for whoever reads a failure here (a CI run once timed out).
+      const g = await gateway();
+      const last = (await client('alice')).status;
+      throw new Error(`${err.message}; before ${JSON.stringify(before)}, last ${JSON.stringify(last)}, gateway health ${JSON.stringify(g.health)}`);
+    });
     // 10 echo requests of 1,200 bytes went in and 10 replies out, inside the tunnel.
     assert.ok(after.rxBytes - before.rxBytes >= 10 * 1200, `rx grew by ${after.rxBytes - before.rxBytes}`);
     assert.ok(after.txBytes - before.txBytes >= 10 * 1200, `tx grew by ${after.txBytes - before.txBytes}`);
